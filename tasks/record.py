@@ -1,0 +1,76 @@
+"""The parsed record of one report file, and the few normalisers every step shares.
+
+The record's form is the contract of ``../shared/report-format.md`` ("The parsed
+record"): a plain dict, JSON-serialisable as it is, so that ``citelake parse``
+prints it unchanged and tests compare it field by field. A file that is not a
+report gives a :class:`Rejection` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypedDict
+
+StatementType = Literal["supporting", "mentioning", "contrasting"]
+TALLY_CLASSES: tuple[str, ...] = ("supporting", "mentioning", "contrasting", "unclassified")
+
+
+class Statement(TypedDict):
+    text: str
+    section: str | None
+    type: StatementType
+    confidence: float | None
+    seen: int
+
+
+class Record(TypedDict):
+    doi: str
+    title: str | None
+    year: int | None
+    abstract: str | None
+    abstract_truncated: bool | None
+    cited_by: int | None
+    statement_count: int | None
+    reference_count: int | None
+    tallies: dict[str, int] | None
+    citing_years: list[int] | None
+    facets: dict[str, list[int]]
+    statements: list[Statement]
+    warnings: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A file that is not a report: no record, one human-readable reason."""
+
+    reason: str
+
+
+_WHITESPACE = re.compile(r"\s+")
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Every run of white space (line breaks included) becomes one space; ends trimmed."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def normalise_doi(doi: str) -> str:
+    """The one DOI normaliser: lower-cased, without a resolver or ``doi:`` prefix."""
+    return _DOI_PREFIX.sub("", doi.strip()).strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """Where a record came from: the file's path, size, modification time (UTC) and content hash.
+
+    ``mtime`` is when the page was saved; it becomes the snapshot's ``observed_at``.
+    """
+
+    path: str
+    size: int
+    mtime: datetime
+    sha256: str
+
