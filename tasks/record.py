@@ -63,6 +63,15 @@ def normalise_doi(doi: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscoveredFile:
+    """A report file found on disk, before it is read: what ``stat`` tells."""
+
+    path: str
+    size: int
+    mtime: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """Where a record came from: the file's path, size, modification time (UTC) and content hash.
 
