@@ -48,13 +48,14 @@ class Rejection:
     reason: str
 
 
-_WHITESPACE = re.compile(r"\s+")
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 
 
 def collapse_whitespace(text: str) -> str:
     """Every run of white space (line breaks included) becomes one space; ends trimmed."""
-    return _WHITESPACE.sub(" ", text).strip()
+    # str.split() without arguments splits on exactly the characters str.isspace() knows,
+    # and is several times faster than a regex substitution on the parser's hot path.
+    return " ".join(text.split())
 
 
 def normalise_doi(doi: str) -> str:

@@ -1,0 +1,505 @@
+"""Read one citation-report page into its parsed record (``../shared/report-format.md``).
+
+The page is read in two parts:
+
+* the head (year, DOI, title, abstract, facet blocks, the citation summary) is a few
+  dozen short lines, read line by line against the line kinds the format knows;
+* the statements, the bulk of the bytes, are found with one regex anchored on each
+  statement's classification line (``Section: …mentioning`` or a bare type), because
+  the quoted text before it may itself hold quotes, ellipses and line breaks.
+
+Nothing here raises: bytes that are not a report give a :class:`Rejection` with one
+short reason, and anything present but not understood becomes a warning in the record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import zlib
+from dataclasses import dataclass, field
+
+from tasks.record import (
+    TALLY_CLASSES,
+    Record,
+    Rejection,
+    Statement,
+    StatementType,
+    collapse_whitespace,
+    normalise_doi,
+)
+
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+"""A page is a few KB; anything larger (or a gzip expanding beyond it) is not a report."""
+
+FACET_NAMES = frozenset(
+    {
+        "Paper Sections",
+        "Citation Types",
+        "Year Published",
+        "Publication Types",
+        "Relationship",
+        "Authors",
+        "Journals",
+    }
+)
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_DOI_SEARCH_LINES = 5  # the DOI line is the first or second line; a few stray lines are tolerated
+_WARNING_QUOTE_LENGTH = 60
+
+_YEAR = re.compile(r"[0-9]{4}")
+_DOI = re.compile(r"10\.[0-9]+(?:\.[0-9]+)*/\S+")
+# Thousands separators allowed (1,204); more than 18 digits is no count (nor an Int64).
+_MAX_COUNT_DIGITS = 18
+_COUNT = r"([0-9]{1,3}(?:,[0-9]{3}){1,5}|[0-9]{1,18})"
+_GROUPED_COUNT = re.compile(_COUNT)
+_CITED_BY = re.compile(rf"Cited by {_COUNT} publications?", re.IGNORECASE)
+_STATEMENT_TOTAL = re.compile(rf"\({_COUNT} citation statements?\)", re.IGNORECASE)
+_REFERENCES = re.compile(rf"References {_COUNT} publications?", re.IGNORECASE)
+_SHOW_MORE = re.compile(r"(?:…|\.\.\.) ?Show more$")
+_SHOW_MORE_LENGTH = len("... Show more")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+
+_WIDGET_LINES = frozenset({"Help me understand this report", "Search citation statements"})
+_ORDER_BY = "Order By: Relevance"
+_SELECT_LINES = frozenset({"Select...", "Select…"})
+_SUMMARY_LABELS = frozenset({"citations", "references"})
+_SIGN_UP = "Sign up to set email alerts"
+
+# A statement's classification line: ``Section: <title><type>`` (type glued on) or the type
+# alone, then its confidence line. Starting with a literal newline lets the regex engine
+# jump from line to line instead of trying every character.
+_CLASSIFICATION = re.compile(
+    r"\n[ \t]*(?:Section:(?P<section>[^\n]*))?"
+    r"(?P<type>supporting|mentioning|contrasting|disputing)[ \t]*(?=\n|\Z)"
+    r"(?:\n\s*(?i:confidence):(?P<confidence>[^\n]*))?"
+)
+_CONFIDENCE = re.compile(r"([0-9]{1,3}(?:\.[0-9]+)?)[ \t]*%")
+_OPENING_LINE = re.compile(r"\n[ \t]*[“\"]")
+# The page's wrapping of a statement's text, with its ellipsis when there is one.
+_OPENING_MARK = re.compile(r'“(?:…|\.\.\.)?|"(?:\.\.\.|…)?')
+_OPENINGS = ("“", '"')
+_CLOSINGS = ("…”", "...”", '..."', '…"', "”", '"')  # longest first: the ellipsis goes with the mark
+_STATEMENT_OPENINGS = ("“", '"...', '"…')
+_TYPES: dict[str, StatementType] = {
+    "supporting": "supporting",
+    "mentioning": "mentioning",
+    "contrasting": "contrasting",
+    "disputing": "contrasting",  # older pages' word for contrasting
+}
+
+
+def parse_report(data: bytes) -> Record | Rejection:
+    """Parse the bytes of one report file (plain or gzip-compressed) into its record.
+
+    Returns the record of ``report-format.md`` ("The parsed record"), or a
+    :class:`Rejection` naming in one line why the bytes are not a report. Never raises.
+    """
+    try:
+        return _parse(data)
+    except Exception as error:  # noqa: BLE001 - one odd file must not stop a run over millions
+        return Rejection(collapse_whitespace(f"parser error: {type(error).__name__}: {error}"))
+
+
+def load_report(path: str | os.PathLike[str]) -> Record | Rejection:
+    """Read and parse one report file; a file that cannot be read is a :class:`Rejection`."""
+    try:
+        with open(path, "rb") as report_file:
+            # One byte over the cap is enough for parse_report to reject an oversized file.
+            data = report_file.read(MAX_REPORT_BYTES + 1)
+    except OSError as error:
+        return Rejection(f"cannot read file: {error.strerror or error}")
+    return parse_report(data)
+
+
+def _parse(data: bytes) -> Record | Rejection:
+    decoded = _decode(data)
+    if isinstance(decoded, Rejection):
+        return decoded
+    text, warnings = decoded
+    lines = text.split("\n")
+    head = _read_head(lines, warnings)
+    if isinstance(head, Rejection):
+        return head
+    tallies, citing_years = _read_facets(head, warnings)
+    region = "\n" + "\n".join(lines[head.statements_from :])
+    statements = _read_statements(region, warnings)
+    return {
+        "doi": head.doi,
+        "title": head.title,
+        "year": head.year,
+        "abstract": head.abstract,
+        "abstract_truncated": head.abstract_truncated,
+        "cited_by": head.cited_by,
+        "statement_count": head.statement_count,
+        "reference_count": head.reference_count,
+        "tallies": tallies,
+        "citing_years": citing_years,
+        "facets": head.facets,
+        "statements": statements,
+        "warnings": warnings,
+    }
+
+
+def _decode(data: bytes) -> tuple[str, list[str]] | Rejection:
+    """The page's text with ``\\n`` line ends, and the warnings decoding it raised."""
+    if len(data) > MAX_REPORT_BYTES:
+        return Rejection(f"too large for a report (over {MAX_REPORT_BYTES >> 20} MiB)")
+    warnings: list[str] = []
+    if data[:2] == _GZIP_MAGIC:
+        unpacked = _gunzip(data)
+        if isinstance(unpacked, Rejection):
+            return unpacked
+        data, trailing = unpacked
+        if trailing:
+            warnings.append(f"ignored {trailing} bytes after the gzip data")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if not data:
+        return Rejection("empty file")
+    if b"\x00" in data:
+        return Rejection("binary content (NUL bytes)")
+    # Text pages hold no control characters; random or binary bytes hold about one in nine.
+    control_bytes = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if control_bytes * 20 > len(data):
+        return Rejection("binary content (mostly control characters)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.end == len(data) and error.reason == "unexpected end of data":
+            # A UTF-8 file cut off inside a character: the bytes before the cut are valid.
+            text = data[: error.start].decode("utf-8")
+            warnings.append("file ends inside a UTF-8 character: its first bytes are dropped")
+        else:
+            # errors="replace" for the five bytes Windows-1252 leaves undefined.
+            text = data.decode("cp1252", errors="replace")
+            warnings.append("not valid UTF-8: read as Windows-1252")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return Rejection("empty file (white space only)")
+    return text, warnings
+
+
+def _gunzip(data: bytes) -> tuple[bytes, int] | Rejection:
+    """Every gzip member decompressed, and how many trailing non-gzip bytes were left.
+
+    Decompression stops one byte past the cap, so a gzip bomb costs no memory.
+    """
+    parts: list[bytes] = []
+    size = 0
+    rest = data
+    while rest[:2] == _GZIP_MAGIC:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip header and trailer
+        try:
+            part = inflater.decompress(rest, MAX_REPORT_BYTES + 1 - size)
+        except zlib.error as error:
+            return Rejection(f"corrupt gzip: {error}")
+        size += len(part)
+        if size > MAX_REPORT_BYTES:
+            return Rejection(f"gzip expands beyond {MAX_REPORT_BYTES >> 20} MiB: not a report")
+        if not inflater.eof:
+            return Rejection("corrupt gzip: truncated")
+        parts.append(part)
+        rest = inflater.unused_data
+    # Zero padding after the last member is common (as gzip itself tolerates); other bytes are noted.
+    return b"".join(parts), len(rest.rstrip(b"\x00"))
+
+
+@dataclass(slots=True)
+class _Head:
+    """What the lines before the statements hold."""
+
+    doi: str
+    year: int | None
+    title: str | None = None
+    abstract: str | None = None
+    abstract_truncated: bool | None = None
+    cited_by: int | None = None
+    statement_count: int | None = None
+    reference_count: int | None = None
+    facets: dict[str, list[int]] = field(default_factory=dict)
+    repeat_tallies: list[int] = field(default_factory=list)
+    statements_from: int = 0
+
+
+def _read_head(lines: list[str], warnings: list[str]) -> _Head | Rejection:
+    """Read the year, DOI, title, abstract, facet blocks and summary; find where statements begin."""
+    found = _find_doi(lines, warnings)
+    if isinstance(found, Rejection):
+        return found
+    head, index = found
+    abstract_lines: list[str] | None = None
+    in_abstract = False  # lines right after ``Abstract:`` continue it, up to a blank line
+    title_open = True  # the title is the first unknown line after the chrome, before anything else
+    block: list[int] | None = None  # the numbers of the facet block being read
+    block_fresh = False  # the block header was the last line, so ``Select...`` may follow
+    past_widgets = False  # a facet block or the summary was read: the next ``Order By`` opens the statements
+    head.statements_from = len(lines)
+    for index in range(index + 1, len(lines)):
+        line = lines[index].strip()
+        if not line:
+            in_abstract = False
+            continue
+        if line in FACET_NAMES:
+            if line in head.facets:
+                warnings.append(f"facet block {_quote(line)} shown twice: the repeat is ignored")
+                block = []
+            else:
+                block = head.facets[line] = []
+            block_fresh = True
+            title_open = in_abstract = False
+            past_widgets = True
+            continue
+        if block_fresh and line in _SELECT_LINES:
+            block_fresh = False
+            continue
+        block_fresh = False
+        count = _count(line)
+        if count is not None:
+            if block is None:
+                warnings.append(f"unknown line {_quote(line)}")
+            else:
+                block.append(count)
+            continue
+        block = None  # any other line ends the block
+        if line == _ORDER_BY:
+            if past_widgets:
+                head.statements_from = index + 1
+                break
+            title_open = in_abstract = False
+        elif line in _WIDGET_LINES:
+            title_open = in_abstract = False
+        elif line[0] == "|" or line == _SIGN_UP:
+            pass  # page chrome: navigation links
+        elif line.startswith("Abstract:") and abstract_lines is None:
+            abstract_lines = [line[len("Abstract:") :]]
+            in_abstract = True
+            title_open = False
+        elif line in _SUMMARY_LABELS:
+            title_open = in_abstract = False
+            past_widgets = True
+        elif (match := _CITED_BY.fullmatch(line)) is not None:
+            head.cited_by = _number(match[1])
+            title_open = in_abstract = False
+            past_widgets = True
+        elif (match := _STATEMENT_TOTAL.fullmatch(line)) is not None:
+            head.statement_count = _number(match[1])
+            title_open = in_abstract = False
+            past_widgets = True
+        elif (match := _REFERENCES.fullmatch(line)) is not None:
+            head.reference_count = _number(match[1])
+            block = head.repeat_tallies  # the Citation Types counts are shown again below it
+            title_open = in_abstract = False
+            past_widgets = True
+        elif in_abstract:
+            abstract_lines.append(line)
+        elif line.startswith(_STATEMENT_OPENINGS) and not title_open:
+            head.statements_from = index  # statements without the second ``Order By`` line
+            break
+        elif title_open:
+            head.title = _collapse(line)
+            title_open = False
+        else:
+            warnings.append(f"unknown line {_quote(line)}")
+    if abstract_lines is not None:
+        head.abstract, head.abstract_truncated = _read_abstract(" ".join(abstract_lines))
+    return head
+
+
+def _find_doi(lines: list[str], warnings: list[str]) -> tuple[_Head, int] | Rejection:
+    """The head with its year and DOI, and the index of the DOI line."""
+    year = None
+    malformed = None
+    looked_at = 0
+    for index, raw in enumerate(lines):
+        line = raw.strip()
+        if not line:
+            continue
+        if line[:4].upper() == "DOI:":
+            doi = normalise_doi(line[4:])
+            if _DOI.fullmatch(doi):
+                return _Head(doi=doi, year=year), index
+            malformed = malformed or line
+        elif looked_at == 0 and _YEAR.fullmatch(line):
+            year = int(line)
+        else:
+            warnings.append(f"unknown line {_quote(line)}")
+        looked_at += 1
+        if looked_at == _DOI_SEARCH_LINES:
+            break
+    if malformed is not None:
+        return Rejection(f"malformed DOI line {_quote(malformed)}")
+    return Rejection("no DOI line: not a citation report")
+
+
+def _read_abstract(text: str) -> tuple[str | None, bool | None]:
+    """The abstract without a trailing ``… Show more``, and whether the page cut it."""
+    text = _collapse(text)
+    # Searching only the end: a regex search from the start would try every position.
+    cut = _SHOW_MORE.search(text, max(0, len(text) - _SHOW_MORE_LENGTH))
+    if cut is not None:
+        text = text[: cut.start()].rstrip()
+    if not text:
+        return None, None
+    return text, cut is not None
+
+
+def _read_facets(head: _Head, warnings: list[str]) -> tuple[dict[str, int] | None, list[int] | None]:
+    """The tallies (from Citation Types) and the citing years' range (from Year Published)."""
+    citation_types = head.facets.get("Citation Types")
+    tallies = None
+    if citation_types is not None:
+        if len(citation_types) == len(TALLY_CLASSES):
+            tallies = dict(zip(TALLY_CLASSES, citation_types, strict=True))
+        else:
+            # Which class a missing number belongs to is unknown: the numbers stay in facets only.
+            warnings.append(f"Citation Types shows {len(citation_types)} numbers, not four: tallies left null")
+    if head.repeat_tallies and head.repeat_tallies != citation_types:
+        warnings.append(
+            f"tallies after the references line {head.repeat_tallies} "
+            f"differ from Citation Types {citation_types if citation_types is not None else '(not shown)'}"
+        )
+    years = head.facets.get("Year Published")
+    citing_years = [min(years), max(years)] if years else None
+    return tallies, citing_years
+
+
+def _read_statements(region: str, warnings: list[str]) -> list[Statement]:
+    """The distinct statements of the region after the head, in the order first shown."""
+    statements: list[Statement] = []
+    by_identity: dict[tuple[str, str | None], Statement] = {}
+    text_from = 0
+    for match in _CLASSIFICATION.finditer(region):
+        chunk = region[text_from : match.start()]
+        if match["section"] is None and not chunk.rstrip().endswith(_CLOSINGS):
+            continue  # a type word alone on a line inside a multi-line text, not a classification
+        text_from = match.end()
+        text = _statement_text(chunk, warnings)
+        if text is None:
+            warnings.append(f"classification line without a statement {_quote(match[0].strip())}")
+            continue
+        confidence_line = match["confidence"]
+        confidence = _confidence(confidence_line)
+        if confidence_line is None:
+            warnings.append(f"statement without a confidence line {_quote(text)}")
+        elif confidence is None:
+            if match.end() == len(region):
+                warnings.append(f"file cut off inside a statement: dropped {_quote(text)}")
+                continue
+            warnings.append(f"unreadable confidence {_quote(confidence_line.strip())} of {_quote(text)}")
+        section = (match["section"] or "").strip() or None
+        statement_type = _TYPES[match["type"]]
+        shown = by_identity.get((text, section))
+        if shown is None:
+            shown = by_identity[text, section] = {
+                "text": text,
+                "section": section,
+                "type": statement_type,
+                "confidence": confidence,
+                "seen": 1,
+            }
+            statements.append(shown)
+        else:
+            shown["seen"] += 1
+            if shown["type"] != statement_type:
+                warnings.append(
+                    f"statement shown as {shown['type']} and as {statement_type}, "
+                    f"kept {shown['type']}: {_quote(text)}"
+                )
+    tail = region[text_from:].strip()
+    if tail:
+        stray_lines, quoted = _split_off_stray_lines(tail)
+        warnings.extend(f"unknown line {_quote(line)}" for line in stray_lines)
+        if quoted:
+            warnings.append(f"file cut off inside a statement: dropped {_quote(collapse_whitespace(quoted))}")
+    return statements
+
+
+def _statement_text(chunk: str, warnings: list[str]) -> str | None:
+    """A statement's text without its wrapping quote marks, white space collapsed."""
+    body = chunk.strip()
+    stray_lines, quoted = _split_off_stray_lines(body)
+    if quoted:
+        warnings.extend(f"unknown line {_quote(line)}" for line in stray_lines)
+        body = quoted
+    # else no line opens a quote: the whole chunk is taken as an unwrapped text (warned below)
+    opening = _OPENING_MARK.match(body)
+    if opening is not None:
+        body = body[opening.end() :]
+    closing = _closing_mark(body)
+    if closing:
+        body = body[: -len(closing)]
+    body = _collapse(body)
+    if not body:
+        return None
+    if opening is None or not closing:
+        warnings.append(f"statement text not wrapped in quote marks {_quote(body)}")
+    return body
+
+
+def _closing_mark(body: str) -> str:
+    """The quote mark (and ellipsis) that closes a statement's text, or ``""``."""
+    for mark in _CLOSINGS:
+        if body.endswith(mark):
+            return mark
+    return ""
+
+
+def _split_off_stray_lines(body: str) -> tuple[list[str], str]:
+    """The non-blank lines before the first line that opens a quote, and the text from that line.
+
+    The text is ``""`` when no line opens a quote.
+    """
+    if body.startswith(_OPENINGS):
+        return [], body
+    opening = _OPENING_LINE.search(body)
+    before, quoted = (body, "") if opening is None else (body[: opening.start()], body[opening.start() :].strip())
+    return [line.strip() for line in before.split("\n") if line.strip()], quoted
+
+
+def _confidence(value: str | None) -> float | None:
+    """``95%`` as 0.95; None when missing or not a percentage of at most 100."""
+    if value is None:
+        return None
+    match = _CONFIDENCE.fullmatch(value.strip())
+    if match is None:
+        return None
+    fraction = float(match[1]) / 100
+    return fraction if fraction <= 1 else None
+
+
+def _collapse(text: str) -> str:
+    """``collapse_whitespace``, skipped for text that has nothing to collapse.
+
+    Most texts are one line with single spaces already; skipping the substitution for
+    them is a good part of the parser's speed.
+    """
+    text = text.strip()
+    # Every white space character but the plain space is unprintable, so a printable text
+    # without double spaces has nothing to collapse.
+    if "  " in text or not text.isprintable():
+        return collapse_whitespace(text)
+    return text
+
+
+def _count(line: str) -> int | None:
+    """The count a line shows (``181``, ``1,204``), or None if the line is not a count."""
+    if line.isascii() and line.isdigit():
+        return int(line) if len(line) <= _MAX_COUNT_DIGITS else None
+    return _number(line) if _GROUPED_COUNT.fullmatch(line) else None
+
+
+def _number(count: str) -> int:
+    """A count matched by ``_COUNT``, without its thousands separators."""
+    return int(count.replace(",", ""))
+
+
+def _quote(text: str) -> str:
+    """A line quoted for a warning, shortened to keep warnings one readable line."""
+    text = _collapse(text)  # odd line separators (\x0b, \u2028, …) would break the warning's line
+    if len(text) > _WARNING_QUOTE_LENGTH:
+        text = text[: _WARNING_QUOTE_LENGTH - 1] + "…"
+    return f"'{text}'"
