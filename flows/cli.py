@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(
@@ -11,6 +13,258 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.command()
+def generate(
+    out_dir: Path = typer.Argument(..., help="Folder to write the report files into (created if missing)."),
+    count: int = typer.Option(1000, "--count", "-n", min=0, help="How many files to write."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed: the same seed writes the same bytes."),
+    clean: bool = typer.Option(False, "--clean", help="Make every page's counts add up (no data-quality issues)."),
+) -> None:
+    """Write a deterministic corpus of synthetic report files, for tests, benchmarks and examples.
+
+    The files vary as real collections do (gzip, CRLF, Windows-1252, re-saved pages,
+    cut-off files, non-reports ...). Prints a JSON summary of what was written.
+    """
+    import json
+
+    from tasks.generate import write_corpus
+
+    summary = write_corpus(out_dir, count, seed, clean=clean)
+    typer.echo(json.dumps(summary.as_dict(), indent=2))
+
+
+@app.command()
+def parse(
+    files: list[Path] = typer.Argument(..., help="Report files to parse (.txt, or gzip-compressed .txt.gz)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per file and line: the parsed record plus a 'path' key."
+    ),
+) -> None:
+    """Print what the parser reads from report files, without touching the lake.
+
+    Without --json: a short summary per file (DOI, title, year, counts,
+    statements by type, and warnings: what the parser did not understand).
+    With --json: one JSON object per line, the record plus a 'path' key.
+    A file that is not a report prints 'PATH: rejected: REASON' on stderr
+    and makes the exit status 1; the other files are still printed.
+    """
+    import json
+
+    from tasks.parse import load_report
+    from tasks.record import Rejection
+
+    rejected = False
+    for path in files:
+        parsed = load_report(path)
+        if isinstance(parsed, Rejection):
+            typer.echo(f"{path}: rejected: {parsed.reason}", err=True)
+            rejected = True
+        elif as_json:
+            typer.echo(json.dumps({"path": str(path), **parsed}, ensure_ascii=False))
+        else:
+            typer.echo(_parse_summary(path, parsed))
+    if rejected:
+        raise typer.Exit(code=1)
+
+
+def _parse_summary(path: Path, record: dict) -> str:
+    """The human-readable lines ``citelake parse`` prints for one parsed record."""
+    from collections import Counter
+
+    def shown(count: int | None) -> str:
+        return "-" if count is None else f"{count:,}"
+
+    tallies = record["tallies"]
+    by_type = Counter(statement["type"] for statement in record["statements"])
+    return "\n".join(
+        [
+            f"{path}",
+            f"  doi         {record['doi']}",
+            f"  title       {record['title'] or '-'}",
+            f"  year        {record['year'] or '-'}",
+            f"  cited by    {shown(record['cited_by'])} publications, "
+            f"{shown(record['statement_count'])} citation statements, {shown(record['reference_count'])} references",
+            "  tallies     " + (", ".join(f"{name} {count:,}" for name, count in tallies.items()) if tallies else "-"),
+            f"  statements  {len(record['statements'])} distinct"
+            + "".join(f", {count} {kind}" for kind, count in sorted(by_type.items())),
+            f"  warnings    {len(record['warnings']) or 'none'}",
+            *(f"    - {warning}" for warning in record["warnings"]),
+        ]
+    )
+
+
+@app.command()
+def ingest(
+    source: Path = typer.Argument(..., help="Folder of report files (*.txt, *.txt.gz), searched recursively."),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
+    ),
+    catalog: str | None = typer.Option(
+        None,
+        "--catalog",
+        help="PostgreSQL connection string of a shared catalog (e.g. postgresql://user@host/db). "
+        "Default: $CITELAKE_CATALOG, else the embedded SQLite catalog in the lake folder.",
+    ),
+    batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Files per parse batch."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Parser processes. Default: one per CPU."),
+    wait: float = typer.Option(
+        0.0, "--wait", min=0.0, help="Seconds to wait for another ingest on the same lake to finish before giving up."
+    ),
+) -> None:
+    """Bring new and changed report files into the lake, as one snapshot or not at all.
+
+    Files whose size and modification time are as recorded are skipped without
+    being read; a file with the same bytes as before is counted unchanged, a copy
+    of a page already stored is a duplicate, and a file that is not a report is
+    rejected with its reason (the run goes on). Shows progress on a terminal, then
+    files by outcome, rows added per table and the data-quality findings.
+
+    Exit status: 0 when the run committed (even if some files were rejected);
+    1 with a one-line message when nothing was written (missing source, lake
+    unreachable, another ingest running on the lake).
+    """
+    from contextlib import nullcontext
+
+    import duckdb
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+
+    from tasks.ingest import IngestError, IngestProgress, format_summary
+    from tasks.ingest import ingest as run_ingest
+    from tasks.lake import LakeError, resolve_location
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]}"),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task_id = bar.add_task("parsing", total=None, files="")
+
+    def show(step: IngestProgress) -> None:
+        files = f"{step.files_done:,}/{step.files_total:,} files"
+        if console.is_terminal:
+            bar.update(task_id, description=step.stage, completed=step.bytes_done, total=step.bytes_total, files=files)
+        else:
+            # A log, not a terminal: one plain line per step.
+            megabytes = f"{step.bytes_done / 1e6:,.1f}/{step.bytes_total / 1e6:,.1f} MB"
+            typer.echo(f"{step.stage}: {files}, {megabytes}", err=True)
+
+    try:
+        with bar if console.is_terminal else nullcontext():
+            summary = run_ingest(
+                source,
+                resolve_location(lake, catalog),
+                batch_size=batch_size,
+                workers=workers,
+                wait=wait,
+                progress=show,
+            )
+    except (IngestError, LakeError, duckdb.Error, OSError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"citelake ingest: {message}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(format_summary(summary))
+
+
+@app.command("sql")
+def sql_command(
+    query: str = typer.Argument(..., help="SQL to run: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN (several, ';'-separated: the last one answers)."),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
+    ),
+    catalog: str | None = typer.Option(
+        None,
+        "--catalog",
+        help="PostgreSQL connection string of a shared catalog. Default: $CITELAKE_CATALOG, else the embedded SQLite catalog.",
+    ),
+    output_format: str = typer.Option(
+        "table", "--format", "-f", help="table (a readable table), csv (with a header) or json (one object per line)."
+    ),
+) -> None:
+    """Answer a read-only SQL query from the lake's tables and views.
+
+    Tables: papers, abstracts, statements, paper_snapshots, statement_sightings,
+    facets, report_files, runs, check_findings. Views: paper_citation_profile,
+    contrasting_statements, paper_section_mix, paper_count_history,
+    statement_reclassifications. Time travel: FROM papers AT (VERSION => 3).
+
+    A statement that would write (INSERT, CREATE, COPY, ATTACH ...) is refused
+    with a one-line message and exit status 2; any other error exits with 1.
+    """
+    import json
+    import sys
+
+    import duckdb
+    import pyarrow.csv
+    from rich.console import Console
+    from rich.table import Table
+
+    from tasks.lake import LakeError, resolve_location
+    from tasks.query import WriteRefused, run_readonly_query
+
+    if output_format not in ("table", "csv", "json"):
+        typer.echo(f"citelake sql: unknown --format {output_format!r}; use table, csv or json", err=True)
+        raise typer.Exit(code=2)
+    try:
+        result = run_readonly_query(resolve_location(lake, catalog), query)
+    except WriteRefused as error:
+        typer.echo(f"citelake sql: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    except (LakeError, ValueError, duckdb.Error) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"citelake sql: {message}", err=True)
+        raise typer.Exit(code=1) from None
+    if output_format == "csv":
+        sink = pyarrow.BufferOutputStream()
+        pyarrow.csv.write_csv(result, sink)
+        sys.stdout.write(sink.getvalue().to_pybytes().decode())
+    elif output_format == "json":
+        for row in result.to_pylist():
+            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+    else:
+        table = Table(*result.column_names, show_lines=False)
+        for row in result.to_pylist():
+            table.add_row(*("" if value is None else str(value) for value in row.values()))
+        Console().print(table)
+
+
+@app.command()
+def export(
+    out_dir: Path = typer.Argument(..., help="Folder to hold <table>.parquet per table (replaced whole by the new export)."),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
+    ),
+    catalog: str | None = typer.Option(
+        None,
+        "--catalog",
+        help="PostgreSQL connection string of a shared catalog. Default: $CITELAKE_CATALOG, else the embedded SQLite catalog.",
+    ),
+) -> None:
+    """Export every lake table as a zstd-compressed Parquet file, from one snapshot.
+
+    The export is written beside OUT_DIR and swapped in by rename, so a reader
+    never sees a half-written export. Prints rows per table.
+    """
+    import duckdb
+
+    from tasks.lake import LakeError, resolve_location
+    from tasks.query import export_lake
+
+    try:
+        rows = export_lake(resolve_location(lake, catalog), out_dir)
+    except (LakeError, duckdb.Error, OSError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"citelake export: {message}", err=True)
+        raise typer.Exit(code=1) from None
+    for table, count in rows.items():
+        typer.echo(f"{table:<20} {count:>12,} rows")
 
 
 def main() -> None:
