@@ -1,0 +1,2 @@
+select coalesce(max(version), 0) as version
+from schema_version

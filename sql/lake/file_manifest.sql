@@ -1,0 +1,3 @@
+select path, size, mtime, sha256, status
+from report_files
+order by path

@@ -1,0 +1,45 @@
+-- Upsert abstracts by doi: the latest page's abstract wins (by observed_at,
+-- ties broken by source_sha256); unchanged rows are left out.
+merge into abstracts as target
+using (
+    with incoming as (
+        select * from batch_abstracts
+    ),
+
+    stored as (
+        select * from abstracts
+        where doi in (select doi from incoming)
+    ),
+
+    candidates as (
+        select * from stored
+        union all by name
+        select * from incoming
+    ),
+
+    merged as (
+        select * exclude (recency)
+        from (
+            select
+                *,
+                row_number() over (
+                    partition by doi order by observed_at desc, source_sha256 desc
+                ) as recency
+            from candidates
+        )
+        where recency = 1
+    ),
+
+    final as (
+        select merged.*
+        from merged
+        left join stored on stored.doi = merged.doi
+        where stored.doi is null
+           or merged is distinct from stored
+    )
+
+    select * from final
+) as source
+on target.doi = source.doi
+when matched then update
+when not matched then insert

@@ -1,0 +1,52 @@
+-- Upsert papers by doi: the values of the latest page win (by last_seen, ties
+-- broken by source_sha256 so the result never depends on batch order);
+-- first_seen and last_seen span every page. Rows that would not change are
+-- left out so a re-run rewrites nothing.
+merge into papers as target
+using (
+    with incoming as (
+        select * from batch_papers
+    ),
+
+    stored as (
+        select * from papers
+        where doi in (select doi from incoming)
+    ),
+
+    candidates as (
+        select * from stored
+        union all by name
+        select * from incoming
+    ),
+
+    ranked as (
+        select
+            *,
+            row_number() over (
+                partition by doi order by last_seen desc, source_sha256 desc
+            ) as recency,
+            min(first_seen) over (partition by doi) as first_seen_overall,
+            max(last_seen) over (partition by doi) as last_seen_overall
+        from candidates
+    ),
+
+    merged as (
+        select * exclude (recency, first_seen_overall, last_seen_overall)
+            replace (first_seen_overall as first_seen, last_seen_overall as last_seen)
+        from ranked
+        where recency = 1
+    ),
+
+    final as (
+        select merged.*
+        from merged
+        left join stored on stored.doi = merged.doi
+        where stored.doi is null
+           or merged is distinct from stored
+    )
+
+    select * from final
+) as source
+on target.doi = source.doi
+when matched then update
+when not matched then insert

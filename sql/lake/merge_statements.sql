@@ -1,0 +1,72 @@
+-- Upsert statements by statement_id. type and confidence come from the latest
+-- sighting in the lake (by observed_at, ties broken by source_sha256, as the
+-- split orders pages); the older classification stays in statement_sightings.
+-- first_seen and last_seen span every sighting; unchanged rows are left out.
+-- Runs after insert_statement_sightings.sql, so this batch's sightings count.
+merge into statements as target
+using (
+    with incoming as (
+        select * from batch_statements
+    ),
+
+    stored as (
+        select * from statements
+        where statement_id in (select statement_id from incoming)
+    ),
+
+    candidates as (
+        select * from stored
+        union all by name
+        select * from incoming
+    ),
+
+    spans as (
+        select
+            *,
+            row_number() over (partition by statement_id order by last_seen desc) as recency,
+            min(first_seen) over (partition by statement_id) as first_seen_overall,
+            max(last_seen) over (partition by statement_id) as last_seen_overall
+        from candidates
+    ),
+
+    latest_sightings as (
+        select statement_id, type, confidence
+        from statement_sightings
+        where statement_id in (select statement_id from incoming)
+        qualify row_number() over (
+            partition by statement_id order by observed_at desc, source_sha256 desc
+        ) = 1
+    ),
+
+    merged as (
+        select
+            spans.statement_id,
+            spans.doi,
+            spans.text,
+            spans.section,
+            spans.section_category,
+            coalesce(latest_sightings.type, spans.type) as type,
+            case
+                when latest_sightings.statement_id is null then spans.confidence
+                else latest_sightings.confidence
+            end as confidence,
+            spans.first_seen_overall as first_seen,
+            spans.last_seen_overall as last_seen
+        from spans
+        left join latest_sightings on latest_sightings.statement_id = spans.statement_id
+        where spans.recency = 1
+    ),
+
+    final as (
+        select merged.*
+        from merged
+        left join stored on stored.statement_id = merged.statement_id
+        where stored.statement_id is null
+           or merged is distinct from stored
+    )
+
+    select * from final
+) as source
+on target.statement_id = source.statement_id
+when matched then update
+when not matched then insert

@@ -1,0 +1,2 @@
+select view_name, sha256
+from view_definitions

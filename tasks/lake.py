@@ -1,0 +1,513 @@
+"""The lake: where it is, how it is opened and migrated, and the one writer that commits a run.
+
+Everything that touches the DuckLake goes through this module: :func:`open_lake`
+is the one place that attaches it, :func:`load_extensions` the one place that
+loads DuckDB extensions, and :class:`LakeWriter` the one way to write a run, as
+one DuckLake transaction (one snapshot) or nothing at all. The statements it runs
+live in ``sql/``: the schema migrations in ``sql/schema``, the views in
+``sql/views``, the data-quality checks in ``sql/checks`` and the writer's merges
+and look-ups in ``sql/lake``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from tasks.frames import UTC_TIME, Frames
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+LAKE_ALIAS = "lake"
+CATALOG_FILE = "catalog.sqlite"
+DATA_DIR = "data"
+DEFAULT_LAKE = Path("lake")
+
+# Extension name → (PyPI package that ships it, file name inside the package).
+EXTENSION_PACKAGES: dict[str, tuple[str, str]] = {
+    "ducklake": ("duckdb_extension_ducklake", "ducklake"),
+    "sqlite": ("duckdb_extension_sqlite_scanner", "sqlite_scanner"),
+    "postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner"),
+    "fts": ("duckdb_extension_fts", "fts"),
+}
+
+# The tables users query and export, in the order a reader meets them.
+USER_TABLES: tuple[str, ...] = (
+    "papers",
+    "abstracts",
+    "statements",
+    "paper_snapshots",
+    "statement_sightings",
+    "facets",
+    "report_files",
+    "runs",
+    "check_findings",
+)
+
+# How the writer brings each frame of a batch into its table, in this order.
+BATCH_STATEMENTS: dict[str, str] = {
+    "paper_snapshots": "lake/insert_paper_snapshots.sql",
+    "statement_sightings": "lake/insert_statement_sightings.sql",
+    "facets": "lake/insert_facets.sql",
+    "papers": "lake/merge_papers.sql",
+    "abstracts": "lake/merge_abstracts.sql",
+    "statements": "lake/merge_statements.sql",
+}
+
+REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
+REPORT_FILES_SCHEMA = pl.Schema(
+    {
+        "path": pl.Utf8,
+        "size": pl.Int64,
+        "mtime": UTC_TIME,
+        "sha256": pl.Utf8,
+        "status": pl.Utf8,
+        "reason": pl.Utf8,
+        "warnings": pl.List(pl.Utf8),
+    }
+)
+FILE_COUNT_KEYS = ("seen", "new", "changed", "unchanged", "duplicate", "rejected")
+KEY_CHECK_PREFIX = "duplicate_keys_"
+CHECK_SAMPLE_ROWS = 5
+
+_MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
+
+
+class LakeError(RuntimeError):
+    """The lake cannot be opened or written as asked; the message says why and what to do."""
+
+
+class KeyCheckFailed(LakeError):
+    """A key check found duplicate keys: the run was rolled back."""
+
+
+@dataclass(frozen=True, slots=True)
+class LakeLocation:
+    """Where a lake lives.
+
+    ``path`` is the lake folder: it holds ``data/`` (the Parquet files) and, with
+    the embedded catalog, ``catalog.sqlite``. ``catalog`` is a PostgreSQL
+    connection string (URL or libpq ``key=value`` form) for a shared catalog, or
+    None for the embedded SQLite catalog.
+    """
+
+    path: Path
+    catalog: str | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return self.path / DATA_DIR
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.path / CATALOG_FILE
+
+    def describe(self) -> str:
+        """A human-readable name of the lake for messages."""
+        return f"{self.path} (catalog {self.catalog})" if self.catalog else str(self.path)
+
+
+def resolve_location(lake: str | Path | None = None, catalog: str | None = None) -> LakeLocation:
+    """The lake to use: the options given, else ``CITELAKE_LAKE`` / ``CITELAKE_CATALOG``, else ``./lake``."""
+    lake = lake or os.environ.get("CITELAKE_LAKE") or DEFAULT_LAKE
+    catalog = catalog or os.environ.get("CITELAKE_CATALOG") or None
+    return LakeLocation(path=Path(lake).expanduser().resolve(), catalog=catalog)
+
+
+def read_sql(name: str) -> str:
+    """The text of ``sql/<name>`` (for example ``lake/merge_papers.sql``)."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def quote_identifier(name: str) -> str:
+    """The one quoting helper for identifiers spliced into SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal, for the one statement that takes no parameters: ATTACH."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that never downloads an extension."""
+    return duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Load DuckDB extensions from the installed ``duckdb-extension-*`` packages, never from the network."""
+    for name in names:
+        if name not in EXTENSION_PACKAGES:
+            raise LakeError(f"unknown DuckDB extension {name!r}; known: {', '.join(EXTENSION_PACKAGES)}")
+        package, file_name = EXTENSION_PACKAGES[name]
+        distribution = package.replace("_", "-")
+        try:
+            module = importlib.import_module(package)
+        except ImportError as error:
+            raise LakeError(
+                f"DuckDB extension {name!r} needs the package {distribution}=={duckdb.__version__}, "
+                "which is not installed"
+            ) from error
+        extension_file = (
+            Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{file_name}.duckdb_extension"
+        )
+        if not extension_file.is_file():
+            raise LakeError(
+                f"{distribution} holds no build for DuckDB {duckdb.__version__} (looked for {extension_file}); "
+                f"install {distribution}=={duckdb.__version__}"
+            )
+        con.load_extension(str(extension_file))
+
+
+def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as ``lake`` and in use.
+
+    A writable open creates the lake on first use and brings its schema up to
+    date (migrations, then views whose file changed); when nothing is pending it
+    writes nothing, so opening never adds a snapshot. A read-only open never
+    migrates: it refuses a lake that does not exist yet or whose schema is newer
+    than this code.
+    """
+    con = connect()
+    try:
+        load_extensions(con, "ducklake", "postgres" if location.catalog else "sqlite")
+        _attach(con, location, read_only=read_only)
+        con.execute(read_sql("lake/use_lake.sql"))
+        if read_only:
+            _check_readable(con, location)
+        else:
+            migrate(con, location)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only: bool) -> None:
+    if location.catalog is None:
+        if read_only and not location.catalog_file.is_file():
+            raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
+        metadata = f"ducklake:sqlite:{location.catalog_file}"
+    else:
+        metadata = f"ducklake:postgres:{location.catalog}"
+    if not read_only:
+        location.data_path.mkdir(parents=True, exist_ok=True)
+    # ATTACH takes no bound parameters, hence the quoted literals.
+    template = read_sql("lake/attach_read_only.sql" if read_only else "lake/attach.sql")
+    statement = template.format(
+        metadata=quote_literal(metadata),
+        alias=quote_identifier(LAKE_ALIAS),
+        data_path=quote_literal(f"{location.data_path}/"),
+    )
+    try:
+        con.execute(statement)
+    except duckdb.Error as error:
+        raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One ``sql/schema/NNN_name.sql`` file."""
+
+    version: int
+    name: str
+    path: Path
+
+
+def migrations() -> list[Migration]:
+    """The schema migrations of this code, in the order they apply."""
+    found = []
+    for path in (SQL_DIR / "schema").glob("*.sql"):
+        match = _MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise LakeError(f"{path}: a migration is named NNN_name.sql")
+        found.append(Migration(version=int(match[1]), name=match[2], path=path))
+    return sorted(found, key=lambda migration: migration.version)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied to the attached lake; 0 for a lake without tables yet."""
+    (present,) = con.execute(read_sql("lake/schema_version_exists.sql"), {"database": LAKE_ALIAS}).fetchone()
+    if not present:
+        return 0
+    (version,) = con.execute(read_sql("lake/applied_schema_version.sql")).fetchone()
+    return version
+
+
+def _check_schema_not_newer(current: int, location: LakeLocation) -> int:
+    latest = migrations()[-1].version
+    if current > latest:
+        raise LakeError(
+            f"the lake at {location.describe()} has schema version {current}, newer than this "
+            f"citelake knows ({latest}); upgrade citelake"
+        )
+    return latest
+
+
+def _check_readable(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:
+    current = schema_version(con)
+    if current == 0:
+        raise LakeError(f"no lake at {location.describe()}: it has no tables yet (run an ingest first)")
+    _check_schema_not_newer(current, location)
+
+
+def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]:
+    """Apply the pending migrations, each in its own transaction, then refresh changed views.
+
+    Returns the versions applied (empty when the lake was up to date).
+    """
+    current = schema_version(con)
+    _check_schema_not_newer(current, location)
+    applied = []
+    for migration in migrations():
+        if migration.version <= current:
+            continue
+        with _transaction(con):
+            con.execute(migration.path.read_text(encoding="utf-8"))
+            con.execute(read_sql("lake/record_migration.sql"), {"version": migration.version, "name": migration.name})
+        applied.append(migration.version)
+    _refresh_views(con)
+    return applied
+
+
+def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Re-create, in one transaction, exactly the views whose ``sql/views`` file changed."""
+    recorded = dict(con.execute(read_sql("lake/view_hashes.sql")).fetchall())
+    changed = []
+    for path in sorted((SQL_DIR / "views").glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if recorded.get(path.stem) != digest:
+            changed.append((path.stem, text, digest))
+    if not changed:
+        return
+    with _transaction(con):
+        for view_name, text, digest in changed:
+            con.execute(text)
+            con.execute(read_sql("lake/record_view.sql"), {"view_name": view_name, "sha256": digest})
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK when the block raises."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """The frame, as an Arrow table, visible to SQL under ``name`` for the block only."""
+    con.register(name, frame.to_arrow())
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFinding:
+    """What one ``sql/checks`` query found: how many rows offend, and a few of them."""
+
+    check_name: str
+    offending_rows: int
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_key_check(self) -> bool:
+        """Key checks guard the tables' identities: a finding stops the commit."""
+        return self.check_name.startswith(KEY_CHECK_PREFIX)
+
+
+def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckFinding]:
+    """Run every ``sql/checks/*.sql`` against the lake as the connection sees it."""
+    findings = []
+    for path in sorted((SQL_DIR / "checks").glob("*.sql")):
+        offending = con.sql(path.read_text(encoding="utf-8"))
+        (count,) = offending.count("*").fetchone()
+        sample_rows = offending.limit(CHECK_SAMPLE_ROWS)
+        sample = [dict(zip(sample_rows.columns, row, strict=True)) for row in sample_rows.fetchall()]
+        findings.append(CheckFinding(check_name=path.stem, offending_rows=count, sample=sample))
+    return findings
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a committed run added: rows per table and every check's findings."""
+
+    run_id: str
+    rows_added: dict[str, int]
+    findings: list[CheckFinding]
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+
+
+def _normalise_file_counts(file_counts: dict[str, int]) -> dict[str, int]:
+    """``seen``/``new``/… (or ``files_seen``/…) → the ``files_*`` parameters of ``record_run.sql``; missing = 0."""
+    counts = {key: 0 for key in FILE_COUNT_KEYS}
+    for key, value in file_counts.items():
+        short = key.removeprefix("files_")
+        if short not in counts:
+            raise ValueError(f"unknown file count {key!r}; expected some of {', '.join(FILE_COUNT_KEYS)}")
+        counts[short] = int(value)
+    return {f"files_{key}": value for key, value in counts.items()}
+
+
+def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
+    missing = [name for name in REPORT_FILES_SCHEMA if name not in report_files.columns]
+    if missing:
+        raise ValueError(f"report_files frame lacks columns {', '.join(missing)}")
+    prepared = report_files.select(REPORT_FILES_SCHEMA.names()).cast(REPORT_FILES_SCHEMA)
+    unknown = set(prepared["status"].unique().to_list()) - set(REPORT_FILE_STATUSES)
+    if unknown:
+        raise ValueError(
+            f"report_files has unknown status {sorted(map(str, unknown))}; expected one of {', '.join(REPORT_FILE_STATUSES)}"
+        )
+    return prepared
+
+
+class LakeWriter:
+    """One run's writes, as one DuckLake transaction.
+
+    ::
+
+        with LakeWriter(con, run_id=run_id, source=folder) as writer:
+            writer.add_batch(frames, report_files)   # once per batch
+            summary = writer.finish(file_counts)     # checks, runs row, COMMIT
+
+    Leaving the block by an exception, or without :meth:`finish`, rolls back:
+    the lake stays at its previous snapshot.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, run_id: str, source: str | None = None) -> None:
+        self.con = con
+        self.run_id = run_id
+        self.source = source
+        self._open = False
+        self._finished = False
+        self._started_at: datetime | None = None
+        self._counts_before: dict[str, int] = {}
+
+    def __enter__(self) -> LakeWriter:
+        self.con.begin()
+        self._open = True
+        self._started_at = datetime.now(UTC)
+        self._counts_before = _row_counts(self.con)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._open:
+            self.con.rollback()
+            self._open = False
+            if exc_type is None:
+                raise LakeError(f"run {self.run_id}: the writer was left without finish(); nothing was committed")
+
+    def add_batch(self, frames: Frames, report_files: pl.DataFrame) -> None:
+        """Merge one batch of split frames and its files' states into the open transaction.
+
+        Merges by identity, so a batch already in the lake changes nothing.
+        The frames are registered with DuckDB only for the batch's statements,
+        so memory is bounded by the batch, not the run.
+        """
+        if not self._open:
+            raise LakeError("add_batch() outside the writer's with-block")
+        tables = dict(frames.items())
+        for table, statement in BATCH_STATEMENTS.items():
+            frame = tables[table]
+            if frame.is_empty():
+                continue
+            with registered(self.con, f"batch_{table}", frame):
+                self.con.execute(read_sql(statement))
+        prepared = _prepare_report_files(report_files)
+        if not prepared.is_empty():
+            with registered(self.con, "batch_report_files", prepared):
+                self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
+
+    def finish(self, file_counts: dict[str, int]) -> RunSummary:
+        """Run the checks, record the run and its findings, and COMMIT.
+
+        ``file_counts`` holds the run's file tallies by ``seen``, ``new``,
+        ``changed``, ``unchanged``, ``duplicate``, ``rejected`` (a ``files_``
+        prefix is accepted; missing ones count 0). A key check with findings
+        raises :class:`KeyCheckFailed` and nothing is committed.
+        """
+        if not self._open:
+            raise LakeError("finish() outside the writer's with-block")
+        counts = _normalise_file_counts(file_counts)
+        counts_after = _row_counts(self.con)
+        rows_added = {table: counts_after[table] - self._counts_before[table] for table in counts_after}
+        findings = run_checks(self.con)
+        broken = [finding for finding in findings if finding.is_key_check and finding.offending_rows]
+        if broken:
+            details = "; ".join(
+                f"{finding.check_name}: {finding.offending_rows} duplicated, e.g. {finding.sample[0]}" for finding in broken
+            )
+            raise KeyCheckFailed(f"run {self.run_id} not committed, key check failed: {details}")
+        self.con.execute(
+            read_sql("lake/record_run.sql"),
+            {
+                "run_id": self.run_id,
+                "started_at": self._started_at,
+                "finished_at": datetime.now(UTC),
+                "source": self.source,
+                **counts,
+                **{f"{table}_added": added for table, added in rows_added.items()},
+            },
+        )
+        for finding in findings:
+            self.con.execute(
+                read_sql("lake/record_check_finding.sql"),
+                {
+                    "run_id": self.run_id,
+                    "check_name": finding.check_name,
+                    "offending_rows": finding.offending_rows,
+                    "sample": json.dumps(finding.sample, default=str) if finding.sample else None,
+                },
+            )
+        self.con.commit()
+        self._open = False
+        self._finished = True
+        return RunSummary(run_id=self.run_id, rows_added=rows_added, findings=findings)
+
+
+def file_manifest(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None) -> pl.DataFrame:
+    """The stored state (path, size, mtime, sha256, status) of the given paths, or of every file seen."""
+    if paths is None:
+        return con.execute(read_sql("lake/file_manifest.sql")).pl()
+    wanted = pl.DataFrame({"path": paths}, schema={"path": pl.Utf8})
+    with registered(con, "wanted_paths", wanted):
+        return con.execute(read_sql("lake/file_manifest_for_paths.sql")).pl()
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> set[str]:
+    """Which of these content hashes are already stored as pages (paper snapshots)."""
+    wanted = pl.DataFrame({"sha256": list(hashes)}, schema={"sha256": pl.Utf8})
+    # A join against a registered table scales to a million hashes where an IN list would not.
+    with registered(con, "wanted_hashes", wanted):
+        found = con.execute(read_sql("lake/known_hashes.sql")).pl()
+    return set(found["sha256"].to_list())

@@ -1,0 +1,112 @@
+"""Shared fixtures: a lake in a temporary folder, and hand-made report pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import duckdb
+import polars as pl
+import pytest
+
+from tasks.lake import REPORT_FILES_SCHEMA, LakeLocation, open_lake
+from tasks.record import Record, SourceFile, Statement
+
+MakePage = Callable[..., tuple[SourceFile, Record]]
+
+
+@pytest.fixture
+def lake_location(tmp_path) -> LakeLocation:
+    """A lake folder (not created yet) with the embedded SQLite catalog."""
+    return LakeLocation(path=tmp_path / "lake")
+
+
+@pytest.fixture
+def lake(lake_location) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable connection to a freshly created lake."""
+    con = open_lake(lake_location)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def make_page() -> MakePage:
+    """Build one parsed page as the parser would: ``make_page(doi, saved_at, statements=[...])``.
+
+    ``statements`` are ``(text, section, type, confidence)`` tuples. The tallies
+    count the statements by type; ``statement_count`` is their sum unless given.
+    The page's hash is derived from everything it shows, so equal pages hash alike.
+    """
+
+    def build(
+        doi: str,
+        saved_at: datetime,
+        statements: list[tuple[str, str | None, str, float | None]] = (),
+        *,
+        title: str = "A paper",
+        cited_by: int = 10,
+        statement_count: int | None = None,
+        abstract: str | None = "An abstract.",
+    ) -> tuple[SourceFile, Record]:
+        shown: list[Statement] = [
+            {"text": text, "section": section, "type": kind, "confidence": confidence, "seen": 1}
+            for text, section, kind, confidence in statements
+        ]
+        tallies = {kind: sum(s["type"] == kind for s in shown) for kind in ("supporting", "mentioning", "contrasting")}
+        tallies["unclassified"] = 0
+        record: Record = {
+            "doi": doi,
+            "title": title,
+            "year": 2013,
+            "abstract": abstract,
+            "abstract_truncated": False if abstract else None,
+            "cited_by": cited_by,
+            "statement_count": sum(tallies.values()) if statement_count is None else statement_count,
+            "reference_count": 40,
+            "tallies": tallies,
+            "citing_years": [2014, 2024],
+            "facets": {"Citation Types": list(tallies.values())},
+            "statements": shown,
+            "warnings": [],
+        }
+        sha256 = hashlib.sha256(repr((doi, saved_at, record)).encode()).hexdigest()
+        source = SourceFile(path=f"/reports/{doi.replace('/', '_')}-{sha256[:8]}.txt", size=1000, mtime=saved_at, sha256=sha256)
+        return source, record
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database, started once for the whole test session.
+
+    Flows run in tests report to it, and tests read their artifacts back from it.
+    Prefect is imported here, not at the top, so test files without flows do not
+    pay for importing it.
+    """
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture
+def report_files_of() -> Callable[..., pl.DataFrame]:
+    """The ``report_files`` frame the writer takes, for pages from ``make_page``: ``report_files_of(pages, status=...)``."""
+
+    def build(pages: list[tuple[SourceFile, Record]], status: str = "ingested") -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "path": [source.path for source, _ in pages],
+                "size": [source.size for source, _ in pages],
+                "mtime": [source.mtime for source, _ in pages],
+                "sha256": [source.sha256 for source, _ in pages],
+                "status": [status] * len(pages),
+                "reason": [None] * len(pages),
+                "warnings": [[] for _ in pages],
+            },
+            schema=REPORT_FILES_SCHEMA,
+        )
+
+    return build

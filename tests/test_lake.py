@@ -1,0 +1,215 @@
+"""The lake: opening and migrating it, the writer's merges, checks, views and isolation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tasks.frames import Frames
+from tasks.lake import KeyCheckFailed, LakeError, LakeWriter, file_manifest, known_hashes, migrations, open_lake
+from tasks.split import split_records
+
+JAN = datetime(2024, 1, 1, tzinfo=UTC)
+FEB = datetime(2024, 2, 1, tzinfo=UTC)
+
+
+def write_run(con, run_id, pages, report_files_of, **file_counts):
+    """Commit one run holding ``pages`` as one batch; its summary."""
+    with LakeWriter(con, run_id=run_id, source="/reports") as writer:
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        return writer.finish(file_counts or {"seen": len(pages), "new": len(pages)})
+
+
+def snapshot_ids(con):
+    return [row[0] for row in con.execute("select snapshot_id from lake.snapshots() order by snapshot_id").fetchall()]
+
+
+def table_counts(con):
+    return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in ("papers", "statements", "paper_snapshots", "report_files", "runs")}
+
+
+def test_fresh_lake_is_migrated_and_recorded(lake):
+    versions = lake.execute("select version from schema_version order by version").fetchall()
+    assert [v for (v,) in versions] == [m.version for m in migrations()]
+    views = {name for (name,) in lake.execute("select view_name from duckdb_views() where database_name = 'lake'").fetchall()}
+    assert {"paper_citation_profile", "contrasting_statements", "paper_section_mix", "paper_count_history", "statement_reclassifications"} <= views
+
+
+def test_reopen_applies_nothing_and_creates_no_snapshot(lake_location):
+    con = open_lake(lake_location)
+    before = snapshot_ids(con)
+    con.close()
+    con = open_lake(lake_location)
+    assert snapshot_ids(con) == before
+    assert con.execute("select count(*) from schema_version").fetchone()[0] == len(migrations())
+    con.close()
+
+
+def test_read_only_open_of_missing_lake_is_a_clear_error(lake_location):
+    with pytest.raises(LakeError, match="no lake at"):
+        open_lake(lake_location, read_only=True)
+    assert not lake_location.path.exists()
+
+
+def test_read_only_open_refuses_writes(lake, lake_location):
+    reader = open_lake(lake_location, read_only=True)
+    with pytest.raises(duckdb.Error):
+        reader.execute("insert into runs (run_id) values ('x')")
+    reader.close()
+
+
+def test_resaved_page_updates_paper_and_adds_snapshot(lake, make_page, report_files_of):
+    first = make_page("10.1/a", JAN, [("text one", "Introduction", "mentioning", 0.9)], cited_by=10)
+    second = make_page("10.1/a", FEB, [("text one", "Introduction", "mentioning", 0.9)], cited_by=15)
+    write_run(lake, "run-1", [first], report_files_of)
+    summary = write_run(lake, "run-2", [second], report_files_of)
+
+    assert summary.rows_added["papers"] == 0
+    assert summary.rows_added["paper_snapshots"] == 1
+    assert lake.execute("select cited_by, first_seen, last_seen, source_sha256 from papers").fetchall() == [
+        (15, JAN, FEB, second[0].sha256)
+    ]
+    history = lake.execute("select cited_by, cited_by_delta from paper_count_history order by observed_at").fetchall()
+    assert history == [(10, None), (15, 5)]
+
+
+def test_older_page_arriving_later_does_not_overwrite_the_paper(lake, make_page, report_files_of):
+    newer = make_page("10.1/a", FEB, cited_by=15)
+    older = make_page("10.1/a", JAN, cited_by=10)
+    write_run(lake, "run-1", [newer], report_files_of)
+    write_run(lake, "run-2", [older], report_files_of)
+    assert lake.execute("select cited_by, first_seen, last_seen from papers").fetchall() == [(15, JAN, FEB)]
+
+
+def test_reclassification_is_kept_visible(lake, make_page, report_files_of):
+    write_run(lake, "run-1", [make_page("10.1/a", JAN, [("text one", "Results", "supporting", 0.8)])], report_files_of)
+    write_run(lake, "run-2", [make_page("10.1/a", FEB, [("text one", "Results", "contrasting", 0.6)])], report_files_of)
+
+    assert lake.execute("select type, confidence, first_seen, last_seen from statements").fetchall() == [
+        ("contrasting", 0.6, JAN, FEB)
+    ]
+    assert lake.execute("select old_type, new_type, changed_at from statement_reclassifications").fetchall() == [
+        ("supporting", "contrasting", FEB)
+    ]
+    assert lake.execute("select count(*) from contrasting_statements").fetchone()[0] == 1
+
+
+def test_adding_the_same_batch_twice_adds_nothing(lake, make_page, report_files_of):
+    pages = [
+        make_page("10.1/a", JAN, [("a", "Methods", "mentioning", 0.9), ("b", None, "supporting", 0.7)]),
+        make_page("10.1/b", FEB, [("c", "Discussion", "contrasting", 0.5)], abstract=None),
+    ]
+    write_run(lake, "run-1", pages, report_files_of)
+    counts = table_counts(lake)
+    with LakeWriter(lake, run_id="run-2") as writer:
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        summary = writer.finish({"seen": 2, "unchanged": 2})
+
+    assert set(summary.rows_added.values()) == {0}
+    assert table_counts(lake) == {**counts, "runs": counts["runs"] + 1}
+    assert lake.execute("select files_unchanged, papers_added from runs where run_id = 'run-2'").fetchone() == (2, 0)
+
+
+def test_exception_inside_the_writer_leaves_the_previous_snapshot(lake, make_page, report_files_of):
+    write_run(lake, "run-1", [make_page("10.1/a", JAN)], report_files_of)
+    snapshots, counts = snapshot_ids(lake), table_counts(lake)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with LakeWriter(lake, run_id="run-2") as writer:
+            writer.add_batch(split_records([make_page("10.1/b", FEB)]), report_files_of([make_page("10.1/b", FEB)]))
+            raise RuntimeError("boom")
+
+    assert snapshot_ids(lake) == snapshots
+    assert table_counts(lake) == counts
+
+
+def test_leaving_without_finish_commits_nothing(lake, make_page, report_files_of):
+    snapshots = snapshot_ids(lake)
+    with pytest.raises(LakeError, match="without finish"):
+        with LakeWriter(lake, run_id="run-1") as writer:
+            writer.add_batch(split_records([make_page("10.1/a", JAN)]), report_files_of([make_page("10.1/a", JAN)]))
+    assert snapshot_ids(lake) == snapshots
+
+
+def test_key_check_violation_stops_the_commit(lake, make_page, report_files_of):
+    page = make_page("10.1/a", JAN)
+    frames = split_records([page])
+    # A batch that breaks its own contract (one page twice) is stored as given; the check catches it.
+    broken = Frames(**{**dict(frames.items()), "paper_snapshots": frames.paper_snapshots.vstack(frames.paper_snapshots)})
+    snapshots = snapshot_ids(lake)
+
+    with pytest.raises(KeyCheckFailed, match="duplicate_keys_paper_snapshots"):
+        with LakeWriter(lake, run_id="run-1") as writer:
+            writer.add_batch(broken, report_files_of([page]))
+            writer.finish({"seen": 1})
+
+    assert snapshot_ids(lake) == snapshots
+    assert lake.execute("select count(*) from paper_snapshots").fetchone()[0] == 0
+
+
+def test_other_checks_are_recorded_and_the_run_commits(lake, make_page, report_files_of):
+    page = make_page("10.1/a", JAN, [("a", None, "mentioning", 0.9), ("b", None, "mentioning", 0.9)], statement_count=7)
+    summary = write_run(lake, "run-1", [page], report_files_of)
+
+    found = {finding.check_name: finding.offending_rows for finding in summary.findings}
+    assert found["tallies_do_not_add_up"] == 1
+    assert found["duplicate_keys_papers"] == 0
+    recorded = dict(lake.execute("select check_name, offending_rows from check_findings where run_id = 'run-1'").fetchall())
+    assert recorded == found
+    assert lake.execute("select count(*) from papers").fetchone()[0] == 1
+
+
+def test_report_files_keep_one_row_per_path_with_its_latest_state(lake, make_page, report_files_of):
+    page = make_page("10.1/a", JAN)
+    write_run(lake, "run-1", [page], report_files_of)
+    with LakeWriter(lake, run_id="run-2") as writer:
+        writer.add_batch(split_records([]), report_files_of([page], status="unchanged"))
+        writer.finish({"seen": 1, "unchanged": 1})
+
+    assert lake.execute("select status, run_id from report_files").fetchall() == [("unchanged", "run-2")]
+    manifest = file_manifest(lake, [page[0].path, "/elsewhere.txt"])
+    assert manifest.select("path", "sha256", "status").rows() == [(page[0].path, page[0].sha256, "unchanged")]
+    assert file_manifest(lake).height == 1
+    assert known_hashes(lake, [page[0].sha256, "f" * 64]) == {page[0].sha256}
+
+
+def test_views_answer(lake, make_page, report_files_of):
+    write_run(
+        lake,
+        "run-1",
+        [make_page("10.1/a", JAN, [("a", "Introduction", "supporting", 0.9), ("b", "Methods", "contrasting", 0.9), ("c", "Methods", "mentioning", 0.9)])],
+        report_files_of,
+    )
+    profile = lake.execute("select supporting, contrasting, contrasting_share from paper_citation_profile").fetchone()
+    assert profile == (1, 1, pytest.approx(1 / 3))
+    mix = dict(lake.execute("select section_category, share from paper_section_mix").fetchall())
+    assert mix == {"introduction": pytest.approx(1 / 3), "methods": pytest.approx(2 / 3)}
+
+
+READER = """
+import sys
+from pathlib import Path
+from tasks.lake import LakeLocation, open_lake
+con = open_lake(LakeLocation(Path(sys.argv[1])), read_only=True)
+print(con.execute("select count(*) from papers").fetchone()[0])
+"""
+
+
+def test_reader_in_another_process_sees_the_previous_snapshot_during_a_write(lake, lake_location, make_page, report_files_of):
+    write_run(lake, "run-1", [make_page("10.1/a", JAN)], report_files_of)
+    pages = [make_page("10.1/b", JAN), make_page("10.1/c", JAN)]
+    with LakeWriter(lake, run_id="run-2") as writer:
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        seen = subprocess.run(
+            [sys.executable, "-c", READER, str(lake_location.path)], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent
+        )
+        assert seen.returncode == 0, seen.stderr
+        assert seen.stdout.strip() == "1"
+        writer.finish({"seen": 2, "new": 2})
+    assert lake.execute("select count(*) from papers").fetchone()[0] == 3
