@@ -1,0 +1,555 @@
+"""Incremental ingest: which report files a run reads, what becomes of each, and the run itself.
+
+The steps, each a plain function with a clear input and output:
+
+1. :func:`discover_reports` walks the source folder: ``DiscoveredFile`` per report file.
+2. :func:`plan_run` sets the discovered files against the lake's manifest
+   (``report_files``): a path whose size and mtime are as recorded is unchanged
+   and never read; the rest are read.
+3. ``tasks.batch.parse_in_parallel`` reads, hashes, parses and splits them in batches.
+4. :func:`classify_outcomes` decides each read file's fate by its content hash:
+   ``unchanged`` (the path had these bytes: only its mtime is recorded anew),
+   ``duplicate`` (the bytes are a page stored from another path), ``rejected``
+   (not a report), or ingested as ``new`` (path never seen) or ``changed``.
+5. :func:`pages_to_store` keeps only the ingested pages of a batch's frames.
+6. ``tasks.lake.LakeWriter`` merges every batch and commits the run as one snapshot.
+
+:func:`ingest` runs them in order under :func:`ingest_guard`, which keeps two
+ingests from writing one lake at the same time.
+
+Paths are stored absolute: the source folder is resolved (``./corpus`` and
+``/data/corpus`` name the same files) and each file's path is that folder joined
+with the names walked below it. A symlink inside the folder keeps its own name.
+So a lake can collect several folders without two files sharing a path, and a
+path in the lake leads back to its file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import psycopg
+from filelock import FileLock, Timeout
+
+from tasks.batch import BatchResult, parse_in_parallel
+from tasks.frames import UTC_TIME, Frames
+from tasks.lake import (
+    CheckFinding,
+    LakeLocation,
+    LakeWriter,
+    file_manifest,
+    known_hashes,
+    open_lake,
+    read_sql,
+)
+from tasks.record import DiscoveredFile
+from tasks.split import combine_frames
+
+logger = logging.getLogger(__name__)
+
+REPORT_SUFFIXES = (".txt", ".txt.gz")
+# What a run counts files by; ``seen`` is every file discovered, the others add up to it.
+FILE_OUTCOMES = ("new", "changed", "unchanged", "duplicate", "rejected")
+LOCK_FILE = "ingest.lock"
+# Who holds the lock, written beside it: the lock file itself is truncated by every waiter.
+LOCK_HOLDER_FILE = "ingest.lock.holder"
+_LOCK_POLL_SECONDS = 0.2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DISCOVERED_SCHEMA = pl.Schema({"path": pl.Utf8, "size": pl.Int64, "mtime": UTC_TIME})
+_DISCOVERY_CHUNK = 100_000  # files turned into one polars frame at a time while planning
+
+
+class IngestError(RuntimeError):
+    """An ingest that cannot run or commit; the message is one line saying why, for the user."""
+
+
+class SourceError(IngestError):
+    """The source folder is missing or cannot be read."""
+
+
+class IngestCollision(IngestError):
+    """Another ingest holds the lake, or committed to it during this run: nothing was written."""
+
+
+# ---------------------------------------------------------------------------
+# 1. Discovery
+# ---------------------------------------------------------------------------
+
+
+def is_report_name(name: str) -> bool:
+    """A report file is named ``*.txt`` or ``*.txt.gz``, in any case."""
+    return name.lower().endswith(REPORT_SUFFIXES)
+
+
+def discover_reports(root: Path | str) -> Iterator[DiscoveredFile]:
+    """Every report file under ``root``, recursively, in sorted order (names sorted per folder).
+
+    Paths are absolute (see the module docstring). A symlink is followed only when
+    its target lies inside ``root``; a folder reached twice (a symlink loop, or a
+    link to a folder already walked) is walked once. A sub-folder that cannot be
+    read is logged and skipped. Raises :class:`SourceError` at once when ``root``
+    is missing, not a folder or unreadable.
+    """
+    real_root = _readable_root(Path(root))
+    return _walk(str(real_root), str(real_root), set())
+
+
+def _readable_root(root: Path) -> Path:
+    try:
+        real_root = root.expanduser().resolve(strict=True)
+    except (OSError, RuntimeError) as error:
+        raise SourceError(f"{root}: no such folder ({error.strerror if isinstance(error, OSError) else error})") from error
+    if not real_root.is_dir():
+        raise SourceError(f"{root}: not a folder")
+    if not os.access(real_root, os.R_OK | os.X_OK):
+        raise SourceError(f"{root}: cannot read the folder (permission denied)")
+    return real_root
+
+
+def _walk(directory: str, real_root: str, walked: set[str]) -> Iterator[DiscoveredFile]:
+    real_directory = os.path.realpath(directory)
+    if real_directory in walked:
+        return
+    walked.add(real_directory)
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as error:
+        logger.warning("%s: folder skipped, cannot read it (%s)", directory, error.strerror or error)
+        return
+    for entry in entries:
+        if entry.is_symlink() and not _is_inside(os.path.realpath(entry.path), real_root):
+            continue
+        try:
+            if entry.is_dir():
+                yield from _walk(entry.path, real_root, walked)
+            elif entry.is_file() and is_report_name(entry.name):
+                status = entry.stat()
+                yield DiscoveredFile(path=entry.path, size=status.st_size, mtime=_utc_mtime(status.st_mtime_ns))
+        except OSError as error:
+            logger.warning("%s: skipped, cannot stat it (%s)", entry.path, error.strerror or error)
+
+
+def _is_inside(path: str, real_root: str) -> bool:
+    return path == real_root or path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _utc_mtime(mtime_ns: int) -> datetime:
+    # Whole microseconds, computed in integers: the lake stores microseconds, and a
+    # float timestamp would not compare equal to what it stored last run.
+    return _EPOCH + timedelta(microseconds=mtime_ns // 1000)
+
+
+# ---------------------------------------------------------------------------
+# 2. The plan
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What a run will read.
+
+    ``to_read`` holds the files to read, in discovery order: ``path``, ``size``,
+    ``mtime`` and the path's recorded state (``previous_sha256``,
+    ``previous_status``; null for a path never seen). ``files_seen`` counts every
+    discovered file, ``unchanged`` those skipped because size and mtime are as recorded.
+    """
+
+    files_seen: int
+    unchanged: int
+    to_read: pl.DataFrame
+
+    @property
+    def bytes_to_read(self) -> int:
+        return int(self.to_read["size"].sum() or 0)
+
+    def files_to_read(self) -> Iterator[DiscoveredFile]:
+        """The files to read, one at a time (the frame is not copied into Python objects at once)."""
+        for path, size, mtime in self.to_read.select("path", "size", "mtime").iter_rows():
+            yield DiscoveredFile(path=path, size=size, mtime=mtime)
+
+
+def plan_run(con: duckdb.DuckDBPyConnection, discovered: Iterable[DiscoveredFile]) -> RunPlan:
+    """Set the discovered files against the lake's manifest: which must be read, which are unchanged.
+
+    A path whose size and mtime equal the recorded ones is unchanged and is not
+    read at all. One polars join, so a million paths cost a few seconds and the
+    discovered files are held as columns, not as a million Python objects.
+    """
+    files = _discovered_frame(discovered)
+    manifest = file_manifest(con).select(
+        "path",
+        previous_size=pl.col("size"),
+        previous_mtime=pl.col("mtime").dt.convert_time_zone("UTC").cast(UTC_TIME),
+        previous_sha256=pl.col("sha256"),
+        previous_status=pl.col("status"),
+    )
+    joined = files.join(manifest, on="path", how="left", maintain_order="left")
+    same_stat = ((pl.col("size") == pl.col("previous_size")) & (pl.col("mtime") == pl.col("previous_mtime"))).fill_null(
+        False
+    )
+    to_read = joined.filter(~same_stat).select("path", "size", "mtime", "previous_sha256", "previous_status")
+    return RunPlan(files_seen=files.height, unchanged=files.height - to_read.height, to_read=to_read)
+
+
+def _discovered_frame(discovered: Iterable[DiscoveredFile]) -> pl.DataFrame:
+    iterator = iter(discovered)
+    chunks = [pl.DataFrame(schema=_DISCOVERED_SCHEMA)]
+    while chunk := list(islice(iterator, _DISCOVERY_CHUNK)):
+        chunks.append(
+            pl.DataFrame(
+                {
+                    "path": [file.path for file in chunk],
+                    "size": [file.size for file in chunk],
+                    "mtime": [file.mtime for file in chunk],
+                },
+                schema=_DISCOVERED_SCHEMA,
+            )
+        )
+    return pl.concat(chunks)
+
+
+# ---------------------------------------------------------------------------
+# 3. Classification of what was read
+# ---------------------------------------------------------------------------
+
+
+def classify_outcomes(
+    outcomes: pl.DataFrame,
+    previous: pl.DataFrame,
+    batch_pages: pl.DataFrame,
+    stored_hashes: Collection[str],
+) -> pl.DataFrame:
+    """Each read file's fate: the batch's outcomes with ``outcome`` and the ``status`` to record.
+
+    - ``outcomes``: ``tasks.batch`` outcome rows (path, size, mtime, sha256, status
+      ``parsed``/``rejected``, reason, warnings);
+    - ``previous``: path, previous_sha256, previous_status of the paths (as in :class:`RunPlan`);
+    - ``batch_pages``: source_sha256, source_path of the batch's ``paper_snapshots``,
+      i.e. which copy of each page the split kept;
+    - ``stored_hashes``: which of the batch's hashes are pages already in the lake
+      (earlier runs, or earlier batches of this run).
+
+    In this order: the bytes the path had → ``unchanged`` (its recorded status is
+    kept; only size and mtime are recorded anew); not a report → ``rejected``;
+    bytes already stored, or another copy in the batch is the one the split kept →
+    ``duplicate``; otherwise ingested, as ``new`` or ``changed``. Returns the
+    report_files columns (status one of ingested, unchanged, duplicate, rejected)
+    plus ``outcome``, one of :data:`FILE_OUTCOMES`.
+    """
+    kept_copies = batch_pages.select(sha256="source_sha256", kept_path="source_path")
+    rows = outcomes.join(previous.select("path", "previous_sha256", "previous_status"), on="path", how="left").join(
+        kept_copies, on="sha256", how="left"
+    )
+    same_bytes = pl.col("sha256").is_not_null() & (pl.col("sha256") == pl.col("previous_sha256")).fill_null(False)
+    already_stored = pl.col("sha256").is_in(list(stored_hashes))
+    other_copy_kept = pl.col("kept_path").is_not_null() & (pl.col("path") != pl.col("kept_path"))
+    outcome = (
+        pl.when(same_bytes)
+        .then(pl.lit("unchanged"))
+        .when(pl.col("status") == "rejected")
+        .then(pl.lit("rejected"))
+        .when(already_stored | other_copy_kept)
+        .then(pl.lit("duplicate"))
+        .when(pl.col("previous_status").is_null())
+        .then(pl.lit("new"))
+        .otherwise(pl.lit("changed"))
+    )
+    return (
+        rows.with_columns(outcome=outcome)
+        .with_columns(
+            status=pl.when(pl.col("outcome") == "unchanged")
+            .then(pl.col("previous_status"))
+            .when(pl.col("outcome").is_in(["new", "changed"]))
+            .then(pl.lit("ingested"))
+            .otherwise(pl.col("outcome"))
+        )
+        .select(outcomes.columns + ["outcome"])
+    )
+
+
+def pages_to_store(frames: Frames, hashes: Collection[str]) -> Frames:
+    """The batch's frames reduced to the pages with these content hashes.
+
+    The per-page frames are filtered; ``papers``, ``abstracts`` and ``statements``
+    are derived anew from what is left (``tasks.split.combine_frames``), so a page
+    left out (unchanged, a duplicate) cannot move a paper's latest values or a
+    statement's first and last sighting.
+    """
+    if frames.paper_snapshots["source_sha256"].is_in(list(hashes)).all():
+        return frames
+    wanted = pl.col("source_sha256").is_in(list(hashes))
+    kept = {name: frame.filter(wanted) if "source_sha256" in frame.columns else frame for name, frame in frames.items()}
+    return combine_frames([Frames(**kept)])
+
+
+# ---------------------------------------------------------------------------
+# 4. The guard: one ingest per lake at a time
+# ---------------------------------------------------------------------------
+
+
+@contextmanager
+def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]:
+    """Hold the lake's ingest lock for the block; wait up to ``wait`` seconds for it.
+
+    The lock lives with the lake, so every ingest on it sees it: a lock file in
+    the lake folder for the embedded catalog, a PostgreSQL advisory lock in the
+    catalog database for a shared one (a lock file on a network drive is not
+    reliable across machines). Both vanish with the process that holds them, so
+    a killed run never leaves the lake locked. Raises :class:`IngestCollision`
+    when the lock is still held after ``wait`` seconds.
+    """
+    guard = _advisory_lock if location.catalog else _lock_file
+    with guard(location, wait):
+        yield
+
+
+@contextmanager
+def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
+    location.path.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(location.path / LOCK_FILE)
+    holder_file = location.path / LOCK_HOLDER_FILE
+    try:
+        lock.acquire(timeout=wait, poll_interval=_LOCK_POLL_SECONDS)
+    except Timeout:
+        raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
+    try:
+        holder = {"since": datetime.now(UTC).isoformat(timespec="seconds"), "pid": os.getpid(), "host": socket.gethostname()}
+        holder_file.write_text(json.dumps(holder), encoding="utf-8")
+        yield
+    finally:
+        lock.release()
+
+
+def _lock_holder(holder_file: Path) -> str:
+    try:
+        holder = json.loads(holder_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "an unknown time"
+    return f"{holder['since']} (process {holder['pid']} on {holder['host']})"
+
+
+@contextmanager
+def _advisory_lock(location: LakeLocation, wait: float) -> Iterator[None]:
+    # A connection of its own: the lock is the session's, held until it closes.
+    try:
+        connection = psycopg.connect(location.catalog, autocommit=True, application_name="citelake ingest")
+    except psycopg.Error as error:
+        raise IngestError(f"cannot reach the catalog of {location.describe()}: {_first_line(error)}") from error
+    with connection:
+        deadline = time.monotonic() + wait
+        while not connection.execute(read_sql("ingest/try_ingest_lock.sql")).fetchone()[0]:
+            if time.monotonic() >= deadline:
+                holder = connection.execute(read_sql("ingest/ingest_lock_holder.sql")).fetchone()
+                since = "an unknown time"
+                if holder:
+                    since = f"{holder[0].isoformat(timespec='seconds')} (server process {holder[1]})"
+                raise IngestCollision(_collision_message(location, since))
+            time.sleep(_LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            connection.execute(read_sql("ingest/release_ingest_lock.sql"))
+
+
+def _collision_message(location: LakeLocation, since: str) -> str:
+    return f"another ingest is running on {location.describe()} since {since}; nothing was written"
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+# ---------------------------------------------------------------------------
+# 5. The run
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IngestProgress:
+    """Where a run is, for a progress display.
+
+    ``stage`` is ``planned`` (discovery and plan done), ``parsed`` (after each
+    batch), ``committing`` or ``committed``; ``files_*`` and ``bytes_*`` count the
+    files to read and their bytes.
+    """
+
+    stage: str
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    """What one committed ingest did.
+
+    ``files`` counts ``seen`` and each of :data:`FILE_OUTCOMES`; ``rejected``
+    lists every rejected file with its reason; ``rows_added`` is per lake table;
+    ``findings`` are the data-quality checks' results as committed with the run.
+    """
+
+    run_id: str
+    source: str
+    lake: str
+    files: dict[str, int]
+    rejected: list[tuple[str, str]]
+    rows_added: dict[str, int]
+    findings: list[CheckFinding]
+    seconds: float
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+def ingest(
+    source: Path | str,
+    location: LakeLocation,
+    *,
+    batch_size: int = 2000,
+    workers: int | None = None,
+    wait: float = 0.0,
+    run_id: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    """Bring the report files under ``source`` into the lake, as one snapshot or not at all.
+
+    discover → plan → parse in parallel → per batch: classify, merge → check and
+    commit. The whole run is one ``LakeWriter`` transaction: if it stops anywhere
+    (an error, a kill) the lake stays at its previous snapshot and the next run
+    does the work again. A rejected file never fails the run. Raises
+    :class:`SourceError` for a missing source, :class:`IngestCollision` when
+    another ingest holds the lake longer than ``wait`` seconds or committed
+    during this run, ``tasks.lake.LakeError`` when the lake cannot be opened.
+    """
+    started = time.monotonic()
+    run_id = run_id or uuid.uuid4().hex
+    discovered = discover_reports(source)  # raises before the lake is touched
+    source_folder = str(Path(source).expanduser().resolve())
+    notify = progress or (lambda _: None)
+    with ingest_guard(location, wait=wait):
+        con = open_lake(location)
+        try:
+            plan = plan_run(con, discovered)
+            notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
+            counts = dict.fromkeys(FILE_OUTCOMES, 0) | {"seen": plan.files_seen, "unchanged": plan.unchanged}
+            rejected: list[tuple[str, str]] = []
+            files_done = bytes_done = 0
+            with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
+                batches = parse_in_parallel(plan.files_to_read(), batch_size=batch_size, workers=workers)
+                for previous, result in _in_discovery_order(batches, plan.to_read, batch_size):
+                    classified = store_batch(con, writer, result, previous)
+                    for outcome, number in classified["outcome"].value_counts().iter_rows():
+                        counts[outcome] += number
+                    rejected.extend(classified.filter(pl.col("outcome") == "rejected").select("path", "reason").iter_rows())
+                    files_done += classified.height
+                    bytes_done += int(classified["size"].sum())
+                    notify(IngestProgress("parsed", files_done, plan.to_read.height, bytes_done, plan.bytes_to_read))
+                notify(IngestProgress("committing", files_done, plan.to_read.height, bytes_done, plan.bytes_to_read))
+                committed = writer.finish(counts)
+            notify(IngestProgress("committed", files_done, plan.to_read.height, bytes_done, plan.bytes_to_read))
+        finally:
+            con.close()
+    return IngestSummary(
+        run_id=run_id,
+        source=source_folder,
+        lake=location.describe(),
+        files=counts,
+        rejected=rejected,
+        rows_added=committed.rows_added,
+        findings=committed.findings,
+        seconds=time.monotonic() - started,
+    )
+
+
+def store_batch(
+    con: duckdb.DuckDBPyConnection, writer: LakeWriter, result: BatchResult, previous: pl.DataFrame
+) -> pl.DataFrame:
+    """Classify one parsed batch, merge its ingested pages and its files' states; return the classification."""
+    hashes = result.outcomes["sha256"].drop_nulls().unique().to_list()
+    # The writer's open transaction sees its own earlier batches, so a page stored
+    # earlier in this run counts as stored.
+    classified = classify_outcomes(
+        result.outcomes,
+        previous,
+        result.frames.paper_snapshots.select("source_sha256", "source_path"),
+        known_hashes(con, hashes),
+    )
+    ingested = classified.filter(pl.col("status") == "ingested")["sha256"].to_list()
+    writer.add_batch(pages_to_store(result.frames, ingested), classified.drop("outcome"))
+    return classified
+
+
+def _in_discovery_order(
+    results: Iterator[BatchResult], to_read: pl.DataFrame, batch_size: int
+) -> Iterator[tuple[pl.DataFrame, BatchResult]]:
+    """The parsed batches in the order they were cut from ``to_read``, each with its slice of the plan.
+
+    ``parse_in_parallel`` yields batches as they finish; taking them in discovery
+    order makes "the first copy of a page" the same in every run, whatever the
+    timing. Batch ``i`` is rows ``i*batch_size …`` of ``to_read``, so its first
+    path identifies it; early finishers wait here (at most the batches in flight).
+    """
+    first_paths = to_read["path"].gather_every(batch_size).to_list()
+    index_of = {path: index for index, path in enumerate(first_paths)}
+    waiting: dict[int, BatchResult] = {}
+    next_index = 0
+    for result in results:
+        waiting[index_of[result.outcomes["path"][0]]] = result
+        while next_index in waiting:
+            yield to_read.slice(next_index * batch_size, batch_size), waiting.pop(next_index)
+            next_index += 1
+
+
+@contextmanager
+def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
+    """Turn a failed DuckLake commit (another writer got in first, or holds the catalog) into :class:`IngestCollision`."""
+    try:
+        yield
+    except duckdb.TransactionException as error:
+        # The writer's ROLLBACK after a failed COMMIT fails in turn ("no transaction
+        # is active"), so the commit's own error may be the context of the one raised.
+        failed_commit = next(
+            (cause for cause in (error, error.__context__) if cause is not None and "Failed to commit" in str(cause)), None
+        )
+        if failed_commit is None:
+            raise
+        raise IngestCollision(
+            f"another writer changed {location.describe()} during this ingest "
+            f"({_first_line(failed_commit)}); nothing was written"
+        ) from failed_commit
+
+
+def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:
+    """The run's summary for a person: files by outcome, the first rejected files, rows added, findings, time."""
+    files = summary.files
+    lines = [
+        f"ingested {summary.source} into {summary.lake} in {summary.seconds:.1f} s (run {summary.run_id})",
+        f"files     {files['seen']:,} seen: "
+        + ", ".join(f"{files[outcome]:,} {outcome}" for outcome in FILE_OUTCOMES),
+    ]
+    for path, reason in summary.rejected[:rejected_shown]:
+        lines.append(f"  rejected  {path}: {reason}")
+    if len(summary.rejected) > rejected_shown:
+        lines.append(f"  … and {len(summary.rejected) - rejected_shown:,} more rejected (report_files, status 'rejected')")
+    lines.append("rows added " + ", ".join(f"{table} {added:,}" for table, added in summary.rows_added.items()))
+    offending = [finding for finding in summary.findings if finding.offending_rows]
+    lines.append(
+        "checks    "
+        + (", ".join(f"{finding.check_name}: {finding.offending_rows:,} rows" for finding in offending) or "all passed")
+    )
+    return "\n".join(lines)

@@ -1,0 +1,2 @@
+-- How many runs the lake has committed.
+select count(*) from runs

@@ -1,0 +1,138 @@
+"""Readers never see a partial run, and two ingests on one lake never both write the same files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tasks.frames import empty_frames
+from tasks.generate import write_corpus
+from tasks.ingest import ingest
+from tasks.lake import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, run_checks
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_SQL = Path(__file__).parent / "sql"
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+def lake_counts(location: LakeLocation) -> dict[str, int]:
+    con = open_lake(location, read_only=True)
+    try:
+        return dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+    finally:
+        con.close()
+
+
+def start_ingest(source: Path, location: LakeLocation, *options: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "ingest", str(source), "--lake", str(location.path), *options],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_reader_never_sees_a_partial_run(tmp_path: Path) -> None:
+    source = tmp_path / "corpus"
+    location = LakeLocation(path=tmp_path / "lake")
+    write_corpus(source / "first", 100, seed=31)
+    ingest(source, location, workers=1)
+    write_corpus(source / "second", 400, seed=32)
+    invariants = (TEST_SQL / "between_runs_invariants.sql").read_text()
+    run_count = (TEST_SQL / "run_count.sql").read_text()
+    reader = open_lake(location, read_only=True)
+    runs_seen = set()
+    violations = []
+    queries = 0
+
+    writer = start_ingest(source, location, "--batch-size", "50")
+    while writer.poll() is None:
+        violations += [row for row in reader.execute(invariants).fetchall() if row[1]]
+        runs_seen.add(reader.execute(run_count).fetchone()[0])
+        queries += 1
+    violations += [row for row in reader.execute(invariants).fetchall() if row[1]]
+    runs_seen.add(reader.execute(run_count).fetchone()[0])
+    reader.close()
+
+    assert writer.returncode == 0, writer.stderr.read()
+    assert violations == []
+    assert runs_seen == {1, 2}, "the reader saw the lake before and after the run"
+    assert queries > 1
+
+
+def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path) -> None:
+    source = tmp_path / "corpus"
+    corpus = write_corpus(source, 200, seed=41)
+    location = LakeLocation(path=tmp_path / "lake")
+
+    first, second = (start_ingest(source, location, "--wait", "0") for _ in range(2))
+    results = [(process.wait(timeout=180), *process.communicate()) for process in (first, second)]
+
+    assert sorted(code for code, _, _ in results) == [0, 1], results
+    _, refused_out, refused_err = next(result for result in results if result[0] == 1)
+    assert refused_out == ""
+    (message,) = refused_err.strip().splitlines()
+    assert message.startswith(f"citelake ingest: another ingest is running on {location.path} since ")
+    assert message.endswith("; nothing was written")
+    con = open_lake(location, read_only=True)
+    try:
+        counts = dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+        key_findings = {finding.check_name: finding.offending_rows for finding in run_checks(con) if finding.is_key_check}
+        (runs,) = con.execute((TEST_SQL / "run_count.sql").read_text()).fetchone()
+    finally:
+        con.close()
+    assert runs == 1
+    assert counts["paper_snapshots"] == corpus.snapshots
+    assert counts["report_files"] == corpus.files
+    assert set(key_findings.values()) == {0}
+
+
+def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path) -> None:
+    source = tmp_path / "corpus"
+    corpus = write_corpus(source, 200, seed=42)
+    location = LakeLocation(path=tmp_path / "lake")
+
+    processes = [start_ingest(source, location, "--wait", "120") for _ in range(2)]
+    results = [(process.wait(timeout=180), *process.communicate()) for process in processes]
+
+    assert [code for code, _, _ in results] == [0, 0], results
+    summaries = sorted(out for _, out, _ in results)
+    assert any(f"{corpus.files:,} seen: 0 new, 0 changed, {corpus.files:,} unchanged" in out for out in summaries)
+    counts = lake_counts(location)
+    assert counts["paper_snapshots"] == corpus.snapshots
+    assert counts["report_files"] == corpus.files
+
+
+def test_a_commit_conflict_with_a_writer_outside_the_guard_is_a_clear_refusal(tmp_path: Path) -> None:
+    source = tmp_path / "corpus"
+    write_corpus(source, 20, seed=43)
+    location = LakeLocation(path=tmp_path / "lake")
+    ingest(source, location, workers=1)
+    before = lake_counts(location)
+    next(source.rglob("*.txt")).write_text("no longer a report")
+    # A writer that bypasses the ingest lock and keeps its transaction open on the same rows.
+    other = open_lake(location)
+    outsider = LakeWriter(other, run_id="outsider").__enter__()
+    outsider.add_batch(
+        empty_frames(),
+        file_manifest(other).with_columns(
+            status=pl.lit("duplicate"), reason=pl.lit(None, pl.Utf8), warnings=pl.lit([], pl.List(pl.Utf8))
+        ),
+    )
+
+    refused = start_ingest(source, location, "--workers", "1")
+    code, out, err = refused.wait(timeout=120), *refused.communicate()
+
+    other.rollback()
+    other.close()
+    assert (code, out) == (1, ""), err
+    (message,) = err.strip().splitlines()[-1:]
+    assert message.startswith(f"citelake ingest: another writer changed {location.path} during this ingest")
+    assert message.endswith("; nothing was written")
+    assert lake_counts(location) == before
