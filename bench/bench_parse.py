@@ -1,0 +1,188 @@
+"""Benchmark: report files on disk → the six combined frames, on all cores.
+
+Generates a corpus with ``tasks.generate.write_corpus`` (or reuses ``--corpus``),
+then measures
+
+* the parallel path the ingest runs: ``parse_in_parallel`` over every file and
+  ``combine_frames`` of the batches — files/s, MB/s of file bytes read, and the
+  peak resident memory of the main process and of the largest worker;
+* single-core references on a sample of files already in memory: ``parse_report``
+  alone, and its neighbours in ``parse_and_split`` (sha256, ``split_records``).
+
+The corpus was just written or read, so the page cache is warm: the figures are
+CPU throughput, not disk throughput. Run::
+
+    .venv/bin/python bench/bench_parse.py                      # 100,000 files
+    .venv/bin/python bench/bench_parse.py --corpus /tmp/c --count 20000 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import os
+import pstats
+import resource
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from tasks.batch import parse_and_split, parse_in_parallel
+from tasks.generate import write_corpus
+from tasks.parse import parse_report
+from tasks.record import DiscoveredFile, Rejection, SourceFile
+from tasks.split import combine_frames, split_records
+
+MB = 1_000_000
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=100_000, help="files to generate (default 100000)")
+    parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="corpus folder: reused if it holds files, else generated there "
+        "(default /tmp/citelake-bench-COUNT-SEED)",
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
+    parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
+    parser.add_argument(
+        "--reference-files", type=int, default=5000, help="files in the single-core reference sample (default 5000)"
+    )
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of parse_and_split on the sample")
+    return parser.parse_args()
+
+
+def _discover(folder: Path) -> list[DiscoveredFile]:
+    files = []
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(directory, name)
+            status = os.stat(path)
+            files.append(DiscoveredFile(path, status.st_size, datetime.fromtimestamp(status.st_mtime, tz=UTC)))
+    files.sort(key=lambda file: file.path)
+    return files
+
+
+def _peak_rss_mb(who: int) -> float:
+    """Peak resident set size in MB (``ru_maxrss`` is in KiB on Linux); for children, the largest one."""
+    return resource.getrusage(who).ru_maxrss * 1024 / MB
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its reaped children (the pool's workers)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+
+
+def _rate(amount: float, seconds: float) -> float:
+    return amount / seconds if seconds else float("inf")
+
+
+def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int) -> None:
+    total_bytes = sum(file.size for file in files)
+    main_peak_before = _peak_rss_mb(resource.RUSAGE_SELF)
+    cpu_before = _cpu_seconds()
+    started = time.perf_counter()
+    parts, outcomes = [], []
+    for result in parse_in_parallel(files, batch_size=batch_size, workers=workers):
+        parts.append(result.frames)
+        outcomes.append(result.outcomes)
+    parsed = time.perf_counter()
+    frames = combine_frames(parts)
+    outcome = pl.concat(outcomes)
+    finished = time.perf_counter()
+    seconds = finished - started
+    cpu = _cpu_seconds() - cpu_before
+
+    print(f"\nParallel: {len(files):,} files, {total_bytes / MB:,.1f} MB, {workers} workers, batches of {batch_size}")
+    print(f"  parse + split in workers   {parsed - started:8.2f} s")
+    print(f"  combine {len(parts):>4} batches      {finished - parsed:8.2f} s")
+    print(f"  total                      {seconds:8.2f} s")
+    print(f"  throughput                 {_rate(len(files), seconds):10,.0f} files/s   "
+          f"{_rate(total_bytes / MB, seconds):7.1f} MB/s")  # fmt: skip
+    # Other load on the machine shows as cores busy below the worker count; the
+    # rate per CPU second is what the code does with the CPU it gets.
+    print(f"  CPU time (main + workers)  {cpu:8.2f} s  = {cpu / seconds:.2f} cores busy on average, "
+          f"{_rate(total_bytes / MB, cpu):.1f} MB and {_rate(len(files), cpu):,.0f} files per CPU second")  # fmt: skip
+    print(f"  peak RSS main process      {_peak_rss_mb(resource.RUSAGE_SELF):8.0f} MB "
+          f"(before the run: {main_peak_before:.0f} MB)")  # fmt: skip
+    print(f"  peak RSS largest worker    {_peak_rss_mb(resource.RUSAGE_CHILDREN):8.0f} MB")
+    statuses = dict(outcome.group_by("status").len().iter_rows())
+    print(f"  outcomes                   {statuses}")
+    print("  rows                       " + ", ".join(f"{table} {frame.height:,}" for table, frame in frames.items()))
+
+
+def _measure_single_core(files: list[DiscoveredFile], profile: bool) -> None:
+    contents = []
+    for file in files:
+        with open(file.path, "rb") as handle:
+            contents.append(handle.read())
+    total_mb = sum(map(len, contents)) / MB
+
+    started = time.perf_counter()
+    digests = [hashlib.sha256(data).hexdigest() for data in contents]
+    hashed = time.perf_counter()
+    records = [parse_report(data) for data in contents]
+    parsed = time.perf_counter()
+    items = [
+        (SourceFile(file.path, file.size, file.mtime, digest), record)
+        for file, digest, record in zip(files, digests, records, strict=True)
+        if not isinstance(record, Rejection)
+    ]
+    split_started = time.perf_counter()
+    split_records(items)
+    split_done = time.perf_counter()
+    parse_and_split(files)
+    whole_done = time.perf_counter()
+
+    def line(label: str, seconds: float) -> str:
+        megabytes, count = _rate(total_mb, seconds), _rate(len(files), seconds)
+        return f"  {label:<28}{seconds:7.2f} s  {megabytes:7.1f} MB/s  {count:9,.0f} files/s"
+
+    print(f"\nSingle core, {len(files):,} files ({total_mb:.1f} MB), bytes already in memory unless noted:")
+    print(line("sha256", hashed - started))
+    print(line("parse_report (parse only)", parsed - hashed))
+    print(line("split_records", split_done - split_started))
+    print(line("parse_and_split (reads too)", whole_done - split_done))
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(parse_and_split, files)
+        print("\ncProfile of parse_and_split on the sample (by own time):")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(20)
+
+
+def main() -> None:
+    arguments = _arguments()
+    corpus = arguments.corpus or Path(f"/tmp/citelake-bench-{arguments.count}-{arguments.seed}")
+    if not (corpus.is_dir() and any(corpus.iterdir())):
+        started = time.perf_counter()
+        summary = write_corpus(corpus, arguments.count, arguments.seed)
+        print(f"Generated {summary.files:,} files ({summary.total_bytes / MB:,.1f} MB) in {corpus} "
+              f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    started = time.perf_counter()
+    files = _discover(corpus)
+    print(f"Discovered {len(files):,} files in {corpus} in {time.perf_counter() - started:.2f} s (not counted below)")
+
+    _measure_parallel(files, arguments.batch_size, arguments.workers)
+    _measure_single_core(files[: arguments.reference_files], arguments.profile)
+
+    command = [
+        ".venv/bin/python", "bench/bench_parse.py", "--count", str(arguments.count), "--seed", str(arguments.seed),
+        "--corpus", str(corpus), "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size),
+        "--reference-files", str(arguments.reference_files), *(["--profile"] if arguments.profile else []),
+    ]  # fmt: skip
+    print(f"\nReproduce: cd {Path(__file__).resolve().parent.parent} && {shlex.join(command)}")
+
+
+if __name__ == "__main__":
+    main()
