@@ -307,8 +307,11 @@ def _doi(rng: random.Random, serial: int, year: int) -> str:
     return f"10.1371/journal.pone.{serial:07d}"
 
 
+# Lengths follow the real sample (shared/samples): its statements hold three or four
+# sentences of 15 to 30 words (about 560 characters), its abstract about 600
+# characters before the page cut it. Shorter pages would understate MB/s figures.
 def _sentence(rng: random.Random) -> list[str]:
-    words = rng.choices(WORDS, k=_between(rng, 8, 22))
+    words = rng.choices(WORDS, k=_between(rng, 12, 30))
     words[0] = words[0][:1].upper() + words[0][1:]
     if rng.random() < 0.08:
         words[rng.randrange(1, len(words))] = rng.choice(RARE_WORDS)
@@ -323,7 +326,7 @@ def _statement_tokens(rng: random.Random) -> list[str]:
     marker_style = rng.randrange(5)
     if marker_style == 3 and rng.random() < 0.3:
         tokens.append(str(_between(rng, 1, 60)))  # superscript left over from the previous sentence
-    sentences = _between(rng, 1, 3)
+    sentences = _between(rng, 2, 4)
     for position in range(sentences):
         words = _sentence(rng)
         if rng.random() < 0.15:  # quoted words inside the text
@@ -383,7 +386,7 @@ def _new_paper(rng: random.Random, serial: int) -> _Paper:
     title = f"{rng.choice(TITLE_TOPICS)} {rng.choice(TITLE_SETTINGS)}: {rng.choice(TITLE_SUBTITLES)}"
     abstract = None
     if rng.random() >= P_ABSTRACT_MISSING:
-        abstract = " ".join(" ".join(_sentence(rng)) + "." for _ in range(_between(rng, 2, 5)))
+        abstract = " ".join(" ".join(_sentence(rng)) + "." for _ in range(_between(rng, 3, 7)))
     texts: set[str] = set()
     citations = [_new_citation(rng, texts) for _ in range(_between(rng, 1, 7))]
     large = rng.random() < P_LARGE_PAPER
@@ -549,13 +552,11 @@ def _citation_types(rng: random.Random, paper: _Paper, shown: list[_Citation]) -
         max(count, sum(c.type == statement_type for c in shown))
         for count, statement_type in zip(paper.tallies, TALLY_CLASSES, strict=True)
     ]
-    if rng.random() < P_SHORT_CITATION_TYPES:
-        # The page leaves out trailing classes the paper has none of (from now
-        # on, so its counts still only grow); a class it shows statements of stays.
-        keep = 3 if tallies[2] else rng.choice((2, 3))
-        for dropped in range(keep, len(TALLY_CLASSES)):
-            paper.tallies[dropped] = 0
-        return tallies[:keep]
+    paper.tallies = list(tallies)  # what a page showed, a later save of it never shows less of
+    # The page may leave out trailing classes the paper has none of; never one it counts.
+    shortest = max(2, 1 + max((i for i, count in enumerate(tallies) if count), default=0))
+    if shortest < len(TALLY_CLASSES) and rng.random() < P_SHORT_CITATION_TYPES:
+        return tallies[: rng.randrange(shortest, len(TALLY_CLASSES))]
     return tallies
 
 
