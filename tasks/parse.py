@@ -15,6 +15,7 @@ short reason, and anything present but not understood becomes a warning in the r
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import re
 import zlib
@@ -55,18 +56,26 @@ _DOI = re.compile(r"10\.[0-9]+(?:\.[0-9]+)*/\S+")
 _MAX_COUNT_DIGITS = 18
 _COUNT = r"([0-9]{1,3}(?:,[0-9]{3}){1,5}|[0-9]{1,18})"
 _GROUPED_COUNT = re.compile(_COUNT)
-_CITED_BY = re.compile(rf"Cited by {_COUNT} publications?", re.IGNORECASE)
-_STATEMENT_TOTAL = re.compile(rf"\({_COUNT} citation statements?\)", re.IGNORECASE)
-_REFERENCES = re.compile(rf"References {_COUNT} publications?", re.IGNORECASE)
+# The citation summary's three numbered lines in one pattern: which group matched tells the line.
+_SUMMARY_LINE = re.compile(
+    rf"Cited by {_COUNT} publications?|\({_COUNT} citation statements?\)|References {_COUNT} publications?",
+    re.IGNORECASE,
+)
+_CITED_BY, _STATEMENT_TOTAL, _REFERENCES = 1, 2, 3  # _SUMMARY_LINE's groups
 _SHOW_MORE = re.compile(r"(?:…|\.\.\.) ?Show more$")
 _SHOW_MORE_LENGTH = len("... Show more")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 
-_WIDGET_LINES = frozenset({"Help me understand this report", "Search citation statements"})
-_ORDER_BY = "Order By: Relevance"
-_SELECT_LINES = frozenset({"Select...", "Select…"})
-_SUMMARY_LABELS = frozenset({"citations", "references"})
-_SIGN_UP = "Sign up to set email alerts"
+# The head's fixed lines by kind, so that one dict lookup tells a line's kind.
+_FACET, _SELECT, _ORDER_BY, _WIDGET, _CHROME, _SUMMARY_LABEL = range(6)
+_KNOWN_LINES = {
+    **dict.fromkeys(FACET_NAMES, _FACET),
+    **dict.fromkeys(("Select...", "Select…"), _SELECT),
+    "Order By: Relevance": _ORDER_BY,
+    **dict.fromkeys(("Help me understand this report", "Search citation statements"), _WIDGET),
+    "Sign up to set email alerts": _CHROME,  # as are all lines starting with "|"
+    **dict.fromkeys(("citations", "references"), _SUMMARY_LABEL),
+}
 
 # A statement's classification line: ``Section: <title><type>`` (type glued on) or the type
 # alone, then its confidence line. Starting with a literal newline lets the regex engine
@@ -120,11 +129,12 @@ def _parse(data: bytes) -> Record | Rejection:
         return decoded
     text, warnings = decoded
     lines = text.split("\n")
-    head = _read_head(lines, warnings)
+    head = _read_head(text, lines, warnings)
     if isinstance(head, Rejection):
         return head
     tallies, citing_years = _read_facets(head, warnings)
-    region = "\n" + "\n".join(lines[head.statements_from :])
+    # The leading line end lets the first statement's lines match like all others.
+    region = "\n" + text[head.statements_from :]
     statements = _read_statements(region, warnings)
     return {
         "doi": head.doi,
@@ -178,7 +188,7 @@ def _decode(data: bytes) -> tuple[str, list[str]] | Rejection:
             warnings.append("not valid UTF-8: read as Windows-1252")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if not text or text.isspace():  # (no copy of the text, unlike strip)
         return Rejection("empty file (white space only)")
     return text, warnings
 
@@ -222,11 +232,14 @@ class _Head:
     reference_count: int | None = None
     facets: dict[str, list[int]] = field(default_factory=dict)
     repeat_tallies: list[int] = field(default_factory=list)
-    statements_from: int = 0
+    statements_from: int = 0  # where in the text the statements' lines begin
 
 
-def _read_head(lines: list[str], warnings: list[str]) -> _Head | Rejection:
-    """Read the year, DOI, title, abstract, facet blocks and summary; find where statements begin."""
+def _read_head(text: str, lines: list[str], warnings: list[str]) -> _Head | Rejection:
+    """Read the year, DOI, title, abstract, facet blocks and summary; find where statements begin.
+
+    ``lines`` is ``text`` split at its line ends.
+    """
     found = _find_doi(lines, warnings)
     if isinstance(found, Rejection):
         return found
@@ -237,13 +250,22 @@ def _read_head(lines: list[str], warnings: list[str]) -> _Head | Rejection:
     block: list[int] | None = None  # the numbers of the facet block being read
     block_fresh = False  # the block header was the last line, so ``Select...`` may follow
     past_widgets = False  # a facet block or the summary was read: the next ``Order By`` opens the statements
-    head.statements_from = len(lines)
+    head.statements_from = len(text)
     for index in range(index + 1, len(lines)):
         line = lines[index].strip()
         if not line:
             in_abstract = False
             continue
-        if line in FACET_NAMES:
+        # Most lines of the head are counts (181): the cheapest tests first.
+        if line.isdigit() and line.isascii() and len(line) <= _MAX_COUNT_DIGITS:
+            block_fresh = False
+            if block is None:
+                warnings.append(f"unknown line {_quote(line)}")
+            else:
+                block.append(int(line))
+            continue
+        kind = _KNOWN_LINES.get(line)
+        if kind == _FACET:
             if line in head.facets:
                 warnings.append(f"facet block {_quote(line)} shown twice: the repeat is ignored")
                 block = []
@@ -253,51 +275,50 @@ def _read_head(lines: list[str], warnings: list[str]) -> _Head | Rejection:
             title_open = in_abstract = False
             past_widgets = True
             continue
-        if block_fresh and line in _SELECT_LINES:
-            block_fresh = False
-            continue
+        if kind == _SELECT:
+            if block_fresh:
+                block_fresh = False
+                continue
+            kind = None  # not after a block header: an unknown line
         block_fresh = False
-        count = _count(line)
-        if count is not None:
+        if "," in line and _GROUPED_COUNT.fullmatch(line):  # a count with thousands separators (1,204)
             if block is None:
                 warnings.append(f"unknown line {_quote(line)}")
             else:
-                block.append(count)
+                block.append(_number(line))
             continue
         block = None  # any other line ends the block
-        if line == _ORDER_BY:
+        if kind == _ORDER_BY:
             if past_widgets:
-                head.statements_from = index + 1
+                head.statements_from = _offset(lines, index + 1)
                 break
             title_open = in_abstract = False
-        elif line in _WIDGET_LINES:
+        elif kind == _WIDGET:
             title_open = in_abstract = False
-        elif line[0] == "|" or line == _SIGN_UP:
+        elif kind == _CHROME or line[0] == "|":
             pass  # page chrome: navigation links
+        elif kind == _SUMMARY_LABEL:
+            title_open = in_abstract = False
+            past_widgets = True
         elif line.startswith("Abstract:") and abstract_lines is None:
             abstract_lines = [line[len("Abstract:") :]]
             in_abstract = True
             title_open = False
-        elif line in _SUMMARY_LABELS:
-            title_open = in_abstract = False
-            past_widgets = True
-        elif (match := _CITED_BY.fullmatch(line)) is not None:
-            head.cited_by = _number(match[1])
-            title_open = in_abstract = False
-            past_widgets = True
-        elif (match := _STATEMENT_TOTAL.fullmatch(line)) is not None:
-            head.statement_count = _number(match[1])
-            title_open = in_abstract = False
-            past_widgets = True
-        elif (match := _REFERENCES.fullmatch(line)) is not None:
-            head.reference_count = _number(match[1])
-            block = head.repeat_tallies  # the Citation Types counts are shown again below it
+        elif (match := _SUMMARY_LINE.fullmatch(line)) is not None:
+            number = _number(match[match.lastindex])
+            if match.lastindex == _CITED_BY:
+                head.cited_by = number
+            elif match.lastindex == _STATEMENT_TOTAL:
+                head.statement_count = number
+            else:
+                head.reference_count = number
+                block = head.repeat_tallies  # the Citation Types counts are shown again below it
             title_open = in_abstract = False
             past_widgets = True
         elif in_abstract:
             abstract_lines.append(line)
         elif line.startswith(_STATEMENT_OPENINGS) and not title_open:
-            head.statements_from = index  # statements without the second ``Order By`` line
+            head.statements_from = _offset(lines, index)  # statements without the second ``Order By`` line
             break
         elif title_open:
             head.title = _collapse(line)
@@ -307,6 +328,12 @@ def _read_head(lines: list[str], warnings: list[str]) -> _Head | Rejection:
     if abstract_lines is not None:
         head.abstract, head.abstract_truncated = _read_abstract(" ".join(abstract_lines))
     return head
+
+
+def _offset(lines: list[str], index: int) -> int:
+    """Where line ``index`` of ``lines`` begins in the text they were split from
+    (one past the text's end for ``index == len(lines)``)."""
+    return sum(map(len, lines[:index])) + index
 
 
 def _find_doi(lines: list[str], warnings: list[str]) -> tuple[_Head, int] | Rejection:
@@ -373,25 +400,26 @@ def _read_statements(region: str, warnings: list[str]) -> list[Statement]:
     by_identity: dict[tuple[str, str | None], Statement] = {}
     text_from = 0
     for match in _CLASSIFICATION.finditer(region):
+        section_line, type_word, confidence_line = match.groups()
         chunk = region[text_from : match.start()]
-        if match["section"] is None and not chunk.rstrip().endswith(_CLOSINGS):
+        if section_line is None and not chunk.rstrip().endswith(_CLOSINGS):
             continue  # a type word alone on a line inside a multi-line text, not a classification
         text_from = match.end()
         text = _statement_text(chunk, warnings)
         if text is None:
             warnings.append(f"classification line without a statement {_quote(match[0].strip())}")
             continue
-        confidence_line = match["confidence"]
         confidence = _confidence(confidence_line)
-        if confidence_line is None:
-            warnings.append(f"statement without a confidence line {_quote(text)}")
-        elif confidence is None:
-            if match.end() == len(region):
+        if confidence is None:
+            if confidence_line is None:
+                warnings.append(f"statement without a confidence line {_quote(text)}")
+            elif text_from == len(region):
                 warnings.append(f"file cut off inside a statement: dropped {_quote(text)}")
                 continue
-            warnings.append(f"unreadable confidence {_quote(confidence_line.strip())} of {_quote(text)}")
-        section = (match["section"] or "").strip() or None
-        statement_type = _TYPES[match["type"]]
+            else:
+                warnings.append(f"unreadable confidence {_quote(confidence_line.strip())} of {_quote(text)}")
+        section = (section_line.strip() or None) if section_line else None
+        statement_type = _TYPES[type_word]
         shown = by_identity.get((text, section))
         if shown is None:
             shown = by_identity[text, section] = {
@@ -421,31 +449,29 @@ def _read_statements(region: str, warnings: list[str]) -> list[Statement]:
 def _statement_text(chunk: str, warnings: list[str]) -> str | None:
     """A statement's text without its wrapping quote marks, white space collapsed."""
     body = chunk.strip()
-    stray_lines, quoted = _split_off_stray_lines(body)
-    if quoted:
-        warnings.extend(f"unknown line {_quote(line)}" for line in stray_lines)
-        body = quoted
-    # else no line opens a quote: the whole chunk is taken as an unwrapped text (warned below)
+    if not body.startswith(_OPENINGS):  # the usual chunk is one quoted text: nothing to split off
+        stray_lines, quoted = _split_off_stray_lines(body)
+        if quoted:
+            warnings.extend(f"unknown line {_quote(line)}" for line in stray_lines)
+            body = quoted
+        # else no line opens a quote: the whole chunk is taken as an unwrapped text (warned below)
     opening = _OPENING_MARK.match(body)
-    if opening is not None:
-        body = body[opening.end() :]
-    closing = _closing_mark(body)
-    if closing:
-        body = body[: -len(closing)]
-    body = _collapse(body)
-    if not body:
+    start = 0 if opening is None else opening.end()
+    closing = _closing_mark(body, start)
+    text = _collapse(body[start : len(body) - closing])
+    if not text:
         return None
     if opening is None or not closing:
-        warnings.append(f"statement text not wrapped in quote marks {_quote(body)}")
-    return body
+        warnings.append(f"statement text not wrapped in quote marks {_quote(text)}")
+    return text
 
 
-def _closing_mark(body: str) -> str:
-    """The quote mark (and ellipsis) that closes a statement's text, or ``""``."""
+def _closing_mark(body: str, start: int) -> int:
+    """The length of the quote mark (and ellipsis) closing the statement text ``body[start:]``, or 0."""
     for mark in _CLOSINGS:
-        if body.endswith(mark):
-            return mark
-    return ""
+        if body.endswith(mark, start):
+            return len(mark)
+    return 0
 
 
 def _split_off_stray_lines(body: str) -> tuple[list[str], str]:
@@ -460,6 +486,7 @@ def _split_off_stray_lines(body: str) -> tuple[list[str], str]:
     return [line.strip() for line in before.split("\n") if line.strip()], quoted
 
 
+@functools.lru_cache(maxsize=1024)  # a page shows few distinct confidences, a corpus a hundred or so
 def _confidence(value: str | None) -> float | None:
     """``95%`` as 0.95; None when missing or not a percentage of at most 100."""
     if value is None:
@@ -474,10 +501,10 @@ def _confidence(value: str | None) -> float | None:
 def _collapse(text: str) -> str:
     """``collapse_whitespace``, skipped for text that has nothing to collapse.
 
-    Most texts are one line with single spaces already; skipping the substitution for
-    them is a good part of the parser's speed.
+    Most texts are single-spaced lines, or such lines joined by line ends; skipping the
+    split and join for them is a good part of the parser's speed.
     """
-    text = text.strip()
+    text = text.strip().replace("\n", " ")
     # Every white space character but the plain space is unprintable, so a printable text
     # without double spaces has nothing to collapse.
     if "  " in text or not text.isprintable():
@@ -485,15 +512,8 @@ def _collapse(text: str) -> str:
     return text
 
 
-def _count(line: str) -> int | None:
-    """The count a line shows (``181``, ``1,204``), or None if the line is not a count."""
-    if line.isascii() and line.isdigit():
-        return int(line) if len(line) <= _MAX_COUNT_DIGITS else None
-    return _number(line) if _GROUPED_COUNT.fullmatch(line) else None
-
-
 def _number(count: str) -> int:
-    """A count matched by ``_COUNT``, without its thousands separators."""
+    """A count (``181``, ``1,204``) as a number, without its thousands separators."""
     return int(count.replace(",", ""))
 
 
