@@ -112,6 +112,12 @@ def ingest(
     wait: float = typer.Option(
         0.0, "--wait", min=0.0, help="Seconds to wait for another ingest on the same lake to finish before giving up."
     ),
+    runner: str = typer.Option(
+        "default", "--runner", help="Where batches are parsed: 'default' (processes on this machine) or 'dask'."
+    ),
+    dask_address: str | None = typer.Option(
+        None, "--dask-address", help="With --runner dask: the scheduler to use (tcp://host:8786). Default: a local cluster."
+    ),
 ) -> None:
     """Bring new and changed report files into the lake, as one snapshot or not at all.
 
@@ -121,19 +127,33 @@ def ingest(
     rejected with its reason (the run goes on). Shows progress on a terminal, then
     files by outcome, rows added per table and the data-quality findings.
 
+    The run is a Prefect flow run (citelake-ingest), on the Prefect server of
+    PREFECT_API_URL, where its artifacts are listed; without one, Prefect starts
+    a temporary local server for the run. Prefect's own log lines stay in the
+    run's log; this command prints its progress and summary.
+
     Exit status: 0 when the run committed (even if some files were rejected);
     1 with a one-line message when nothing was written (missing source, lake
     unreachable, another ingest running on the lake).
     """
+    import logging
+    import os
     from contextlib import nullcontext
+    from datetime import timedelta
+
+    # Prefect's log lines go to the run's log in the UI, not to this terminal,
+    # here and in the worker processes (which inherit the environment); set
+    # before Prefect is imported, which reads it.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
     import duckdb
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
+    from flows.ingest import ingest_flow, prefect_api, task_runner
     from tasks.ingest import IngestError, IngestProgress, format_summary
-    from tasks.ingest import ingest as run_ingest
-    from tasks.lake import LakeError, resolve_location
+    from tasks.lake import LakeError
+    from tasks.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
     bar = Progress(
@@ -156,17 +176,27 @@ def ingest(
             megabytes = f"{step.bytes_done / 1e6:,.1f}/{step.bytes_total / 1e6:,.1f} MB"
             typer.echo(f"{step.stage}: {files}, {megabytes}", err=True)
 
+    class ShowProgress(logging.Handler):
+        """The flow announces its steps on the progress logger; this shows them."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            show(getattr(record, PROGRESS_RECORD_FIELD))
+
+    PROGRESS_LOGGER.addHandler(ShowProgress())
+    PROGRESS_LOGGER.setLevel(logging.INFO)
+    PROGRESS_LOGGER.propagate = False
+
     try:
-        with bar if console.is_terminal else nullcontext():
-            summary = run_ingest(
-                source,
-                resolve_location(lake, catalog),
+        flow = ingest_flow.with_options(task_runner=task_runner(runner, dask_address, workers))
+        with prefect_api(), bar if console.is_terminal else nullcontext():
+            summary = flow(
+                source=str(source),
+                lake=lake and str(lake),
+                catalog=catalog,
                 batch_size=batch_size,
-                workers=workers,
-                wait=wait,
-                progress=show,
+                lock_wait=timedelta(seconds=wait),
             )
-    except (IngestError, LakeError, duckdb.Error, OSError) as error:
+    except (IngestError, LakeError, duckdb.Error, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"citelake ingest: {message}", err=True)
         raise typer.Exit(code=1) from None
@@ -265,6 +295,35 @@ def export(
         raise typer.Exit(code=1) from None
     for table, count in rows.items():
         typer.echo(f"{table:<20} {count:>12,} rows")
+
+
+@app.command()
+def serve(
+    source: Path = typer.Argument(..., help="Folder of report files the scheduled ingest reads."),
+    lake: Path | None = typer.Option(
+        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
+    ),
+    catalog: str | None = typer.Option(
+        None,
+        "--catalog",
+        help="PostgreSQL connection string of a shared catalog; stored in the deployment's parameters, so "
+        "prefer $CITELAKE_CATALOG for one with a password. Default: the embedded SQLite catalog.",
+    ),
+    cron: str | None = typer.Option(None, "--cron", help="When the ingest runs (cron, UTC). Default: hourly, 0 * * * *."),
+    maintain_cron: str | None = typer.Option(
+        None, "--maintain-cron", help="When maintenance runs (cron, UTC). Default: daily, 30 3 * * *."
+    ),
+) -> None:
+    """Run the ingest and the maintenance flows on a schedule, visible in the Prefect UI, until stopped.
+
+    Registers two deployments with the Prefect server of PREFECT_API_URL
+    (citelake-ingest/scheduled, at most one run at a time, and
+    citelake-maintain/scheduled) and executes their runs, scheduled or started
+    from the UI, in this process. Stop it with Ctrl-C.
+    """
+    from flows.deployments import serve_scheduled
+
+    serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
 
 
 def main() -> None:

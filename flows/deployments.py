@@ -1,0 +1,80 @@
+"""The scheduled deployments of citelake, served from one process (``citelake serve``).
+
+Two deployments, the same two ``prefect.yaml`` offers to a work pool:
+
+- ``citelake-ingest/scheduled``: ingest the source folder, hourly by default. Its
+  concurrency limit is 1, so a run that is still going when the next one is due
+  makes the next one wait instead of racing it for the lake;
+- ``citelake-maintain/scheduled``: delete unneeded files, merge small files and
+  expire old snapshots, daily by default (at a quiet minute, off the hour the
+  ingest starts on).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.ingest import ingest_flow
+from flows.maintain import maintain_flow
+from tasks.lake import resolve_location
+
+DEPLOYMENT_NAME = "scheduled"
+DEFAULT_INGEST_CRON = "0 * * * *"
+DEFAULT_MAINTAIN_CRON = "30 3 * * *"
+
+
+def scheduled_deployments(
+    source: str,
+    *,
+    lake: str | None = None,
+    catalog: str | None = None,
+    ingest_cron: str | None = None,
+    maintain_cron: str | None = None,
+) -> list[RunnerDeployment]:
+    """The ingest and maintenance deployments for one source folder and lake (crons default to hourly and daily).
+
+    Paths are made absolute here: a scheduled run starts in a process of its own,
+    whose working directory need not be the one ``citelake serve`` was started in.
+    A catalog given here is stored in the deployment's parameters, visible in the
+    UI; leave it out and set ``CITELAKE_CATALOG`` where the runs execute to keep
+    a password out of sight.
+    """
+    location = resolve_location(lake, catalog)
+    lake_parameters = {"lake": str(location.path), "catalog": catalog}
+    return [
+        ingest_flow.to_deployment(
+            name=DEPLOYMENT_NAME,
+            cron=ingest_cron or DEFAULT_INGEST_CRON,
+            concurrency_limit=1,
+            parameters={"source": str(Path(source).expanduser().resolve()), **lake_parameters},
+            description=f"Ingest {source} into the lake at {location.describe()}",
+            tags=["citelake"],
+        ),
+        maintain_flow.to_deployment(
+            name=DEPLOYMENT_NAME,
+            cron=maintain_cron or DEFAULT_MAINTAIN_CRON,
+            concurrency_limit=1,
+            parameters=lake_parameters,
+            description=f"Compact and clean the lake at {location.describe()}",
+            tags=["citelake"],
+        ),
+    ]
+
+
+def serve_scheduled(
+    source: str,
+    *,
+    lake: str | None = None,
+    catalog: str | None = None,
+    ingest_cron: str | None = None,
+    maintain_cron: str | None = None,
+) -> None:
+    """Register both deployments and run their scheduled (and triggered) runs until interrupted."""
+    serve(
+        *scheduled_deployments(
+            source, lake=lake, catalog=catalog, ingest_cron=ingest_cron, maintain_cron=maintain_cron
+        )
+    )

@@ -1,0 +1,147 @@
+"""The ingest flow: report files in a folder → one new snapshot of the lake.
+
+It reads top to bottom as its DAG:
+
+    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► publish_run_report
+    (discover,      (read, parse, split one batch;                         (classify, merge,    (summary, rejected
+     plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)      files, changed papers)
+
+The whole run holds the lake's ingest lock (``tasks.ingest.ingest_guard``), so
+a second run on the same lake stops at once with a message naming the holder
+instead of racing it. Parsing is CPU-bound: the default task runner is a pool
+of processes, one per core; ``--runner dask`` spreads the batches over a Dask
+cluster instead (its workers must see the source folder and the lake folder).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import Flow, FlowRun
+from prefect.events.worker import EventsWorker
+from prefect.futures import as_completed
+from prefect.logging.handlers import APILogWorker
+from prefect.runtime import flow_run
+from prefect.server.api.server import SubprocessASGIServer
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+from prefect.states import State
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+
+from tasks.ingest import IngestSummary, ingest_guard
+from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
+from tasks.lake import resolve_location
+from tasks.run_report import RunProgress, publish_run_report
+from tasks.staging import remove_staging, staging_folder
+
+DEFAULT_BATCH_SIZE = 2000
+RUNNERS = ("default", "dask")
+
+
+def discard_staging(flow: Flow, run: FlowRun, state: State) -> None:
+    """State hook: a run that failed, crashed or was cancelled leaves no parked batches behind."""
+    location = resolve_location(run.parameters.get("lake"), run.parameters.get("catalog"))
+    remove_staging(staging_folder(location, str(run.id)))
+
+
+@flow(
+    name="citelake-ingest",
+    task_runner=ProcessPoolTaskRunner(),
+    on_failure=[discard_staging],
+    on_crashed=[discard_staging],
+    on_cancellation=[discard_staging],
+)
+def ingest_flow(
+    source: str,
+    lake: str | None = None,
+    catalog: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lock_wait: timedelta = timedelta(0),
+) -> IngestSummary:
+    """Bring the report files under ``source`` into the lake as one snapshot, and report on it in the UI.
+
+    ``lake`` and ``catalog`` are as for ``citelake ingest`` (default: ``CITELAKE_LAKE``,
+    ``CITELAKE_CATALOG``, ``./lake``); ``batch_size`` files make one parse task;
+    ``lock_wait`` is how long to wait for another ingest on the lake to finish.
+    The lake's ``runs.run_id`` is this flow run's id.
+    """
+    started = time.time()
+    logger = get_run_logger()
+    location = resolve_location(lake, catalog)
+    run_id = str(flow_run.id)
+    with ingest_guard(location, wait=lock_wait.total_seconds()):
+        plan = plan_ingest(source, location)
+        batches = cut_batches(plan, batch_size)
+        logger.info(
+            "%s files seen, %s unchanged, %s to read in %d batches",
+            f"{plan.files_seen:,}", f"{plan.unchanged:,}", f"{plan.to_read.height:,}", len(batches),
+        )
+
+        staging = staging_folder(location, run_id)
+        progress = RunProgress(plan, len(batches))
+        futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
+        for future in as_completed(futures):
+            progress.batch_done(future.result())
+        staged = [future.result() for future in futures]
+
+        summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
+    publish_run_report(location, summary)
+    return summary
+
+
+@contextmanager
+def prefect_api() -> Iterator[None]:
+    """One Prefect API for this process and every worker process it starts.
+
+    With ``PREFECT_API_URL`` set, that server. Without it, Prefect would start a
+    temporary server in each process that needs one (the flow's, and every
+    parse worker's); this starts one instead, for the duration of the block, and
+    points this process's settings (which worker processes inherit) at it.
+    """
+    if PREFECT_API_URL.value():
+        yield
+        return
+    # The temporary server is ours: it need not phone home.
+    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        server = SubprocessASGIServer()
+        server.start()
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            try:
+                yield
+            finally:
+                # Deliver the run's last log lines and events while the server is still up.
+                APILogWorker.drain_all(timeout=5)
+                EventsWorker.drain_all(timeout=5)
+    finally:
+        server.stop()
+
+
+def task_runner(runner: str = "default", dask_address: str | None = None, workers: int | None = None) -> TaskRunner:
+    """The task runner for ``--runner``: ``default`` (a pool of ``workers`` processes) or ``dask``.
+
+    ``dask`` connects to the scheduler at ``dask_address``, or without one starts
+    a local cluster of ``workers`` worker processes. ``workers`` defaults to one per core.
+    """
+    if runner == "default":
+        if dask_address:
+            raise ValueError("--dask-address needs --runner dask")
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if runner == "dask":
+        from prefect_dask import DaskTaskRunner  # imports dask.distributed: only when asked for
+
+        if dask_address:
+            if workers:
+                raise ValueError("--workers sizes a local Dask cluster; the one at --dask-address has its own")
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)
+    raise ValueError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    ingest_flow(*sys.argv[1:3])  # python -m flows.ingest SOURCE [LAKE]

@@ -1,0 +1,149 @@
+"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.ingest``, ``tasks.batch`` and ``tasks.lake``.
+
+The steps are those of ``tasks.ingest.ingest`` (the run without Prefect), cut
+where a flow can spread them over workers:
+
+- :func:`plan_ingest`: discover the report files and set them against the lake's
+  manifest (``discover_reports`` + ``plan_run``), in the flow's process;
+- :func:`parse_batch`: read, parse and split one batch of files and park the
+  result under the run's staging folder (``tasks.staging``), on a worker;
+- :func:`commit_run`: classify every staged batch, merge it, run the quality
+  checks and commit, all in one ``LakeWriter`` transaction, then remove the
+  staging folder.
+
+Tasks that touch the outside (files, the lake) retry, unless the failure is
+citelake's own verdict (:func:`worth_retrying`). Retrying is safe: a
+batch folder is rewritten whole, and the commit is one transaction whose merges
+change nothing for pages already stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from tasks.batch import parse_and_split
+from tasks.ingest import (
+    FILE_OUTCOMES,
+    IngestError,
+    IngestProgress,
+    IngestSummary,
+    RunPlan,
+    commit_conflicts_reported,
+    discover_reports,
+    plan_run,
+    store_batch,
+)
+from tasks.lake import LakeError, LakeLocation, LakeWriter, open_lake
+from tasks.record import DiscoveredFile
+from tasks.run_report import announce
+from tasks.staging import StagedBatch, read_staged, remove_staging, stage_batch, staging_folder
+
+# Delays between the attempts of a task that touches files or the lake: a
+# network share that hiccups, a catalog that restarts.
+OUTSIDE_RETRIES = 3
+OUTSIDE_RETRY_DELAYS = [2, 5, 15]
+
+
+def worth_retrying(task: Task, task_run: TaskRun, state: State) -> bool:
+    """Retry what the outside did (an OS or database error), not citelake's own verdicts.
+
+    ``IngestError`` (a missing source, another ingest holding the lake) and
+    ``LakeError`` (a failed key check, a lake newer than this code) say what is
+    wrong and would say it again.
+    """
+    return not isinstance(state.result(raise_on_failure=False), IngestError | LakeError)
+
+
+OUTSIDE = {
+    "retries": OUTSIDE_RETRIES,
+    "retry_delay_seconds": OUTSIDE_RETRY_DELAYS,
+    "retry_condition_fn": worth_retrying,
+    # Inputs are plans and file lists: hashing them for a cache key would cost
+    # time and buy nothing, since a run never reuses another run's results.
+    "cache_policy": NO_CACHE,
+}
+
+
+def cut_batches(plan: RunPlan, batch_size: int) -> list[pl.DataFrame]:
+    """The plan's files to read in slices of ``batch_size``, in discovery order (slices share the plan's memory)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    return [plan.to_read.slice(offset, batch_size) for offset in range(0, plan.to_read.height, batch_size)]
+
+
+@task(**OUTSIDE)
+def plan_ingest(source: str, location: LakeLocation) -> RunPlan:
+    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
+    discovered = discover_reports(source)
+    con = open_lake(location)
+    try:
+        return plan_run(con, discovered)
+    finally:
+        con.close()
+
+
+@task(**OUTSIDE)
+def parse_batch(files: pl.DataFrame, staging: Path, batch_number: int) -> StagedBatch:
+    """Read, parse and split one batch of files (a slice of the plan) and park the result under ``staging``."""
+    discovered = [
+        DiscoveredFile(path=path, size=size, mtime=mtime)
+        for path, size, mtime in files.select("path", "size", "mtime").iter_rows()
+    ]
+    return stage_batch(parse_and_split(discovered), staging, batch_number)
+
+
+@task(**OUTSIDE)
+def commit_run(
+    location: LakeLocation,
+    run_id: str,
+    source: str,
+    plan: RunPlan,
+    staged: Sequence[StagedBatch],
+    batch_size: int,
+    started: float,
+) -> IngestSummary:
+    """Merge the staged batches in discovery order, run the checks and commit the run as one snapshot.
+
+    ``staged[i]`` holds batch ``i`` of :func:`cut_batches` (``batch_size`` files
+    from row ``i * batch_size`` of the plan); batches are read back one at a
+    time, so memory is bounded by a batch. The staging folder is removed once
+    the run is committed. ``started`` is the run's start (``time.time()``), for
+    the summary's duration.
+    """
+    source_folder = str(Path(source).expanduser().resolve())
+    counts = dict.fromkeys(FILE_OUTCOMES, 0) | {"seen": plan.files_seen, "unchanged": plan.unchanged}
+    rejected: list[tuple[str, str]] = []
+    all_read = (plan.to_read.height, plan.to_read.height, plan.bytes_to_read, plan.bytes_to_read)
+    con = open_lake(location)
+    try:
+        with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
+            for number, batch in enumerate(staged):
+                previous = plan.to_read.slice(number * batch_size, batch_size)
+                classified = store_batch(con, writer, read_staged(batch), previous)
+                for outcome, files in classified["outcome"].value_counts().iter_rows():
+                    counts[outcome] += files
+                rejected.extend(classified.filter(pl.col("outcome") == "rejected").select("path", "reason").iter_rows())
+            announce(IngestProgress("committing", *all_read))
+            committed = writer.finish(counts)
+    finally:
+        con.close()
+    announce(IngestProgress("committed", *all_read))
+    remove_staging(staging_folder(location, run_id))
+    return IngestSummary(
+        run_id=run_id,
+        source=source_folder,
+        lake=location.describe(),
+        files=counts,
+        rejected=rejected,
+        rows_added=committed.rows_added,
+        findings=committed.findings,
+        seconds=time.time() - started,
+    )

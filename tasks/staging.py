@@ -1,0 +1,82 @@
+"""A run's parsed batches, parked as Parquet between parsing and the commit.
+
+Parse tasks run in worker processes (or on Dask workers) and finish in any
+order; the commit needs every batch, one after the other, in one transaction.
+Handing the frames back through the flow would hold the whole run in the flow's
+memory, so each parse task writes its batch under the run's staging folder
+(``<lake>/_staging/<run_id>/batch-NNNNNN/``, one Parquet file per table plus
+the files' outcomes) and returns only a :class:`StagedBatch`. The commit reads
+the batches back one at a time and removes the folder once the run is in the lake.
+
+A batch is written to a temporary folder and renamed into place, so a batch
+folder that exists is complete; a retried parse task simply rewrites it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from tasks.batch import BatchResult
+from tasks.frames import SCHEMAS, Frames
+from tasks.lake import LakeLocation
+
+STAGING_DIR = "_staging"
+OUTCOMES_FILE = "outcomes.parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class StagedBatch:
+    """Where one parsed batch is parked, and what it holds (``bytes``: the size of its files)."""
+
+    path: str
+    files: int
+    bytes: int
+    parsed: int
+    rejected: int
+
+
+def staging_folder(location: LakeLocation, run_id: str) -> Path:
+    """The folder a run parks its batches in, inside the lake folder."""
+    return location.path / STAGING_DIR / run_id
+
+
+def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedBatch:
+    """Write one batch's frames and outcomes under ``folder`` as ``batch-NNNNNN``."""
+    target = folder / f"batch-{batch_number:06d}"
+    partial = folder / f".{target.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for table, frame in result.frames.items():
+        frame.write_parquet(partial / f"{table}.parquet")
+    result.outcomes.write_parquet(partial / OUTCOMES_FILE)
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    statuses = result.outcomes["status"]
+    rejected = int((statuses == "rejected").sum())
+    return StagedBatch(
+        path=str(target),
+        files=result.outcomes.height,
+        bytes=int(result.outcomes["size"].sum()),
+        parsed=statuses.len() - rejected,
+        rejected=rejected,
+    )
+
+
+def read_staged(batch: StagedBatch) -> BatchResult:
+    """Read a staged batch back (Parquet keeps every column's type, time zones included)."""
+    folder = Path(batch.path)
+    frames = Frames(**{table: pl.read_parquet(folder / f"{table}.parquet") for table in SCHEMAS})
+    return BatchResult(frames=frames, outcomes=pl.read_parquet(folder / OUTCOMES_FILE))
+
+
+def remove_staging(folder: Path) -> None:
+    """Delete a run's staging folder, and the staging root once no run uses it."""
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.parent.rmdir()
+    except OSError:
+        pass  # another run's batches are still parked there

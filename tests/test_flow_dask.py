@@ -1,0 +1,50 @@
+"""Scale-out: the ingest flow on a Dask cluster gives the lake the default runner gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from distributed import LocalCluster
+
+from flows.ingest import ingest_flow, task_runner
+from tasks.generate import write_corpus
+from tasks.lake import USER_TABLES, LakeLocation, open_lake
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+# Columns that name the run that wrote a row, not what the row holds.
+RUN_COLUMNS = {"report_files": "run_id"}
+
+
+def lake_content(lake: Path) -> dict[str, list[tuple]]:
+    con = open_lake(LakeLocation(path=lake), read_only=True)
+    try:
+        return {
+            table: con.execute(
+                f"select * exclude ({RUN_COLUMNS[table]}) from {table} order by all"
+                if table in RUN_COLUMNS
+                else f"select * from {table} order by all"
+            ).fetchall()
+            for table in USER_TABLES
+            if table not in ("runs", "check_findings")
+        }
+    finally:
+        con.close()
+
+
+def test_a_dask_run_gives_the_same_lake_as_the_default_runner(tmp_path):
+    source = tmp_path / "source"
+    write_corpus(source, 200, seed=5)
+    ingest_flow(source=str(source), lake=str(tmp_path / "default"), batch_size=30)
+
+    # Two in-process workers: a real scheduler and workers the flow reaches by
+    # address, as it would reach a cluster on other machines.
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster:
+        on_dask = ingest_flow.with_options(task_runner=task_runner("dask", dask_address=cluster.scheduler_address))
+        summary = on_dask(source=str(source), lake=str(tmp_path / "dask"), batch_size=30)
+
+    assert summary.files["new"] > 0
+    content = lake_content(tmp_path / "dask")
+    assert all(content[table] for table in ("papers", "statements", "paper_snapshots", "report_files"))
+    assert content == lake_content(tmp_path / "default")

@@ -1,0 +1,140 @@
+"""Deployments: ``citelake serve`` against a real ``prefect server``, and ``prefect.yaml`` for a work pool."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.flows import load_flow_from_entrypoint
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from flows.deployments import DEFAULT_INGEST_CRON, DEFAULT_MAINTAIN_CRON, DEPLOYMENT_NAME
+from flows.ingest import ingest_flow
+from flows.maintain import maintain_flow
+from tasks.generate import write_corpus
+from tasks.lake import LakeLocation, open_lake
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, what: str, processes: list[subprocess.Popen], timeout: float = 180) -> None:
+    """Poll ``condition`` until it holds; fail with the processes' output if one of them exits first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for process in processes:
+            if process.poll() is not None:
+                pytest.fail(f"{process.args} exited with {process.returncode} before {what}:\n{process.stdout.read()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def deployments_exist(names: list[str]) -> bool:
+    with get_client(sync_client=True) as client:
+        try:
+            for name in names:
+                client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return False
+    return True
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # lets `serve` pause its schedules and the server shut down cleanly
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_serve_registers_both_schedules_and_runs_a_triggered_ingest(tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_corpus(source, 60, seed=3)
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    # A Prefect of their own: no setting of this session (the test harness's API URL) leaks in.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")} | {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    served = None
+    try:
+        wait_until(lambda: healthy(api_url), "the server is healthy", [server])
+        served = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", str(source), "--lake", str(lake), "--maintain-cron", "15 4 * * *"],
+            cwd=REPO, env=env | {"PREFECT_API_URL": api_url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            names = ["citelake-ingest/scheduled", "citelake-maintain/scheduled"]
+            wait_until(lambda: deployments_exist(names), "both deployments exist", [server, served])
+            with get_client(sync_client=True) as client:
+                ingest = client.read_deployment_by_name("citelake-ingest/scheduled")
+                maintain = client.read_deployment_by_name("citelake-maintain/scheduled")
+            assert [schedule.schedule.cron for schedule in ingest.schedules] == [DEFAULT_INGEST_CRON]
+            assert [schedule.schedule.cron for schedule in maintain.schedules] == ["15 4 * * *"]
+            assert ingest.global_concurrency_limit is not None and ingest.global_concurrency_limit.limit == 1
+            assert ingest.parameters == {"source": str(source.resolve()), "lake": str(lake.resolve()), "catalog": None}
+
+            run = run_deployment("citelake-ingest/scheduled", timeout=300)
+            assert run.state.is_completed(), run.state
+    finally:
+        for process in (served, server):
+            if process is not None:
+                stop(process)
+
+    con = open_lake(LakeLocation(path=lake), read_only=True)
+    try:
+        (runs,) = con.execute("select count(*) from runs where run_id = ?", [str(run.id)]).fetchone()
+        (files,) = con.execute("select count(*) from report_files").fetchone()
+    finally:
+        con.close()
+    assert runs == 1
+    assert files == 60
+
+
+def test_prefect_yaml_offers_the_served_deployments_to_a_work_pool():
+    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    deployments = {
+        load_flow_from_entrypoint(deployment["entrypoint"]).name: deployment for deployment in config["deployments"]
+    }
+    assert set(deployments) == {ingest_flow.name, maintain_flow.name}
+    assert deployments[ingest_flow.name]["schedules"] == [{"cron": DEFAULT_INGEST_CRON}]
+    assert deployments[maintain_flow.name]["schedules"] == [{"cron": DEFAULT_MAINTAIN_CRON}]
+    for deployment in deployments.values():
+        assert deployment["name"] == DEPLOYMENT_NAME
+        assert deployment["concurrency_limit"] == 1
+        assert deployment["work_pool"]["name"] == "citelake"
