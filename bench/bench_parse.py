@@ -6,8 +6,11 @@ then measures
 * the parallel path the ingest runs: ``parse_in_parallel`` over every file and
   ``combine_frames`` of the batches — files/s, MB/s of file bytes read, and the
   peak resident memory of the main process and of the largest worker;
-* single-core references on a sample of files already in memory: ``parse_report``
-  alone, and its neighbours in ``parse_and_split`` (sha256, ``split_records``).
+* single-process references on a sample of files already in memory: ``parse_report``
+  alone, its neighbours in ``parse_and_split`` (sha256, ``split_records``), and
+  ``parse_and_split`` on the reference path and on the vectorised one, with the share
+  of report files the vectorised fast path parsed (wall and CPU time: polars may
+  use more than one core; set ``POLARS_MAX_THREADS=1`` for a single-core figure).
 
 The corpus was just written or read, so the page cache is warm: the figures are
 CPU throughput, not disk throughput. Run::
@@ -35,6 +38,7 @@ import polars as pl
 from tasks.batch import parse_and_split, parse_in_parallel
 from tasks.generate import write_corpus
 from tasks.parse import parse_report
+from tasks.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
 from tasks.record import DiscoveredFile, Rejection, SourceFile
 from tasks.split import combine_frames, split_records
 
@@ -55,6 +59,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
     parser.add_argument(
         "--reference-files", type=int, default=5000, help="files in the single-core reference sample (default 5000)"
+    )
+    parser.add_argument(
+        "--reference-path", action="store_true", help="run the parallel part on the reference path (no fast path)"
     )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of parse_and_split on the sample")
     return parser.parse_args()
@@ -88,13 +95,13 @@ def _rate(amount: float, seconds: float) -> float:
     return amount / seconds if seconds else float("inf")
 
 
-def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int) -> None:
+def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int, vectorized: bool) -> None:
     total_bytes = sum(file.size for file in files)
     main_peak_before = _peak_rss_mb(resource.RUSAGE_SELF)
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
     parts, outcomes = [], []
-    for result in parse_in_parallel(files, batch_size=batch_size, workers=workers):
+    for result in parse_in_parallel(files, batch_size=batch_size, workers=workers, vectorized=vectorized):
         parts.append(result.frames)
         outcomes.append(result.outcomes)
     parsed = time.perf_counter()
@@ -104,7 +111,9 @@ def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int
     seconds = finished - started
     cpu = _cpu_seconds() - cpu_before
 
-    print(f"\nParallel: {len(files):,} files, {total_bytes / MB:,.1f} MB, {workers} workers, batches of {batch_size}")
+    path = "vectorized" if vectorized else "reference"
+    print(f"\nParallel ({path} path): {len(files):,} files, {total_bytes / MB:,.1f} MB, {workers} workers, "
+          f"batches of {batch_size}, POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', '(unset)')}")  # fmt: skip
     print(f"  parse + split in workers   {parsed - started:8.2f} s")
     print(f"  combine {len(parts):>4} batches      {finished - parsed:8.2f} s")
     print(f"  total                      {seconds:8.2f} s")
@@ -129,31 +138,42 @@ def _measure_single_core(files: list[DiscoveredFile], profile: bool) -> None:
             contents.append(handle.read())
     total_mb = sum(map(len, contents)) / MB
 
-    started = time.perf_counter()
-    digests = [hashlib.sha256(data).hexdigest() for data in contents]
-    hashed = time.perf_counter()
-    records = [parse_report(data) for data in contents]
-    parsed = time.perf_counter()
+    def timed(function, *arguments):  # noqa: ANN001, ANN202 - the result, wall seconds and CPU seconds
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = function(*arguments)
+        return result, time.perf_counter() - wall, time.process_time() - cpu
+
+    digests, *hashed = timed(lambda: [hashlib.sha256(data).hexdigest() for data in contents])
+    records, *parsed = timed(lambda: [parse_report(data) for data in contents])
     items = [
         (SourceFile(file.path, file.size, file.mtime, digest), record)
         for file, digest, record in zip(files, digests, records, strict=True)
         if not isinstance(record, Rejection)
     ]
-    split_started = time.perf_counter()
-    split_records(items)
-    split_done = time.perf_counter()
-    parse_and_split(files)
-    whole_done = time.perf_counter()
+    _, *split = timed(split_records, items)
+    _, *reference = timed(lambda: parse_and_split(files, vectorized=False))
+    _, *vectorized = timed(parse_and_split, files)
+    texts = [
+        (file.mtime, digest, file.path, canonical_text(data))
+        for file, digest, data in zip(files, digests, contents, strict=True)
+    ]
+    pages = pl.DataFrame([row for row in texts if row[-1] is not None], schema=PAGES_SCHEMA, orient="row")
+    fast_pages = sum(parse_canonical(pages).accepted)
 
-    def line(label: str, seconds: float) -> str:
-        megabytes, count = _rate(total_mb, seconds), _rate(len(files), seconds)
-        return f"  {label:<28}{seconds:7.2f} s  {megabytes:7.1f} MB/s  {count:9,.0f} files/s"
+    def line(label: str, wall: float, cpu: float) -> str:
+        return (
+            f"  {label:<36}{wall:7.2f} s {_rate(total_mb, wall):7.1f} MB/s {1e6 * wall / len(files):7.1f} us/file"
+            f"   CPU {cpu:6.2f} s {_rate(total_mb, cpu):7.1f} MB/s {1e6 * cpu / len(files):7.1f} us/file"
+        )
 
-    print(f"\nSingle core, {len(files):,} files ({total_mb:.1f} MB), bytes already in memory unless noted:")
-    print(line("sha256", hashed - started))
-    print(line("parse_report (parse only)", parsed - hashed))
-    print(line("split_records", split_done - split_started))
-    print(line("parse_and_split (reads too)", whole_done - split_done))
+    print(f"\nSingle process, {len(files):,} files ({total_mb:.1f} MB), bytes already in memory unless noted:")
+    print(line("sha256", *hashed))
+    print(line("parse_report (parse only)", *parsed))
+    print(line("split_records", *split))
+    print(line("parse_and_split reference (reads too)", *reference))
+    print(line("parse_and_split vectorized (reads too)", *vectorized))
+    print(f"  fast path share: {fast_pages:,} of {len(items):,} report files ({_rate(fast_pages, len(items)):.1%}); "
+          f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', '(unset)')}")  # fmt: skip
     if profile:
         profiler = cProfile.Profile()
         profiler.runcall(parse_and_split, files)
@@ -173,13 +193,14 @@ def main() -> None:
     files = _discover(corpus)
     print(f"Discovered {len(files):,} files in {corpus} in {time.perf_counter() - started:.2f} s (not counted below)")
 
-    _measure_parallel(files, arguments.batch_size, arguments.workers)
+    _measure_parallel(files, arguments.batch_size, arguments.workers, not arguments.reference_path)
     _measure_single_core(files[: arguments.reference_files], arguments.profile)
 
     command = [
         ".venv/bin/python", "bench/bench_parse.py", "--count", str(arguments.count), "--seed", str(arguments.seed),
         "--corpus", str(corpus), "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size),
-        "--reference-files", str(arguments.reference_files), *(["--profile"] if arguments.profile else []),
+        "--reference-files", str(arguments.reference_files),
+        *(["--reference-path"] if arguments.reference_path else []), *(["--profile"] if arguments.profile else []),
     ]  # fmt: skip
     print(f"\nReproduce: cd {Path(__file__).resolve().parent.parent} && {shlex.join(command)}")
 

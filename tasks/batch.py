@@ -22,8 +22,9 @@ import polars as pl
 
 from tasks.frames import UTC_TIME, Frames
 from tasks.parse import parse_report
+from tasks.parse_vectorized import canonical_text, parse_canonical
 from tasks.record import DiscoveredFile, Rejection, SourceFile
-from tasks.split import split_records
+from tasks.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = pl.Schema(
     {
@@ -55,14 +56,19 @@ class BatchResult:
     outcomes: pl.DataFrame
 
 
-def parse_and_split(files: Sequence[DiscoveredFile]) -> BatchResult:
+def parse_and_split(files: Sequence[DiscoveredFile], *, vectorized: bool = True) -> BatchResult:
     """Read each file once, hash its bytes, parse it and split the batch's records into frames.
 
     The file's ``size`` and ``mtime`` in the outcome and the snapshot are those of
     discovery; ``sha256`` is of the bytes as read (compressed, for a ``.gz`` file).
+
+    With ``vectorized`` (the default) the batch's canonical pages are parsed together
+    in polars (``tasks.parse_vectorized``) and only the others by ``parse_report``;
+    the result is the same as with ``vectorized=False``, which parses every file with
+    ``parse_report`` and splits the records with ``split_records``.
     """
     with _cyclic_gc_paused():
-        return _parse_and_split(files)
+        return _parse_and_split(files, vectorized)
 
 
 @contextmanager
@@ -83,44 +89,72 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _parse_and_split(files: Sequence[DiscoveredFile]) -> BatchResult:
-    items = []
-    outcomes: dict[str, list] = {name: [] for name in OUTCOME_SCHEMA.names()}
-
-    def record_outcome(file: DiscoveredFile, sha256: str | None, reason: str | None, warnings: list[str]) -> None:
-        outcomes["path"].append(file.path)
-        outcomes["size"].append(file.size)
-        outcomes["mtime"].append(file.mtime)
-        outcomes["sha256"].append(sha256)
-        outcomes["status"].append("parsed" if reason is None else "rejected")
-        outcomes["reason"].append(reason)
-        outcomes["warnings"].append(warnings)
-
-    for file in files:
+def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> BatchResult:
+    discovered = pl.DataFrame(
+        {"path": [file.path for file in files], "size": [file.size for file in files],
+         "mtime": [file.mtime for file in files]},
+        schema={name: OUTCOME_SCHEMA[name] for name in ("path", "size", "mtime")},
+    )  # fmt: skip
+    # Per file: the sha256 (None: not read), the rejection reason (None: parsed) and the warnings.
+    sha256s: list[str | None] = []
+    reasons: list[str | None] = []
+    warnings: list[list[str]] = [[] for _ in files]
+    read: list[tuple[int, SourceFile, bytes]] = []  # (index in files, source, bytes) of each file read
+    for index, file in enumerate(files):
         try:
             with open(file.path, "rb") as handle:
                 data = handle.read()
         except OSError as error:
-            record_outcome(file, None, f"cannot read the file: {error.strerror or error}", [])
+            sha256s.append(None)
+            reasons.append(f"cannot read the file: {error.strerror or error}")
             continue
         sha256 = hashlib.sha256(data).hexdigest()
+        sha256s.append(sha256)
+        reasons.append(None)
+        read.append((index, SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=sha256), data))
+
+    if vectorized:
+        texts = [(index, text) for index, _, data in read if (text := canonical_text(data)) is not None]
+        indices = [index for index, _ in texts]
+        pages = discovered[indices].select(
+            observed_at="mtime",
+            source_sha256=pl.Series([sha256s[index] for index in indices], dtype=pl.Utf8),
+            source_path="path",
+            page_text=pl.Series([text for _, text in texts], dtype=pl.Utf8),
+        )
+        fast = parse_canonical(pages)
+        parsed_fast = {index for index, accepted in zip(indices, fast.accepted, strict=True) if accepted}
+        read = [entry for entry in read if entry[0] not in parsed_fast]
+
+    items = []
+    for index, source, data in read:
         try:
             parsed = parse_report(data)
         except Exception as error:  # the parser never raises; if a bug makes it, it costs one file, not the batch
             parsed = Rejection(f"the parser failed: {type(error).__name__}: {error}")
         if isinstance(parsed, Rejection):
-            record_outcome(file, sha256, parsed.reason, [])
+            reasons[index] = parsed.reason
             continue
-        items.append((SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=sha256), parsed))
-        record_outcome(file, sha256, None, parsed["warnings"])
+        items.append((source, parsed))
+        warnings[index] = parsed["warnings"]
 
-    return BatchResult(frames=split_records(items), outcomes=pl.DataFrame(outcomes, schema=OUTCOME_SCHEMA))
+    if vectorized:
+        frames = reduce_page_frames([fast.page_frames, page_frames(items)])
+    else:
+        frames = split_records(items)
+    outcomes = discovered.with_columns(
+        sha256=pl.Series(sha256s, dtype=pl.Utf8),
+        status=pl.Series(["parsed" if reason is None else "rejected" for reason in reasons], dtype=pl.Utf8),
+        reason=pl.Series(reasons, dtype=pl.Utf8),
+        warnings=pl.Series(warnings, dtype=OUTCOME_SCHEMA["warnings"]),
+    )
+    return BatchResult(frames=frames, outcomes=outcomes)
 
 
 def parse_in_parallel(
-    files: Iterable[DiscoveredFile], *, batch_size: int = 2000, workers: int | None = None
+    files: Iterable[DiscoveredFile], *, batch_size: int = 2000, workers: int | None = None, vectorized: bool = True
 ) -> Iterator[BatchResult]:
-    """:func:`parse_and_split` over batches of ``batch_size`` files on ``workers`` processes.
+    """:func:`parse_and_split` (with ``vectorized``) over batches of ``batch_size`` files on ``workers`` processes.
 
     ``workers`` defaults to ``os.cpu_count()``. ``files`` is consumed lazily and at
     most ``2 × workers`` batches are in flight, so memory does not grow with the
@@ -135,7 +169,7 @@ def parse_in_parallel(
     files_iterator = iter(files)
     batches = iter(lambda: list(islice(files_iterator, batch_size)), [])
     # Workers are spawned, not forked: forking a process whose polars thread pool
-    # is running can deadlock the child.
+    # is running can deadlock the child. The pool spawns them in ``submit``.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
     in_flight: set[Future[BatchResult]] = set()
     try:
@@ -143,9 +177,28 @@ def parse_in_parallel(
             if len(in_flight) >= max_in_flight:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 yield from (future.result() for future in done)
-            in_flight.add(pool.submit(parse_and_split, batch))
+            with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
+                in_flight.add(pool.submit(parse_and_split, batch, vectorized=vectorized))
         while in_flight:
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             yield from (future.result() for future in done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _polars_threads_for_new_workers(threads: int) -> Iterator[None]:
+    """``POLARS_MAX_THREADS`` for the worker processes spawned meanwhile, unless the user set it.
+
+    polars sizes its thread pool when imported, so the variable must be in the
+    environment a worker starts with. Workers × threads = cores: the workers' own
+    parallelism is cheaper than polars threads contending for the same cores.
+    """
+    if "POLARS_MAX_THREADS" in os.environ:
+        yield
+        return
+    os.environ["POLARS_MAX_THREADS"] = str(threads)
+    try:
+        yield
+    finally:
+        del os.environ["POLARS_MAX_THREADS"]

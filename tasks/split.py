@@ -77,7 +77,7 @@ def split_records(items: Sequence[tuple[SourceFile, Record]]) -> Frames:
     Each record's ``observed_at`` is its source's ``mtime``. Rows are sorted by each
     frame's key, so equal inputs in any order give equal frames.
     """
-    return _reduce(*_page_frames(items))
+    return _reduce(*page_frames(items))
 
 
 def combine_frames(parts: Sequence[Frames]) -> Frames:
@@ -101,9 +101,22 @@ def combine_frames(parts: Sequence[Frames]) -> Frames:
     )
 
 
-def _page_frames(
-    items: Sequence[tuple[SourceFile, Record]],
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+PageFrames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
+"""Per-page rows before the reduction: snapshots, sightings, facets, abstract
+candidates and statement identities."""
+
+
+def reduce_page_frames(parts: Sequence[PageFrames]) -> Frames:
+    """The six frames of several parts' page rows, reduced at once: equal to
+    :func:`split_records` on all their records, whichever parser read each part."""
+    tables = [
+        pl.concat([part[table].select(parts[0][table].columns) for part in parts], how="vertical", rechunk=False)
+        for table in range(len(parts[0]))
+    ]
+    return _reduce(*tables)
+
+
+def page_frames(items: Sequence[tuple[SourceFile, Record]]) -> PageFrames:
     """One pass over the records: the per-page frames and the abstract and statement candidates.
 
     Rows that repeat a page's keys (doi, sha256, observed_at) hold only the page's
