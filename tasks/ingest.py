@@ -11,8 +11,9 @@ The steps, each a plain function with a clear input and output:
    ``unchanged`` (the path had these bytes: only its mtime is recorded anew),
    ``duplicate`` (the bytes are a page stored from another path), ``rejected``
    (not a report), or ingested as ``new`` (path never seen) or ``changed``.
-5. :func:`pages_to_store` keeps only the ingested pages of a batch's frames.
-6. ``tasks.lake.LakeWriter`` merges every batch and commits the run as one snapshot.
+5. ``tasks.lake.LakeWriter`` stages every batch, then merges the whole run at
+   once and commits it as one snapshot. Its merges are idempotent (a page
+   already stored adds nothing), so a batch's frames are handed over whole.
 
 :func:`ingest` runs them in order under :func:`ingest_guard`, which keeps two
 ingests from writing one lake at the same time.
@@ -51,7 +52,6 @@ from tasks.lake import (
     LakeLocation,
     LakeWriter,
     file_manifest,
-    known_hashes,
     open_lake,
     read_sql,
 )
@@ -286,8 +286,10 @@ def pages_to_store(frames: Frames, hashes: Collection[str]) -> Frames:
 
     The per-page frames are filtered; ``papers``, ``abstracts`` and ``statements``
     are derived anew from what is left (``tasks.split.combine_frames``), so a page
-    left out (unchanged, a duplicate) cannot move a paper's latest values or a
-    statement's first and last sighting.
+    left out cannot move a paper's latest values or a statement's first and last
+    sighting. ``abstracts`` holds only each DOI's latest abstract, so a kept page
+    whose abstract lost to a page left out loses its abstract here: :func:`store_batch`
+    uses this only for the rare page that must not be stored at all (see there).
     """
     if frames.paper_snapshots["source_sha256"].is_in(list(hashes)).all():
         return frames
@@ -479,18 +481,32 @@ def ingest(
 def store_batch(
     con: duckdb.DuckDBPyConnection, writer: LakeWriter, result: BatchResult, previous: pl.DataFrame
 ) -> pl.DataFrame:
-    """Classify one parsed batch, merge its ingested pages and its files' states; return the classification."""
+    """Classify one parsed batch, stage its pages and its files' states with the writer; return the classification.
+
+    The frames go to the writer whole: its merges store each page once and let
+    a page already stored change nothing, so unchanged and duplicate files need
+    no filtering (filtering re-derived ``abstracts`` from what was left, which
+    lost a kept page's abstract when a newer page of its DOI was left out). Only
+    pages that parse now but are recorded ``rejected`` (same bytes as a file
+    rejected before) are left out, so a rejected file never adds a page.
+    ``con`` is the writer's connection (kept for callers; the writer holds it).
+    """
     hashes = result.outcomes["sha256"].drop_nulls().unique().to_list()
-    # The writer's open transaction sees its own earlier batches, so a page stored
-    # earlier in this run counts as stored.
+    # The writer sees the lake and the batches staged earlier in this run, so a
+    # page staged earlier in this run counts as stored.
     classified = classify_outcomes(
         result.outcomes,
         previous,
         result.frames.paper_snapshots.select("source_sha256", "source_path"),
-        known_hashes(con, hashes),
+        writer.stored_hashes(hashes),
     )
-    ingested = classified.filter(pl.col("status") == "ingested")["sha256"].to_list()
-    writer.add_batch(pages_to_store(result.frames, ingested), classified.drop("outcome"))
+    frames = result.frames
+    parsed_but_rejected = classified.filter(
+        (pl.col("status") == "rejected") & pl.col("sha256").is_in(frames.paper_snapshots["source_sha256"].implode())
+    )
+    if not parsed_but_rejected.is_empty():
+        frames = pages_to_store(frames, classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list())
+    writer.add_batch(frames, classified.drop("outcome"))
     return classified
 
 
@@ -521,17 +537,12 @@ def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
     try:
         yield
     except duckdb.TransactionException as error:
-        # The writer's ROLLBACK after a failed COMMIT fails in turn ("no transaction
-        # is active"), so the commit's own error may be the context of the one raised.
-        failed_commit = next(
-            (cause for cause in (error, error.__context__) if cause is not None and "Failed to commit" in str(cause)), None
-        )
-        if failed_commit is None:
+        if "Failed to commit" not in str(error):
             raise
         raise IngestCollision(
             f"another writer changed {location.describe()} during this ingest "
-            f"({_first_line(failed_commit)}); nothing was written"
-        ) from failed_commit
+            f"({_first_line(error)}); nothing was written"
+        ) from error
 
 
 def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:

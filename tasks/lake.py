@@ -56,15 +56,32 @@ USER_TABLES: tuple[str, ...] = (
     "check_findings",
 )
 
-# How the writer brings each frame of a batch into its table, in this order.
-BATCH_STATEMENTS: dict[str, str] = {
-    "paper_snapshots": "lake/insert_paper_snapshots.sql",
-    "statement_sightings": "lake/insert_statement_sightings.sql",
-    "facets": "lake/insert_facets.sql",
-    "papers": "lake/merge_papers.sql",
-    "abstracts": "lake/merge_abstracts.sql",
-    "statements": "lake/merge_statements.sql",
+# The run's staging table of each frame the writer takes (sql/lake/create_run_staging.sql).
+STAGING_TABLES: dict[str, str] = {
+    "paper_snapshots": "run_paper_snapshots",
+    "statement_sightings": "run_statement_sightings",
+    "facets": "run_facets",
+    "papers": "run_papers",
+    "abstracts": "run_abstracts",
+    "statements": "run_statements",
+    "report_files": "run_report_files",
 }
+
+# What finish() runs, in this order, to bring the staged run into the lake: each
+# a set-based statement over every batch at once. The pages the run adds are
+# chosen first, so the per-page inserts agree; statements merge after the
+# sightings, whose latest classification they take. Then report_files
+# (lake/merge_report_files.sql, which takes the run id).
+FINISH_STATEMENTS: tuple[str, ...] = (
+    "lake/select_new_pages.sql",
+    "lake/insert_paper_snapshots.sql",
+    "lake/insert_statement_sightings.sql",
+    "lake/insert_facets.sql",
+    "lake/merge_papers.sql",
+    "lake/merge_abstracts.sql",
+    "lake/merge_statements.sql",
+)
+SPILL_DIR = "_spill"
 
 REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
 REPORT_FILES_SCHEMA = pl.Schema(
@@ -190,6 +207,7 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
         if read_only:
             _check_readable(con, location)
         else:
+            _set_spill_directory(con, location)
             migrate(con, location)
     except BaseException:
         con.close()
@@ -217,6 +235,13 @@ def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only
         con.execute(statement)
     except duckdb.Error as error:
         raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
+
+
+def _set_spill_directory(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:
+    """Let a writer's connection spill to the lake folder rather than to ``.tmp`` in whatever folder it runs in."""
+    # SET takes no bound parameters, hence the quoted literal.
+    spill = location.path / SPILL_DIR
+    con.execute(read_sql("lake/set_spill_directory.sql").format(path=quote_literal(str(spill))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,10 +418,18 @@ class LakeWriter:
 
         with LakeWriter(con, run_id=run_id, source=folder) as writer:
             writer.add_batch(frames, report_files)   # once per batch
-            summary = writer.finish(file_counts)     # checks, runs row, COMMIT
+            summary = writer.finish(file_counts)     # merges, checks, runs row, COMMIT
+
+    :meth:`add_batch` only stages a batch: it appends the frames to temporary
+    tables of the connection (``sql/lake/create_run_staging.sql``), which costs
+    little and touches no table of the lake. :meth:`finish` brings the whole run
+    into the lake with one set-based statement per table (:data:`FINISH_STATEMENTS`),
+    so a run's cost does not grow with its number of batches. Every merge is
+    idempotent: pages already stored, in the lake or earlier in the run, add
+    nothing, and re-adding rows the lake holds changes nothing.
 
     Leaving the block by an exception, or without :meth:`finish`, rolls back:
-    the lake stays at its previous snapshot.
+    the lake stays at its previous snapshot. A failed COMMIT raises its own error.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, *, run_id: str, source: str | None = None) -> None:
@@ -405,14 +438,21 @@ class LakeWriter:
         self.source = source
         self._open = False
         self._finished = False
+        self._batches = 0
         self._started_at: datetime | None = None
         self._counts_before: dict[str, int] = {}
 
     def __enter__(self) -> LakeWriter:
         self.con.begin()
         self._open = True
-        self._started_at = datetime.now(UTC)
-        self._counts_before = _row_counts(self.con)
+        try:
+            self._started_at = datetime.now(UTC)
+            self._counts_before = _row_counts(self.con)
+            self.con.execute(read_sql("lake/create_run_staging.sql"))
+        except BaseException:
+            self._open = False
+            self.con.rollback()
+            raise
         return self
 
     def __exit__(
@@ -422,43 +462,76 @@ class LakeWriter:
         traceback: TracebackType | None,
     ) -> None:
         if self._open:
-            self.con.rollback()
             self._open = False
+            try:
+                self.con.rollback()
+            except duckdb.Error:
+                if exc_type is None:
+                    raise
+                # The error that left the block is the one to see, not the rollback's.
             if exc_type is None:
                 raise LakeError(f"run {self.run_id}: the writer was left without finish(); nothing was committed")
+        self._drop_staging(quiet=exc_type is not None)
+
+    def _drop_staging(self, *, quiet: bool) -> None:
+        """Free the run's staging (after COMMIT or ROLLBACK; a rollback already removed what it created)."""
+        try:
+            self.con.execute(read_sql("lake/drop_run_staging.sql"))
+        except duckdb.Error:
+            if not quiet:
+                raise
 
     def add_batch(self, frames: Frames, report_files: pl.DataFrame) -> None:
-        """Merge one batch of split frames and its files' states into the open transaction.
+        """Stage one batch of split frames and its files' states for the run.
 
-        Merges by identity, so a batch already in the lake changes nothing.
-        The frames are registered with DuckDB only for the batch's statements,
-        so memory is bounded by the batch, not the run.
+        Nothing is merged here: :meth:`finish` merges every staged batch at once,
+        by identity, so a batch already in the lake (or staged twice) changes
+        nothing. Of a page staged by several batches the first batch's copy is
+        stored; of a path staged twice, the later batch's state is recorded.
+        The frames are registered with DuckDB only while they are copied, and
+        the staging spills to disk, so memory is bounded by a batch.
         """
         if not self._open:
             raise LakeError("add_batch() outside the writer's with-block")
+        batch = self._batches
+        self._batches += 1
         tables = dict(frames.items())
-        for table, statement in BATCH_STATEMENTS.items():
+        tables["report_files"] = _prepare_report_files(report_files)
+        for table, staging in STAGING_TABLES.items():
             frame = tables[table]
             if frame.is_empty():
                 continue
-            with registered(self.con, f"batch_{table}", frame):
-                self.con.execute(read_sql(statement))
-        prepared = _prepare_report_files(report_files)
-        if not prepared.is_empty():
-            with registered(self.con, "batch_report_files", prepared):
-                self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
+            name = f"batch_{table}"
+            statement = read_sql("lake/stage_batch.sql").format(
+                staging=quote_identifier(staging), frame=quote_identifier(name)
+            )
+            with registered(self.con, name, frame):
+                self.con.execute(statement, {"batch": batch})
+
+    def stored_hashes(self, hashes: Sequence[str]) -> set[str]:
+        """Which of these content hashes are pages stored in the lake or staged earlier in this run."""
+        if not self._open:
+            raise LakeError("stored_hashes() outside the writer's with-block")
+        wanted = pl.DataFrame({"sha256": list(hashes)}, schema={"sha256": pl.Utf8})
+        with registered(self.con, "wanted_hashes", wanted):
+            found = self.con.execute(read_sql("lake/known_hashes_in_run.sql")).pl()
+        return set(found["sha256"].to_list())
 
     def finish(self, file_counts: dict[str, int]) -> RunSummary:
-        """Run the checks, record the run and its findings, and COMMIT.
+        """Merge the staged run into the lake, run the checks, record the run and its findings, and COMMIT.
 
         ``file_counts`` holds the run's file tallies by ``seen``, ``new``,
         ``changed``, ``unchanged``, ``duplicate``, ``rejected`` (a ``files_``
         prefix is accepted; missing ones count 0). A key check with findings
-        raises :class:`KeyCheckFailed` and nothing is committed.
+        raises :class:`KeyCheckFailed` and nothing is committed. A COMMIT that
+        fails (another writer got in first) raises DuckDB's own error.
         """
         if not self._open:
             raise LakeError("finish() outside the writer's with-block")
         counts = _normalise_file_counts(file_counts)
+        for statement in FINISH_STATEMENTS:
+            self.con.execute(read_sql(statement))
+        self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
         counts_after = _row_counts(self.con)
         rows_added = {table: counts_after[table] - self._counts_before[table] for table in counts_after}
         findings = run_checks(self.con)
@@ -489,8 +562,10 @@ class LakeWriter:
                     "sample": json.dumps(finding.sample, default=str) if finding.sample else None,
                 },
             )
-        self.con.commit()
+        # Whether COMMIT succeeds or fails, the transaction is over: a failed
+        # DuckLake commit leaves none to roll back, and its error is the one raised.
         self._open = False
+        self.con.commit()
         self._finished = True
         return RunSummary(run_id=self.run_id, rows_added=rows_added, findings=findings)
 

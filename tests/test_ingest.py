@@ -367,3 +367,37 @@ def run_end_to_end(source: Path, corpus: CorpusSummary, location: LakeLocation) 
 def test_end_to_end_on_a_generated_corpus(generated, tmp_path: Path) -> None:
     source, corpus = copy_corpus(generated, tmp_path)
     run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))
+
+
+def test_a_new_page_beside_a_touched_newer_one_leaves_papers_and_abstracts_on_the_same_page(generated, tmp_path: Path) -> None:
+    """A new page and, in the same batch, a stored page of its DOI saved again later (touched).
+
+    Filtering the touched page out of the batch used to derive the paper from the
+    new page while dropping the abstract with the touched one, so the lake showed
+    one page's counts beside another page's abstract.
+    """
+    plain = next(path for path in sorted(generated[0].rglob("*.txt")) if re.search(rb"\nAbstract: .+\n", path.read_bytes()))
+    source = tmp_path / "corpus"
+    source.mkdir()
+    stored = source / "stored.txt"
+    shutil.copy(plain, stored)
+    set_mtime(stored, T0)
+    location = LakeLocation(path=tmp_path / "lake")
+    ingest(source, location, workers=1)
+    added = source / "added.txt"
+    added.write_bytes(re.sub(rb"\nAbstract: [^\n]+", b"\nAbstract: The abstract of the page saved in between.", plain.read_bytes()))
+    set_mtime(added, T0 + timedelta(days=10))
+    set_mtime(stored, T0 + timedelta(days=20))
+
+    summary = ingest(source, location, workers=1)
+
+    assert (summary.files["new"], summary.files["unchanged"]) == (1, 1)
+    con = open_lake(location, read_only=True)
+    try:
+        papers = con.execute("select doi, source_sha256, last_seen from papers").fetchall()
+        abstracts = con.execute("select doi, source_sha256, observed_at from abstracts").fetchall()
+        pages = con.execute("select source_sha256 from paper_snapshots order by observed_at").fetchall()
+    finally:
+        con.close()
+    assert abstracts == papers
+    assert pages == [(hashlib.sha256(stored.read_bytes()).hexdigest(),), (hashlib.sha256(added.read_bytes()).hexdigest(),)]

@@ -1,10 +1,6 @@
+-- The facets of the run's new pages (select_new_pages.sql).
 insert into facets by name
-select incoming.*
-from batch_facets as incoming
-where not exists (
-    select 1
-    from facets as stored
-    where stored.source_sha256 = incoming.source_sha256
-      and stored.facet = incoming.facet
-      and stored.position = incoming.position
-)
+select staged.* exclude (batch)
+from run_facets as staged
+semi join run_new_pages as new
+    on new.source_sha256 = staged.source_sha256 and new.batch = staged.batch

@@ -1,9 +1,6 @@
--- A page is stored once: its snapshot is inserted only if its hash is new.
+-- A page is stored once: the snapshots of the run's new pages (select_new_pages.sql).
 insert into paper_snapshots by name
-select incoming.*
-from batch_paper_snapshots as incoming
-where not exists (
-    select 1
-    from paper_snapshots as stored
-    where stored.source_sha256 = incoming.source_sha256
-)
+select staged.* exclude (batch)
+from run_paper_snapshots as staged
+semi join run_new_pages as new
+    on new.source_sha256 = staged.source_sha256 and new.batch = staged.batch

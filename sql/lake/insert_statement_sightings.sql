@@ -1,9 +1,6 @@
+-- The sightings of the run's new pages (select_new_pages.sql).
 insert into statement_sightings by name
-select incoming.*
-from batch_statement_sightings as incoming
-where not exists (
-    select 1
-    from statement_sightings as stored
-    where stored.source_sha256 = incoming.source_sha256
-      and stored.statement_id = incoming.statement_id
-)
+select staged.* exclude (batch)
+from run_statement_sightings as staged
+semi join run_new_pages as new
+    on new.source_sha256 = staged.source_sha256 and new.batch = staged.batch

@@ -1,14 +1,17 @@
--- Upsert abstracts by doi: the latest page's abstract wins (by observed_at,
+-- Upsert abstracts by doi, once per run, from every batch staged in
+-- run_abstracts: the latest page's abstract wins (by observed_at,
 -- ties broken by source_sha256); unchanged rows are left out.
 merge into abstracts as target
 using (
-    with incoming as (
-        select * from batch_abstracts
+    -- Not materialized: with DuckDB 1.5.5 a MERGE whose source reads a
+    -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
+    with incoming as not materialized (
+        select * exclude (batch) from run_abstracts
     ),
 
     stored as (
         select * from abstracts
-        where doi in (select doi from incoming)
+        semi join incoming using (doi)
     ),
 
     candidates as (

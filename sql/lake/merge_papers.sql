@@ -1,16 +1,19 @@
--- Upsert papers by doi: the values of the latest page win (by last_seen, ties
--- broken by source_sha256 so the result never depends on batch order);
+-- Upsert papers by doi, once per run, from every batch staged in run_papers:
+-- the values of the latest page win (by last_seen, ties broken by
+-- source_sha256 so the result never depends on batch order);
 -- first_seen and last_seen span every page. Rows that would not change are
 -- left out so a re-run rewrites nothing.
 merge into papers as target
 using (
-    with incoming as (
-        select * from batch_papers
+    -- Not materialized: with DuckDB 1.5.5 a MERGE whose source reads a
+    -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
+    with incoming as not materialized (
+        select * exclude (batch) from run_papers
     ),
 
     stored as (
         select * from papers
-        where doi in (select doi from incoming)
+        semi join incoming using (doi)
     ),
 
     candidates as (

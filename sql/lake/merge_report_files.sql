@@ -1,18 +1,21 @@
--- One row per path, holding its latest state. A row is rewritten only when the
--- state changed, so run_id names the run that last changed it and an unchanged
--- collection of a million files costs no rewrite.
+-- One row per path, holding its latest state: once per run, from every batch
+-- staged in run_report_files (of a path staged twice, the later batch wins). A
+-- row is rewritten only when the state changed, so run_id names the run that
+-- last changed it and an unchanged collection of a million files costs no rewrite.
 merge into report_files as target
 using (
-    with incoming as (
+    -- Not materialized: with DuckDB 1.5.5 a MERGE whose source reads a
+    -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
+    with incoming as not materialized (
         select path, size, mtime, sha256, status, reason, warnings
-        from batch_report_files
+        from run_report_files
+        qualify row_number() over (partition by path order by batch desc) = 1
     ),
 
-    -- Not narrowed to the incoming paths: with DuckDB 1.5.5 a MERGE whose source
-    -- filters report_files by the incoming paths fails with "Out of buffer".
     stored as (
         select path, size, mtime, sha256, status, reason, warnings
         from report_files
+        semi join incoming using (path)
     ),
 
     final as (

@@ -1,17 +1,20 @@
--- Upsert statements by statement_id. type and confidence come from the latest
+-- Upsert statements by statement_id, once per run, from every batch staged in
+-- run_statements. type and confidence come from the latest
 -- sighting in the lake (by observed_at, ties broken by source_sha256, as the
 -- split orders pages); the older classification stays in statement_sightings.
 -- first_seen and last_seen span every sighting; unchanged rows are left out.
 -- Runs after insert_statement_sightings.sql, so this batch's sightings count.
 merge into statements as target
 using (
-    with incoming as (
-        select * from batch_statements
+    -- Not materialized: with DuckDB 1.5.5 a MERGE whose source reads a
+    -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
+    with incoming as not materialized (
+        select * exclude (batch) from run_statements
     ),
 
     stored as (
         select * from statements
-        where statement_id in (select statement_id from incoming)
+        semi join incoming using (statement_id)
     ),
 
     candidates as (
@@ -32,7 +35,7 @@ using (
     latest_sightings as (
         select statement_id, type, confidence
         from statement_sightings
-        where statement_id in (select statement_id from incoming)
+        semi join incoming using (statement_id)
         qualify row_number() over (
             partition by statement_id order by observed_at desc, source_sha256 desc
         ) = 1

@@ -1,0 +1,126 @@
+"""Benchmark: a whole ingest of a generated corpus into a fresh lake, then a re-run with nothing changed.
+
+Generates a corpus with ``tasks.generate.write_corpus`` (or reuses ``--corpus``),
+then runs the plain ``tasks.ingest.ingest`` (no Prefect) twice on a fresh lake
+(embedded SQLite catalog) and prints
+
+* the first run: files/s, MB/s of file bytes, the split between parsing
+  (discovery to the last batch staged) and the commit (the writer's merges,
+  checks and COMMIT), and the peak resident memory of the main process and of
+  the largest parser process;
+* the re-run with nothing changed: its time and its fraction of the first run's;
+* the command that reproduces the figures.
+
+The corpus was just written or read, so the page cache is warm: the figures are
+CPU throughput, not disk throughput. Run::
+
+    .venv/bin/python bench/bench_ingest.py                      # 100,000 files
+    .venv/bin/python bench/bench_ingest.py --count 20000 --clean
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tasks.generate import write_corpus
+from tasks.ingest import IngestProgress, IngestSummary, discover_reports, ingest
+from tasks.lake import LakeLocation
+
+MB = 1_000_000
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=100_000, help="files to generate (default 100000)")
+    parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="corpus folder: reused if it holds files, else generated there "
+        "(default /tmp/citelake-bench-ingest-COUNT-SEED)",
+    )
+    parser.add_argument("--clean", action="store_true", help="delete the corpus folder first and generate it anew")
+    parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")
+    parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
+    return parser.parse_args()
+
+
+def _peak_rss_mb(who: int) -> float:
+    """Peak resident set size in MB (``ru_maxrss`` is in KiB on Linux); for children, the largest one."""
+    return resource.getrusage(who).ru_maxrss * 1024 / MB
+
+
+class _Stages:
+    """When the run reached each progress stage (seconds since its start)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.at: dict[str, float] = {}
+
+    def __call__(self, step: IngestProgress) -> None:
+        self.at[step.stage] = time.perf_counter() - self.started
+
+
+def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) -> tuple[IngestSummary, _Stages, float]:
+    stages = _Stages()
+    summary = ingest(corpus, location, batch_size=arguments.batch_size, workers=arguments.workers, progress=stages)
+    return summary, stages, time.perf_counter() - stages.started
+
+
+def main() -> None:
+    arguments = _arguments()
+    corpus = arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{arguments.count}-{arguments.seed}")
+    if arguments.clean:
+        shutil.rmtree(corpus, ignore_errors=True)
+    if not (corpus.is_dir() and any(corpus.iterdir())):
+        started = time.perf_counter()
+        generated = write_corpus(corpus, arguments.count, arguments.seed)
+        print(f"Generated {generated.files:,} files ({generated.total_bytes / MB:,.1f} MB) in {corpus} "
+              f"in {time.perf_counter() - started:.1f} s (not counted below)")  # fmt: skip
+    files = list(discover_reports(corpus))
+    total_bytes = sum(file.size for file in files)
+    print(f"Corpus {corpus}: {len(files):,} files, {total_bytes / MB:,.1f} MB; "
+          f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores")  # fmt: skip
+
+    lake_folder = arguments.lake or Path(tempfile.mkdtemp(prefix="citelake-bench-lake-"))
+    shutil.rmtree(lake_folder, ignore_errors=True)
+    location = LakeLocation(path=lake_folder.resolve())
+    try:
+        first, stages, seconds = _run(corpus, location, arguments)
+        parsed_at = stages.at.get("committing", seconds)
+        print()
+        print(f"First run (fresh lake)   {seconds:8.2f} s   {len(files) / seconds:9,.0f} files/s   "
+              f"{total_bytes / MB / seconds:7.1f} MB/s")  # fmt: skip
+        print(f"  plan                   {stages.at.get('planned', 0.0):8.2f} s   (open the lake, discover, set against the manifest)")
+        print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
+              f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
+        print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
+        print(f"  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
+        print(f"  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
+        print(f"  peak memory            main {_peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
+              f"largest parser process {_peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB")  # fmt: skip
+
+        second, _, again = _run(corpus, location, arguments)
+        assert second.files["unchanged"] == len(files), second.files
+        print(f"Re-run, nothing changed  {again:8.2f} s   {again / seconds:.1%} of the first run")
+    finally:
+        if arguments.lake is None:
+            shutil.rmtree(lake_folder, ignore_errors=True)
+
+    command = [".venv/bin/python", "bench/bench_ingest.py", "--count", str(arguments.count), "--seed", str(arguments.seed),
+               "--corpus", str(corpus), "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]  # fmt: skip
+    print()
+    print("Reproduce: " + shlex.join(command))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
