@@ -108,12 +108,15 @@ def ingest(
         "Default: $CITELAKE_CATALOG, else the embedded SQLite catalog in the lake folder.",
     ),
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Files per parse batch."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Parser processes. Default: one per CPU."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Parser threads or processes. Default: one per CPU."),
     wait: float = typer.Option(
         0.0, "--wait", min=0.0, help="Seconds to wait for another ingest on the same lake to finish before giving up."
     ),
     runner: str = typer.Option(
-        "default", "--runner", help="Where batches are parsed: 'default' (processes on this machine) or 'dask'."
+        "threads",
+        "--runner",
+        help="Where batches are parsed: 'threads' (this process, one thread per core), "
+        "'processes' (one per core: for very large runs) or 'dask' (a Dask cluster).",
     ),
     dask_address: str | None = typer.Option(
         None, "--dask-address", help="With --runner dask: the scheduler to use (tcp://host:8786). Default: a local cluster."

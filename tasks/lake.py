@@ -577,12 +577,3 @@ def file_manifest(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None
     wanted = pl.DataFrame({"path": paths}, schema={"path": pl.Utf8})
     with registered(con, "wanted_paths", wanted):
         return con.execute(read_sql("lake/file_manifest_for_paths.sql")).pl()
-
-
-def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> set[str]:
-    """Which of these content hashes are already stored as pages (paper snapshots)."""
-    wanted = pl.DataFrame({"sha256": list(hashes)}, schema={"sha256": pl.Utf8})
-    # A join against a registered table scales to a million hashes where an IN list would not.
-    with registered(con, "wanted_hashes", wanted):
-        found = con.execute(read_sql("lake/known_hashes.sql")).pl()
-    return set(found["sha256"].to_list())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -89,6 +90,18 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def cli_environment(prefect_harness: None) -> dict[str, str]:
+    """The environment of a ``citelake`` subprocess: it reports to the session's Prefect server.
+
+    Without a server configured, every ``citelake ingest`` would start a temporary
+    one of its own, seconds per command.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    return os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()}
 
 
 @pytest.fixture

@@ -28,17 +28,18 @@ def lake_counts(location: LakeLocation) -> dict[str, int]:
         con.close()
 
 
-def start_ingest(source: Path, location: LakeLocation, *options: str) -> subprocess.Popen:
+def start_ingest(source: Path, location: LakeLocation, env: dict[str, str], *options: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "ingest", str(source), "--lake", str(location.path), *options],
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def test_a_reader_never_sees_a_partial_run(tmp_path: Path) -> None:
+def test_a_reader_never_sees_a_partial_run(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     location = LakeLocation(path=tmp_path / "lake")
     write_corpus(source / "first", 100, seed=31)
@@ -51,7 +52,7 @@ def test_a_reader_never_sees_a_partial_run(tmp_path: Path) -> None:
     violations = []
     queries = 0
 
-    writer = start_ingest(source, location, "--batch-size", "50")
+    writer = start_ingest(source, location, cli_environment, "--batch-size", "50")
     while writer.poll() is None:
         violations += [row for row in reader.execute(invariants).fetchall() if row[1]]
         runs_seen.add(reader.execute(run_count).fetchone()[0])
@@ -66,12 +67,12 @@ def test_a_reader_never_sees_a_partial_run(tmp_path: Path) -> None:
     assert queries > 1
 
 
-def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path) -> None:
+def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     corpus = write_corpus(source, 200, seed=41)
     location = LakeLocation(path=tmp_path / "lake")
 
-    first, second = (start_ingest(source, location, "--wait", "0") for _ in range(2))
+    first, second = (start_ingest(source, location, cli_environment, "--wait", "0") for _ in range(2))
     results = [(process.wait(timeout=180), *process.communicate()) for process in (first, second)]
 
     assert sorted(code for code, _, _ in results) == [0, 1], results
@@ -93,12 +94,12 @@ def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path) -> None:
     assert set(key_findings.values()) == {0}
 
 
-def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path) -> None:
+def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     corpus = write_corpus(source, 200, seed=42)
     location = LakeLocation(path=tmp_path / "lake")
 
-    processes = [start_ingest(source, location, "--wait", "120") for _ in range(2)]
+    processes = [start_ingest(source, location, cli_environment, "--wait", "120") for _ in range(2)]
     results = [(process.wait(timeout=180), *process.communicate()) for process in processes]
 
     assert [code for code, _, _ in results] == [0, 0], results
@@ -109,7 +110,7 @@ def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path) -> None:
     assert counts["report_files"] == corpus.files
 
 
-def test_a_commit_conflict_with_a_writer_outside_the_guard_is_a_clear_refusal(tmp_path: Path) -> None:
+def test_a_commit_conflict_with_a_writer_outside_the_guard_is_a_clear_refusal(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     write_corpus(source, 20, seed=43)
     location = LakeLocation(path=tmp_path / "lake")
@@ -126,7 +127,7 @@ def test_a_commit_conflict_with_a_writer_outside_the_guard_is_a_clear_refusal(tm
         ),
     )
 
-    refused = start_ingest(source, location, "--workers", "1")
+    refused = start_ingest(source, location, cli_environment, "--workers", "1")
     code, out, err = refused.wait(timeout=120), *refused.communicate()
 
     other.rollback()

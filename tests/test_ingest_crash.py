@@ -43,7 +43,7 @@ def lake_content(location: LakeLocation) -> dict[str, list[tuple]]:
         con.close()
 
 
-def kill_ingest_at(source: Path, location: LakeLocation, marker: str) -> str:
+def kill_ingest_at(source: Path, location: LakeLocation, marker: str, env: dict[str, str]) -> str:
     """Start ``citelake ingest`` and SIGKILL it (and its parser processes) when it prints ``marker``.
 
     Returns what it printed on stderr up to then.
@@ -52,6 +52,7 @@ def kill_ingest_at(source: Path, location: LakeLocation, marker: str) -> str:
         [sys.executable, "-m", "flows.cli", "ingest", str(source), "--lake", str(location.path),
          "--batch-size", str(BATCH_SIZE), "--workers", "2"],
         cwd=REPO,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -71,7 +72,7 @@ def kill_ingest_at(source: Path, location: LakeLocation, marker: str) -> str:
     return "".join(printed)
 
 
-def test_a_killed_ingest_leaves_the_previous_snapshot_and_a_rerun_completes_it(tmp_path: Path) -> None:
+def test_a_killed_ingest_leaves_the_previous_snapshot_and_a_rerun_completes_it(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     reference = LakeLocation(path=tmp_path / "reference")  # runs uninterrupted
     location = LakeLocation(path=tmp_path / "lake")  # runs killed at several points
@@ -83,10 +84,10 @@ def test_a_killed_ingest_leaves_the_previous_snapshot_and_a_rerun_completes_it(t
     before = lake_state(location)
 
     for marker in ("planned:", "parsed:"):
-        kill_ingest_at(source, location, marker)
+        kill_ingest_at(source, location, marker, cli_environment)
         assert lake_state(location) == before, f"killed at {marker!r}"
 
-    printed = kill_ingest_at(source, location, "committing:")
+    printed = kill_ingest_at(source, location, "committing:", cli_environment)
     # Killed while committing, the run is either all in or not at all.
     if lake_state(location) != before:
         assert lake_content(location) == lake_content(reference), printed

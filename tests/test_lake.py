@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from tasks.frames import Frames
-from tasks.lake import KeyCheckFailed, LakeError, LakeWriter, file_manifest, known_hashes, migrations, open_lake
+from tasks.lake import KeyCheckFailed, LakeError, LakeWriter, file_manifest, migrations, open_lake
 from tasks.split import split_records
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -176,7 +176,16 @@ def test_report_files_keep_one_row_per_path_with_its_latest_state(lake, make_pag
     manifest = file_manifest(lake, [page[0].path, "/elsewhere.txt"])
     assert manifest.select("path", "sha256", "status").rows() == [(page[0].path, page[0].sha256, "unchanged")]
     assert file_manifest(lake).height == 1
-    assert known_hashes(lake, [page[0].sha256, "f" * 64]) == {page[0].sha256}
+
+
+def test_stored_hashes_are_the_lakes_pages_and_the_runs_staged_ones(lake, make_page, report_files_of):
+    stored, staged = make_page("10.1/a", JAN), make_page("10.1/b", JAN)
+    write_run(lake, "run-1", [stored], report_files_of)
+    with LakeWriter(lake, run_id="run-2") as writer:
+        writer.add_batch(split_records([staged]), report_files_of([staged]))
+        hashes = [stored[0].sha256, staged[0].sha256, "f" * 64]
+        assert writer.stored_hashes(hashes) == {stored[0].sha256, staged[0].sha256}
+        writer.finish({"seen": 1, "new": 1})
 
 
 def test_views_answer(lake, make_page, report_files_of):
