@@ -104,8 +104,8 @@ def main() -> None:
         print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
               f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
         print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
-        print(f"  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
-        print(f"  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
+        print("  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
+        print("  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
         print(f"  peak memory            main {_peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
               f"largest parser process {_peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB")  # fmt: skip
 

@@ -438,34 +438,70 @@ def ingest(
     another ingest holds the lake longer than ``wait`` seconds or committed
     during this run, ``tasks.lake.LakeError`` when the lake cannot be opened.
     """
-    started = time.monotonic()
+    started = time.time()
     run_id = run_id or uuid.uuid4().hex
     discovered = discover_reports(source)  # raises before the lake is touched
-    source_folder = str(Path(source).expanduser().resolve())
     notify = progress or (lambda _: None)
     with ingest_guard(location, wait=wait):
         con = open_lake(location)
         try:
             plan = plan_run(con, discovered)
             notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
-            counts = dict.fromkeys(FILE_OUTCOMES, 0) | {"seen": plan.files_seen, "unchanged": plan.unchanged}
-            rejected: list[tuple[str, str]] = []
-            files_done = bytes_done = 0
-            with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
-                batches = parse_in_parallel(plan.files_to_read(), batch_size=batch_size, workers=workers)
-                for previous, result in _in_discovery_order(batches, plan.to_read, batch_size):
-                    classified = store_batch(con, writer, result, previous)
-                    for outcome, number in classified["outcome"].value_counts().iter_rows():
-                        counts[outcome] += number
-                    rejected.extend(classified.filter(pl.col("outcome") == "rejected").select("path", "reason").iter_rows())
-                    files_done += classified.height
-                    bytes_done += int(classified["size"].sum())
-                    notify(IngestProgress("parsed", files_done, plan.to_read.height, bytes_done, plan.bytes_to_read))
-                notify(IngestProgress("committing", files_done, plan.to_read.height, bytes_done, plan.bytes_to_read))
-                committed = writer.finish(counts)
-            notify(IngestProgress("committed", files_done, plan.to_read.height, bytes_done, plan.bytes_to_read))
+            batches = parse_in_parallel(plan.files_to_read(), batch_size=batch_size, workers=workers)
+            return commit_batches(
+                con,
+                location,
+                run_id=run_id,
+                source=source,
+                plan=plan,
+                batches=_in_discovery_order(batches, plan.to_read, batch_size),
+                started=started,
+                progress=notify,
+            )
         finally:
             con.close()
+
+
+def commit_batches(
+    con: duckdb.DuckDBPyConnection,
+    location: LakeLocation,
+    *,
+    run_id: str,
+    source: Path | str,
+    plan: RunPlan,
+    batches: Iterable[tuple[pl.DataFrame, BatchResult]],
+    started: float,
+    progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    """Classify and stage each parsed batch (with its slice of the plan), then check and commit the run.
+
+    The one commit of a run, for :func:`ingest` and for the flow's commit task:
+    one ``LakeWriter`` transaction over all batches, a commit conflict turned
+    into :class:`IngestCollision`. ``started`` is the run's start
+    (``time.time()``), for the summary's duration; ``progress`` hears "merged"
+    after each batch, then "committing" and "committed".
+    """
+    notify = progress or (lambda _: None)
+    counts = dict.fromkeys(FILE_OUTCOMES, 0) | {"seen": plan.files_seen, "unchanged": plan.unchanged}
+    rejected: list[tuple[str, str]] = []
+    files_done = bytes_done = 0
+
+    def step(stage: str) -> IngestProgress:
+        return IngestProgress(stage, files_done, plan.to_read.height, bytes_done, plan.bytes_to_read)
+
+    source_folder = str(Path(source).expanduser().resolve())
+    with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
+        for previous, result in batches:
+            classified = store_batch(con, writer, result, previous)
+            for outcome, number in classified["outcome"].value_counts().iter_rows():
+                counts[outcome] += number
+            rejected.extend(classified.filter(pl.col("outcome") == "rejected").select("path", "reason").iter_rows())
+            files_done += classified.height
+            bytes_done += int(classified["size"].sum())
+            notify(step("merged"))
+        notify(step("committing"))
+        committed = writer.finish(counts)
+    notify(step("committed"))
     return IngestSummary(
         run_id=run_id,
         source=source_folder,
@@ -474,7 +510,7 @@ def ingest(
         rejected=rejected,
         rows_added=committed.rows_added,
         findings=committed.findings,
-        seconds=time.monotonic() - started,
+        seconds=time.time() - started,
     )
 
 

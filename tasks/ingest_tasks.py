@@ -19,7 +19,6 @@ change nothing for pages already stored.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,18 +29,8 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from tasks.batch import parse_and_split
-from tasks.ingest import (
-    FILE_OUTCOMES,
-    IngestError,
-    IngestProgress,
-    IngestSummary,
-    RunPlan,
-    commit_conflicts_reported,
-    discover_reports,
-    plan_run,
-    store_batch,
-)
-from tasks.lake import LakeError, LakeLocation, LakeWriter, open_lake
+from tasks.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, plan_run
+from tasks.lake import LakeError, LakeLocation, open_lake
 from tasks.record import DiscoveredFile
 from tasks.run_report import announce
 from tasks.staging import StagedBatch, read_staged, remove_staging, stage_batch, staging_folder
@@ -118,32 +107,15 @@ def commit_run(
     the run is committed. ``started`` is the run's start (``time.time()``), for
     the summary's duration.
     """
-    source_folder = str(Path(source).expanduser().resolve())
-    counts = dict.fromkeys(FILE_OUTCOMES, 0) | {"seen": plan.files_seen, "unchanged": plan.unchanged}
-    rejected: list[tuple[str, str]] = []
-    all_read = (plan.to_read.height, plan.to_read.height, plan.bytes_to_read, plan.bytes_to_read)
+    batches = (
+        (plan.to_read.slice(number * batch_size, batch_size), read_staged(batch)) for number, batch in enumerate(staged)
+    )
     con = open_lake(location)
     try:
-        with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
-            for number, batch in enumerate(staged):
-                previous = plan.to_read.slice(number * batch_size, batch_size)
-                classified = store_batch(con, writer, read_staged(batch), previous)
-                for outcome, files in classified["outcome"].value_counts().iter_rows():
-                    counts[outcome] += files
-                rejected.extend(classified.filter(pl.col("outcome") == "rejected").select("path", "reason").iter_rows())
-            announce(IngestProgress("committing", *all_read))
-            committed = writer.finish(counts)
+        summary = commit_batches(
+            con, location, run_id=run_id, source=source, plan=plan, batches=batches, started=started, progress=announce
+        )
     finally:
         con.close()
-    announce(IngestProgress("committed", *all_read))
     remove_staging(staging_folder(location, run_id))
-    return IngestSummary(
-        run_id=run_id,
-        source=source_folder,
-        lake=location.describe(),
-        files=counts,
-        rejected=rejected,
-        rows_added=committed.rows_added,
-        findings=committed.findings,
-        seconds=time.time() - started,
-    )
+    return summary

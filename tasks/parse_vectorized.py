@@ -34,12 +34,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-from tasks.frames import UTC_TIME, Frames, polars_schema
+from tasks.frames import UTC_TIME, polars_schema
 from tasks.parse import FACET_NAMES, MAX_REPORT_BYTES
 from tasks.record import TALLY_CLASSES
 from tasks.sections import section_category
