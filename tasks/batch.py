@@ -20,23 +20,13 @@ from itertools import islice
 
 import polars as pl
 
-from tasks.frames import UTC_TIME, Frames
+from tasks.frames import FILE_STATES, Frames
 from tasks.parse import parse_report
 from tasks.parse_vectorized import canonical_text, parse_canonical
 from tasks.record import DiscoveredFile, Rejection, SourceFile
 from tasks.split import page_frames, reduce_page_frames, split_records
 
-OUTCOME_SCHEMA = pl.Schema(
-    {
-        "path": pl.Utf8,
-        "size": pl.Int64,
-        "mtime": UTC_TIME,
-        "sha256": pl.Utf8,
-        "status": pl.Utf8,
-        "reason": pl.Utf8,
-        "warnings": pl.List(pl.Utf8),
-    }
-)
+OUTCOME_SCHEMA = FILE_STATES
 
 # Batches submitted ahead of the ones being worked on, per worker: enough that a
 # worker never waits for the main process, few enough that memory stays bounded.

@@ -17,6 +17,21 @@ STATEMENT_TYPES = ["supporting", "mentioning", "contrasting"]
 SECTION_CATEGORIES = ["introduction", "methods", "results", "discussion", "conclusion", "other", "unknown"]
 
 
+# The state of report files: what parsing found (status parsed or rejected) and,
+# with the run's verdict as status, what the lake's report_files table records.
+FILE_STATES = pl.Schema(
+    {
+        "path": pl.Utf8,
+        "size": pl.Int64,
+        "mtime": UTC_TIME,
+        "sha256": pl.Utf8,
+        "status": pl.Utf8,
+        "reason": pl.Utf8,
+        "warnings": pl.List(pl.Utf8),
+    }
+)
+
+
 class _Counts(pa.DataFrameModel):
     """The counts a page shows, shared by ``papers`` and ``paper_snapshots``."""
 

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from tasks.frames import UTC_TIME, Frames
+from tasks.frames import FILE_STATES, Frames
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAKE_ALIAS = "lake"
@@ -84,17 +84,7 @@ FINISH_STATEMENTS: tuple[str, ...] = (
 SPILL_DIR = "_spill"
 
 REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
-REPORT_FILES_SCHEMA = pl.Schema(
-    {
-        "path": pl.Utf8,
-        "size": pl.Int64,
-        "mtime": UTC_TIME,
-        "sha256": pl.Utf8,
-        "status": pl.Utf8,
-        "reason": pl.Utf8,
-        "warnings": pl.List(pl.Utf8),
-    }
-)
+REPORT_FILES_SCHEMA = FILE_STATES
 FILE_COUNT_KEYS = ("seen", "new", "changed", "unchanged", "duplicate", "rejected")
 KEY_CHECK_PREFIX = "duplicate_keys_"
 CHECK_SAMPLE_ROWS = 5

@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tasks.frames import UTC_TIME, empty_frames
+from tasks.frames import FILE_STATES, empty_frames
 from tasks.generate import CorpusSummary, write_corpus
 from tasks.ingest import (
     IngestCollision,
@@ -149,15 +149,7 @@ SHA_A, SHA_B, SHA_C, SHA_D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
 def report_files(rows: list[tuple[str, int, datetime, str | None, str, str | None]]) -> pl.DataFrame:
     return pl.DataFrame(
         [(*row, []) for row in rows],
-        schema={
-            "path": pl.Utf8,
-            "size": pl.Int64,
-            "mtime": UTC_TIME,
-            "sha256": pl.Utf8,
-            "status": pl.Utf8,
-            "reason": pl.Utf8,
-            "warnings": pl.List(pl.Utf8),
-        },
+        schema=FILE_STATES,
         orient="row",
     )
 
