@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+# The options that name the lake, the same for every command that opens it.
+LakeOption = Annotated[
+    Path | None,
+    typer.Option("--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."),
+]
+CatalogOption = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        help="PostgreSQL connection string of a shared catalog (e.g. postgresql://user@host/db). "
+        "Default: $CITELAKE_CATALOG, else the embedded SQLite catalog in the lake folder.",
+    ),
+]
 
 app = typer.Typer(
     name="citelake",
@@ -98,15 +113,8 @@ def _parse_summary(path: Path, record: dict) -> str:
 @app.command()
 def ingest(
     source: Path = typer.Argument(..., help="Folder of report files (*.txt, *.txt.gz), searched recursively."),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
-    ),
-    catalog: str | None = typer.Option(
-        None,
-        "--catalog",
-        help="PostgreSQL connection string of a shared catalog (e.g. postgresql://user@host/db). "
-        "Default: $CITELAKE_CATALOG, else the embedded SQLite catalog in the lake folder.",
-    ),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
     batch_size: int = typer.Option(2000, "--batch-size", min=1, help="Files per parse batch."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Parser threads or processes. Default: one per CPU."),
     wait: float = typer.Option(
@@ -209,14 +217,8 @@ def ingest(
 @app.command("sql")
 def sql_command(
     query: str = typer.Argument(..., help="SQL to run: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN (several, ';'-separated: the last one answers)."),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
-    ),
-    catalog: str | None = typer.Option(
-        None,
-        "--catalog",
-        help="PostgreSQL connection string of a shared catalog. Default: $CITELAKE_CATALOG, else the embedded SQLite catalog.",
-    ),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
     output_format: str = typer.Option(
         "table", "--format", "-f", help="table (a readable table), csv (with a header) or json (one object per line)."
     ),
@@ -271,14 +273,8 @@ def sql_command(
 @app.command()
 def export(
     out_dir: Path = typer.Argument(..., help="Folder to hold <table>.parquet per table (replaced whole by the new export)."),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
-    ),
-    catalog: str | None = typer.Option(
-        None,
-        "--catalog",
-        help="PostgreSQL connection string of a shared catalog. Default: $CITELAKE_CATALOG, else the embedded SQLite catalog.",
-    ),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
 ) -> None:
     """Export every lake table as a zstd-compressed Parquet file, from one snapshot.
 
@@ -303,9 +299,7 @@ def export(
 @app.command()
 def serve(
     source: Path = typer.Argument(..., help="Folder of report files the scheduled ingest reads."),
-    lake: Path | None = typer.Option(
-        None, "--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."
-    ),
+    lake: LakeOption = None,
     catalog: str | None = typer.Option(
         None,
         "--catalog",
