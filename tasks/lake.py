@@ -82,6 +82,9 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/merge_statements.sql",
 )
 SPILL_DIR = "_spill"
+# DuckDB memory of a writing connection before it spills to SPILL_DIR
+# (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB').
+DEFAULT_WRITER_MEMORY_LIMIT = "1GB"
 
 REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
 REPORT_FILES_SCHEMA = FILE_STATES
@@ -231,7 +234,12 @@ def _set_spill_directory(con: duckdb.DuckDBPyConnection, location: LakeLocation)
     """Let a writer's connection spill to the lake folder rather than to ``.tmp`` in whatever folder it runs in."""
     # SET takes no bound parameters, hence the quoted literal.
     spill = location.path / SPILL_DIR
-    con.execute(read_sql("lake/set_spill_directory.sql").format(path=quote_literal(str(spill))))
+    memory_limit = os.environ.get("CITELAKE_MEMORY_LIMIT", DEFAULT_WRITER_MEMORY_LIMIT)
+    con.execute(
+        read_sql("lake/set_spill_directory.sql").format(
+            path=quote_literal(str(spill)), memory_limit=quote_literal(memory_limit)
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,14 +336,45 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.commit()
 
 
+class _LentTable:
+    """An Arrow table lent to DuckDB through the Arrow PyCapsule stream interface, until :meth:`release`.
+
+    DuckDB keeps what ``register`` was given for as long as the transaction that
+    registered it is open, ``unregister`` or not: the view's catalog entry, which
+    holds the Python object, is only dropped at COMMIT or ROLLBACK. Registering
+    the table itself would so keep every batch a writer staged in memory until
+    the run commits. Registering this wrapper instead, and letting go of the
+    table when the block ends, leaves DuckDB holding an empty wrapper.
+    """
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        if self._table is None:
+            raise LakeError("a registered frame was read after its block ended")
+        return self._table.__arrow_c_stream__(requested_schema)
+
+    def release(self) -> None:
+        self._table = None
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
-    """The frame, as an Arrow table, visible to SQL under ``name`` for the block only."""
-    con.register(name, frame.to_arrow())
+    """The frame, as an Arrow table, visible to SQL under ``name`` for the block only.
+
+    Its memory is let go of when the block ends, even inside a long transaction
+    such as a :class:`LakeWriter`'s run (see :class:`_LentTable`).
+    """
+    lent = _LentTable(frame.to_arrow())
+    con.register(name, lent)
     try:
         yield
     finally:
         con.unregister(name)
+        lent.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,8 +517,10 @@ class LakeWriter:
         by identity, so a batch already in the lake (or staged twice) changes
         nothing. Of a page staged by several batches the first batch's copy is
         stored; of a path staged twice, the later batch's state is recorded.
-        The frames are registered with DuckDB only while they are copied, and
-        the staging spills to disk, so memory is bounded by a batch.
+        The frames are lent to DuckDB only while they are copied (see
+        :func:`registered`), and the staging stays in memory only up to the
+        connection's memory_limit (CITELAKE_MEMORY_LIMIT), beyond which DuckDB
+        spills it to SPILL_DIR: so memory is bounded, not grown with the run.
         """
         if not self._open:
             raise LakeError("add_batch() outside the writer's with-block")
