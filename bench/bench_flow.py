@@ -35,8 +35,8 @@ import os
 import shlex
 import shutil
 import signal
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,11 +48,10 @@ from pathlib import Path
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
-from tasks.generate import write_corpus  # noqa: E402 - after the environment above
+from bench.corpus import MB, ensure_corpus  # noqa: E402 - after the environment above
 from tasks.ingest import IngestSummary, discover_reports, ingest  # noqa: E402
 from tasks.lake import LakeLocation  # noqa: E402
 
-MB = 1_000_000
 DEFAULT_CORPUS_DIR = Path("/tmp/citelake-bench-flow")
 RUNNERS = ("threads", "processes", "dask")
 
@@ -167,12 +166,7 @@ class _Figures:
 
 
 def _corpus(folder: Path, count: int, seed: int) -> tuple[Path, int, int]:
-    corpus = folder / f"files-{count}-{seed}"
-    if not (corpus.is_dir() and any(corpus.iterdir())):
-        started = time.perf_counter()
-        generated = write_corpus(corpus, count, seed)
-        print(f"Generated {generated.files:,} files ({generated.total_bytes / MB:,.1f} MB) in {corpus} "
-              f"in {time.perf_counter() - started:.1f} s (not counted below)")  # fmt: skip
+    corpus = ensure_corpus(folder / f"files-{count}-{seed}", count, seed)
     files = list(discover_reports(corpus))
     return corpus, len(files), sum(file.size for file in files)
 

@@ -30,11 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tasks.generate import write_corpus
+from bench.corpus import MB, ensure_corpus, peak_rss_mb
 from tasks.ingest import IngestProgress, IngestSummary, discover_reports, ingest
 from tasks.lake import LakeLocation
-
-MB = 1_000_000
 
 
 def _arguments() -> argparse.Namespace:
@@ -52,11 +50,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
     return parser.parse_args()
-
-
-def _peak_rss_mb(who: int) -> float:
-    """Peak resident set size in MB (``ru_maxrss`` is in KiB on Linux); for children, the largest one."""
-    return resource.getrusage(who).ru_maxrss * 1024 / MB
 
 
 class _Stages:
@@ -78,14 +71,12 @@ def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) ->
 
 def main() -> None:
     arguments = _arguments()
-    corpus = arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{arguments.count}-{arguments.seed}")
-    if arguments.clean:
-        shutil.rmtree(corpus, ignore_errors=True)
-    if not (corpus.is_dir() and any(corpus.iterdir())):
-        started = time.perf_counter()
-        generated = write_corpus(corpus, arguments.count, arguments.seed)
-        print(f"Generated {generated.files:,} files ({generated.total_bytes / MB:,.1f} MB) in {corpus} "
-              f"in {time.perf_counter() - started:.1f} s (not counted below)")  # fmt: skip
+    corpus = ensure_corpus(
+        arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{arguments.count}-{arguments.seed}"),
+        arguments.count,
+        arguments.seed,
+        clean=arguments.clean,
+    )
     files = list(discover_reports(corpus))
     total_bytes = sum(file.size for file in files)
     print(f"Corpus {corpus}: {len(files):,} files, {total_bytes / MB:,.1f} MB; "
@@ -106,8 +97,8 @@ def main() -> None:
         print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
         print("  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
         print("  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
-        print(f"  peak memory            main {_peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
-              f"largest parser process {_peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB")  # fmt: skip
+        print(f"  peak memory            main {peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
+              f"largest parser process {peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB")  # fmt: skip
 
         second, _, again = _run(corpus, location, arguments)
         assert second.files["unchanged"] == len(files), second.files

@@ -35,14 +35,12 @@ from pathlib import Path
 
 import polars as pl
 
+from bench.corpus import MB, ensure_corpus, peak_rss_mb
 from tasks.batch import parse_and_split, parse_in_parallel
-from tasks.generate import write_corpus
 from tasks.parse import parse_report
 from tasks.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
 from tasks.record import DiscoveredFile, Rejection, SourceFile
 from tasks.split import combine_frames, split_records
-
-MB = 1_000_000
 
 
 def _arguments() -> argparse.Namespace:
@@ -78,11 +76,6 @@ def _discover(folder: Path) -> list[DiscoveredFile]:
     return files
 
 
-def _peak_rss_mb(who: int) -> float:
-    """Peak resident set size in MB (``ru_maxrss`` is in KiB on Linux); for children, the largest one."""
-    return resource.getrusage(who).ru_maxrss * 1024 / MB
-
-
 def _cpu_seconds() -> float:
     """User + system CPU time of this process and its reaped children (the pool's workers)."""
     return sum(
@@ -97,7 +90,7 @@ def _rate(amount: float, seconds: float) -> float:
 
 def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int, vectorized: bool) -> None:
     total_bytes = sum(file.size for file in files)
-    main_peak_before = _peak_rss_mb(resource.RUSAGE_SELF)
+    main_peak_before = peak_rss_mb(resource.RUSAGE_SELF)
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
     parts, outcomes = [], []
@@ -123,9 +116,9 @@ def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int
     # rate per CPU second is what the code does with the CPU it gets.
     print(f"  CPU time (main + workers)  {cpu:8.2f} s  = {cpu / seconds:.2f} cores busy on average, "
           f"{_rate(total_bytes / MB, cpu):.1f} MB and {_rate(len(files), cpu):,.0f} files per CPU second")  # fmt: skip
-    print(f"  peak RSS main process      {_peak_rss_mb(resource.RUSAGE_SELF):8.0f} MB "
+    print(f"  peak RSS main process      {peak_rss_mb(resource.RUSAGE_SELF):8.0f} MB "
           f"(before the run: {main_peak_before:.0f} MB)")  # fmt: skip
-    print(f"  peak RSS largest worker    {_peak_rss_mb(resource.RUSAGE_CHILDREN):8.0f} MB")
+    print(f"  peak RSS largest worker    {peak_rss_mb(resource.RUSAGE_CHILDREN):8.0f} MB")
     statuses = dict(outcome.group_by("status").len().iter_rows())
     print(f"  outcomes                   {statuses}")
     print("  rows                       " + ", ".join(f"{table} {frame.height:,}" for table, frame in frames.items()))
@@ -183,12 +176,9 @@ def _measure_single_core(files: list[DiscoveredFile], profile: bool) -> None:
 
 def main() -> None:
     arguments = _arguments()
-    corpus = arguments.corpus or Path(f"/tmp/citelake-bench-{arguments.count}-{arguments.seed}")
-    if not (corpus.is_dir() and any(corpus.iterdir())):
-        started = time.perf_counter()
-        summary = write_corpus(corpus, arguments.count, arguments.seed)
-        print(f"Generated {summary.files:,} files ({summary.total_bytes / MB:,.1f} MB) in {corpus} "
-              f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    corpus = ensure_corpus(
+        arguments.corpus or Path(f"/tmp/citelake-bench-{arguments.count}-{arguments.seed}"), arguments.count, arguments.seed
+    )
     started = time.perf_counter()
     files = _discover(corpus)
     print(f"Discovered {len(files):,} files in {corpus} in {time.perf_counter() - started:.2f} s (not counted below)")
