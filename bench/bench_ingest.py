@@ -30,21 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import MB, ensure_corpus, peak_rss_mb
+from bench.corpus import MB, add_corpus_arguments, ensure_corpus, peak_rss_mb
 from tasks.ingest import IngestProgress, IngestSummary, discover_reports, ingest
 from tasks.lake import LakeLocation
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=100_000, help="files to generate (default 100000)")
-    parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
-    parser.add_argument(
-        "--corpus",
-        type=Path,
-        help="corpus folder: reused if it holds files, else generated there "
-        "(default /tmp/citelake-bench-ingest-COUNT-SEED)",
-    )
+    add_corpus_arguments(parser, "/tmp/citelake-bench-ingest-COUNT-SEED")
     parser.add_argument("--clean", action="store_true", help="delete the corpus folder first and generate it anew")
     parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.corpus import MB, ensure_corpus, peak_rss_mb
+from bench.corpus import MB, add_corpus_arguments, ensure_corpus, peak_rss_mb
 from tasks.batch import parse_and_split, parse_in_parallel
 from tasks.parse import parse_report
 from tasks.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
@@ -45,14 +45,7 @@ from tasks.split import combine_frames, split_records
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=100_000, help="files to generate (default 100000)")
-    parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
-    parser.add_argument(
-        "--corpus",
-        type=Path,
-        help="corpus folder: reused if it holds files, else generated there "
-        "(default /tmp/citelake-bench-COUNT-SEED)",
-    )
+    add_corpus_arguments(parser, "/tmp/citelake-bench-COUNT-SEED")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
     parser.add_argument(

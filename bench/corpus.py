@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import resource
 import shutil
 import time
@@ -10,6 +11,17 @@ from pathlib import Path
 from tasks.generate import write_corpus
 
 MB = 1_000_000
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser, default_folder: str) -> None:
+    """``--count``, ``--seed`` and ``--corpus`` (default ``default_folder`` with COUNT and SEED filled in)."""
+    parser.add_argument("--count", type=int, default=100_000, help="files to generate (default 100000)")
+    parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help=f"corpus folder: reused if it holds files, else generated there (default {default_folder})",
+    )
 
 
 def ensure_corpus(folder: Path, count: int, seed: int, *, clean: bool = False) -> Path:

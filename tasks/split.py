@@ -51,19 +51,7 @@ def statement_id(doi: str, text: str, section: str | None) -> str:
     ``doi + "\\x1f" + collapse_whitespace(text) + "\\x1f" + (section or "")``.
     ``doi`` is expected normalised (``tasks.record.normalise_doi``), as records carry it.
     """
-    return _digest(doi, _collapsed(text), section)
-
-
-def _collapsed(text: str) -> str:
-    """``collapse_whitespace(text)``, without the regex substitution when ``text`` is already collapsed.
-
-    Parsed records hold statement text collapsed (the record contract), and this
-    check costs a fraction of the substitution. Any white space but a single inner
-    space makes ``isprintable`` false or shows as a double, leading or trailing space.
-    """
-    if text.isprintable() and "  " not in text and not text.startswith(" ") and not text.endswith(" "):
-        return text
-    return collapse_whitespace(text)
+    return _digest(doi, collapse_whitespace(text), section)
 
 
 def _digest(doi: str, collapsed_text: str, section: str | None) -> str:
@@ -138,7 +126,7 @@ def page_frames(items: Sequence[tuple[SourceFile, Record]]) -> PageFrames:
         doi = record["doi"]
         rows_on_page: dict[str, int] = {}  # statement_id -> its index in sighting_rows
         for statement in record["statements"]:
-            text = _collapsed(statement["text"])
+            text = collapse_whitespace(statement["text"])
             section = statement["section"]
             key = _digest(doi, text, section)
             row = rows_on_page.get(key)
