@@ -8,6 +8,10 @@ The page is read in two parts:
   statement's classification line (``Section: …mentioning`` or a bare type), because
   the quoted text before it may itself hold quotes, ellipses and line breaks.
 
+A page is UTF-8 (a UTF-8 byte-order mark is dropped), else Windows-1252 with a
+warning; a page starting with a UTF-32 or UTF-16 byte-order mark (LE or BE; the
+UTF-32 marks are tested first) is decoded in that encoding, with a warning naming it.
+
 Nothing here raises: bytes that are not a report give a :class:`Rejection` with one
 short reason, and anything present but not understood becomes a warning in the record.
 """
@@ -47,6 +51,13 @@ FACET_NAMES = frozenset(
 )
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# UTF-32 before UTF-16: UTF-32-LE's byte-order mark begins with UTF-16-LE's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32-LE"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32-BE"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16-LE"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16-BE"),
+)
 _DOI_SEARCH_LINES = 5  # the DOI line is the first or second line; a few stray lines are tolerated
 _WARNING_QUOTE_LENGTH = 60
 
@@ -167,6 +178,14 @@ def _decode(data: bytes) -> tuple[str, list[str]] | Rejection:
             warnings.append(f"ignored {trailing} bytes after the gzip data")
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    for bom, encoding, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                data = data[len(bom) :].decode(encoding).encode("utf-8")
+            except UnicodeError:
+                return Rejection(f"{name} byte-order mark, but not valid {name}")
+            warnings.append(f"read as {name} (byte-order mark)")
+            break
     if not data:
         return Rejection("empty file")
     if b"\x00" in data:

@@ -155,6 +155,19 @@ def test_utf8_byte_order_mark():
     assert parsed(b"\xef\xbb\xbf" + SAMPLE.encode()) == EXPECTED
 
 
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [("utf-16-le", "UTF-16-LE"), ("utf-16-be", "UTF-16-BE"), ("utf-32-le", "UTF-32-LE"), ("utf-32-be", "UTF-32-BE")],
+)
+def test_utf16_and_utf32_with_a_byte_order_mark_are_decoded_with_a_warning(encoding, name):
+    import codecs
+
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE,
+           "utf-32-le": codecs.BOM_UTF32_LE, "utf-32-be": codecs.BOM_UTF32_BE}[encoding]  # fmt: skip
+    record = parsed(bom + SAMPLE.encode(encoding))
+    assert record == expected_with(warnings=[f"read as {name} (byte-order mark)"])
+
+
 def test_runs_of_blank_lines():
     assert parsed(SAMPLE.replace("\n", "\n\n \n\t\n")) == EXPECTED
 
