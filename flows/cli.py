@@ -46,7 +46,14 @@ def generate(
 
     from tasks.generate import write_corpus
 
-    summary = write_corpus(out_dir, count, seed, clean=clean)
+    if out_dir.exists() and not out_dir.is_dir():
+        typer.echo(f"citelake generate: {out_dir}: exists and is not a folder", err=True)
+        raise typer.Exit(code=1)
+    try:
+        summary = write_corpus(out_dir, count, seed, clean=clean)
+    except OSError as error:
+        typer.echo(f"citelake generate: {error.filename or out_dir}: {error.strerror or error}", err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(json.dumps(summary.as_dict(), indent=2))
 
 

@@ -21,7 +21,7 @@ from itertools import islice
 import polars as pl
 
 from tasks.frames import FILE_STATES, Frames
-from tasks.parse import parse_report
+from tasks.parse import parse_report, read_report_file
 from tasks.parse_vectorized import canonical_text, parse_canonical
 from tasks.record import DiscoveredFile, Rejection, SourceFile
 from tasks.split import page_frames, reduce_page_frames, split_records
@@ -91,12 +91,10 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
     warnings: list[list[str]] = [[] for _ in files]
     read: list[tuple[int, SourceFile, bytes]] = []  # (index in files, source, bytes) of each file read
     for index, file in enumerate(files):
-        try:
-            with open(file.path, "rb") as handle:
-                data = handle.read()
-        except OSError as error:
+        data = read_report_file(file.path)
+        if isinstance(data, Rejection):
             sha256s.append(None)
-            reasons.append(f"cannot read the file: {error.strerror or error}")
+            reasons.append(data.reason)
             continue
         sha256 = hashlib.sha256(data).hexdigest()
         sha256s.append(sha256)

@@ -22,6 +22,7 @@ import codecs
 import functools
 import os
 import re
+import stat
 import zlib
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ from tasks.record import (
     collapse_whitespace,
     normalise_doi,
 )
+
+READ_FAILURE = "cannot read the file"
+"""How the reason of a file that could not be read begins (an OS error, or not a regular file)."""
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 """A page is a few KB; anything larger (or a gzip expanding beyond it) is not a report."""
@@ -123,15 +127,36 @@ def parse_report(data: bytes) -> Record | Rejection:
         return Rejection(collapse_whitespace(f"parser error: {type(error).__name__}: {error}"))
 
 
-def load_report(path: str | os.PathLike[str]) -> Record | Rejection:
+def load_report(path: str | os.PathLike[str] | bytes) -> Record | Rejection:
     """Read and parse one report file; a file that cannot be read is a :class:`Rejection`."""
+    # One byte over the cap is enough for parse_report to reject an oversized file.
+    data = read_report_file(path, limit=MAX_REPORT_BYTES + 1)
+    return data if isinstance(data, Rejection) else parse_report(data)
+
+
+def read_report_file(path: str | os.PathLike[str] | bytes, *, limit: int = -1) -> bytes | Rejection:
+    """The bytes of a regular file (at most ``limit``), or a :class:`Rejection` starting with :data:`READ_FAILURE`.
+
+    Opened without blocking, so a FIFO (or a device) is refused as not a regular
+    file instead of waiting for a writer for ever.
+    """
     try:
-        with open(path, "rb") as report_file:
-            # One byte over the cap is enough for parse_report to reject an oversized file.
-            data = report_file.read(MAX_REPORT_BYTES + 1)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
-        return Rejection(f"cannot read file: {error.strerror or error}")
-    return parse_report(data)
+        return Rejection(f"{READ_FAILURE}: {error.strerror or error}")
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            return Rejection(f"{READ_FAILURE}: not a regular file")
+        with os.fdopen(descriptor, "rb") as report_file:
+            return report_file.read(limit)
+    except OSError as error:
+        return Rejection(f"{READ_FAILURE}: {error.strerror or error}")
+
+
+def is_read_failure(reason: str | None) -> bool:
+    """Whether a rejection's reason says the file could not be read (rather than read and found no report)."""
+    return reason is not None and reason.startswith(READ_FAILURE + ":")
 
 
 def _parse(data: bytes) -> Record | Rejection:

@@ -316,3 +316,17 @@ def test_round_trip_of_a_non_report(seed: int, kind: NonReport) -> None:
 def test_round_trip_of_a_corpus_with_resaves(seed: int) -> None:
     for report in generate_corpus(25, seed, resave_fraction=0.4, reject_fraction=0.1, duplicate_fraction=0.05):
         assert parse_matches(report, parse_report(report.data)) == []
+
+
+def test_generate_into_an_existing_file_is_one_line_and_a_failure(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    target = tmp_path / "taken"
+    target.write_text("not a folder\n")
+    result = CliRunner().invoke(app, ["generate", str(target), "--count", "3", "--seed", "1"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr == f"citelake generate: {target}: exists and is not a folder\n"
+    assert target.read_text() == "not a folder\n"

@@ -370,7 +370,7 @@ def test_gzip_bomb_is_rejected():
 
 def test_unreadable_path_is_a_rejection(tmp_path):
     result = load_report(tmp_path / "missing.txt")
-    assert isinstance(result, Rejection) and result.reason.startswith("cannot read file")
+    assert isinstance(result, Rejection) and result.reason == "cannot read the file: No such file or directory"
 
 
 def test_file_cut_off_inside_a_statement_keeps_the_complete_ones():
@@ -422,3 +422,25 @@ def test_cli_summary_of_a_good_file():
     assert "supporting 8, mentioning 181, contrasting 1, unclassified 1" in result.stdout
     assert "4 distinct, 4 mentioning" in result.stdout
     assert result.stderr == ""
+
+
+def test_cli_parse_of_a_fifo_is_rejected_without_waiting_for_a_writer(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    # A subprocess, so that a parser that opens the FIFO and blocks is killed by the timeout.
+    result = subprocess.run(
+        [sys.executable, "-c", "from flows.cli import app; app()", "parse", str(fifo)],
+        capture_output=True, text=True, timeout=30, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == f"{fifo}: rejected: cannot read the file: not a regular file\n"
+
+
+def test_cli_parse_of_a_folder_is_rejected(tmp_path):
+    result = CliRunner().invoke(app, ["parse", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == f"{tmp_path}: rejected: cannot read the file: not a regular file\n"
