@@ -5,7 +5,7 @@ The steps, each a plain function with a clear input and output:
 1. :func:`discover_reports` walks the source folder: ``DiscoveredFile`` per report file.
 2. :func:`plan_run` sets the discovered files against the lake's manifest
    (``report_files``): a path whose size and mtime are as recorded is unchanged
-   and never read; the rest are read.
+   and never read (unless its last read failed: it is retried); the rest are read.
 3. ``tasks.batch.parse_in_parallel`` reads, hashes, parses and splits them in batches.
 4. :func:`classify_outcomes` decides each read file's fate by its content hash:
    ``unchanged`` (the path had these bytes: only its mtime is recorded anew),
@@ -55,6 +55,7 @@ from tasks.lake import (
     open_lake,
     read_sql,
 )
+from tasks.parse import READ_FAILURE
 from tasks.record import DiscoveredFile
 from tasks.split import combine_frames
 
@@ -186,7 +187,9 @@ def plan_run(con: duckdb.DuckDBPyConnection, discovered: Iterable[DiscoveredFile
     """Set the discovered files against the lake's manifest: which must be read, which are unchanged.
 
     A path whose size and mtime equal the recorded ones is unchanged and is not
-    read at all. One polars join, so a million paths cost a few seconds and the
+    read at all, unless its last read failed (a reason starting with
+    ``tasks.parse.READ_FAILURE``): such a path is read again by every run until it
+    is read. One polars join, so a million paths cost a few seconds and the
     discovered files are held as columns, not as a million Python objects.
     """
     files = _discovered_frame(discovered)
@@ -196,11 +199,15 @@ def plan_run(con: duckdb.DuckDBPyConnection, discovered: Iterable[DiscoveredFile
         previous_mtime=pl.col("mtime").dt.convert_time_zone("UTC").cast(UTC_TIME),
         previous_sha256=pl.col("sha256"),
         previous_status=pl.col("status"),
+        previous_reason=pl.col("reason"),
     )
     joined = files.join(manifest, on="path", how="left", maintain_order="left")
-    same_stat = ((pl.col("size") == pl.col("previous_size")) & (pl.col("mtime") == pl.col("previous_mtime"))).fill_null(
-        False
-    )
+    # A file that could not be read (vanished, not a regular file, an I/O error) was never
+    # looked at: its size and mtime say nothing of its bytes, so it is read again every run.
+    unread = pl.col("previous_reason").str.starts_with(READ_FAILURE + ":").fill_null(False)
+    same_stat = (
+        (pl.col("size") == pl.col("previous_size")) & (pl.col("mtime") == pl.col("previous_mtime")) & ~unread
+    ).fill_null(False)
     to_read = joined.filter(~same_stat).select("path", "size", "mtime", "previous_sha256", "previous_status")
     return RunPlan(files_seen=files.height, unchanged=files.height - to_read.height, to_read=to_read)
 

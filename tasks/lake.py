@@ -602,7 +602,7 @@ class LakeWriter:
 
 
 def file_manifest(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None) -> pl.DataFrame:
-    """The stored state (path, size, mtime, sha256, status) of the given paths, or of every file seen."""
+    """The stored state (path, size, mtime, sha256, status, reason) of the given paths, or of every file seen."""
     if paths is None:
         return con.execute(read_sql("lake/file_manifest.sql")).pl()
     wanted = pl.DataFrame({"path": paths}, schema={"path": pl.Utf8})

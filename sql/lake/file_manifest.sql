@@ -1,3 +1,3 @@
-select path, size, mtime, sha256, status
+select path, size, mtime, sha256, status, reason
 from report_files
 order by path

@@ -1,0 +1,83 @@
+"""Ingest keeps its promises on odd inputs: files that could not be read, odd names, odd folders, re-saved pages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from tasks.batch import parse_and_split
+from tasks.ingest import commit_batches, discover_reports, ingest, plan_run
+from tasks.lake import LakeLocation, LakeWriter, open_lake
+from tasks.frames import empty_frames
+from tasks.record import DiscoveredFile
+
+from tests.test_ingest import SHA_A, T0, report_files
+
+SAMPLE_PATH = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
+
+
+def lake_rows(location: LakeLocation, query: str) -> list[tuple]:
+    con = open_lake(location, read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+# --- item: a read failure is retried ----------------------------------------------------------------
+
+
+def test_plan_reads_again_a_path_that_could_not_be_read_even_with_the_same_size_and_mtime(
+    lake: duckdb.DuckDBPyConnection,
+) -> None:
+    with LakeWriter(lake, run_id="earlier") as writer:
+        writer.add_batch(
+            empty_frames(),
+            report_files(
+                [
+                    ("/r/vanished.txt", 10, T0, None, "rejected", "cannot read the file: No such file or directory"),
+                    ("/r/empty.txt", 10, T0, SHA_A, "rejected", "empty file"),
+                ]
+            ),
+        )
+        writer.finish({"seen": 2, "rejected": 2})
+
+    plan = plan_run(lake, iter([DiscoveredFile("/r/empty.txt", 10, T0), DiscoveredFile("/r/vanished.txt", 10, T0)]))
+
+    assert plan.unchanged == 1
+    assert plan.to_read["path"].to_list() == ["/r/vanished.txt"]
+
+
+def test_a_file_that_vanished_before_it_was_read_is_ingested_when_it_is_back(tmp_path: Path) -> None:
+    source = tmp_path / "reports"
+    source.mkdir()
+    page = source / "page.txt"
+    shutil.copy(SAMPLE_PATH, page)
+    stat = page.stat()
+    location = LakeLocation(path=tmp_path / "lake")
+    con = open_lake(location)
+    try:
+        plan = plan_run(con, discover_reports(source))
+        page.unlink()  # gone between discovery and read: the read fails
+        result = parse_and_split(list(plan.files_to_read()))
+        first = commit_batches(
+            con, location, run_id="first", source=source, plan=plan, batches=[(plan.to_read, result)], started=time.time()
+        )
+    finally:
+        con.close()
+    assert first.rejected == [(str(page.resolve()), "cannot read the file: No such file or directory")]
+    shutil.copy(SAMPLE_PATH, page)  # back, with the same size and modification time
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    second = ingest(source, location, workers=1)
+
+    assert (second.files["unchanged"], second.files["changed"], second.files["rejected"]) == (0, 1, 0)
+    assert lake_rows(location, "select status, reason from report_files") == [("ingested", None)]
+    assert lake_rows(location, "select doi from papers") == [("10.1089/scd.2013.0023",)]
+    third = ingest(source, location, workers=1)
+    assert third.files["unchanged"] == 1
