@@ -54,6 +54,12 @@ FACET_NAMES = frozenset(
     }
 )
 
+NO_REPORT_BLOCK = "DOI line but none of a report's blocks: not a citation report"
+"""The reason for a page with a DOI line and none of the blocks only report pages have: a
+citation summary line (``Cited by N publications``, ``(N citation statements)``,
+``References N publications``), a facet block (``Citation Types`` …), an ``Abstract:``
+line, or a citation statement (a quoted text with its classification line)."""
+
 _GZIP_MAGIC = b"\x1f\x8b"
 # UTF-32 before UTF-16: UTF-32-LE's byte-order mark begins with UTF-16-LE's.
 _WIDE_BOMS = (
@@ -172,6 +178,8 @@ def _parse(data: bytes) -> Record | Rejection:
     # The leading line end lets the first statement's lines match like all others.
     region = "\n" + text[head.statements_from :]
     statements = _read_statements(region, warnings)
+    if not (head.has_report_block or statements):
+        return Rejection(NO_REPORT_BLOCK)
     return {
         "doi": head.doi,
         "title": head.title,
@@ -277,6 +285,18 @@ class _Head:
     facets: dict[str, list[int]] = field(default_factory=dict)
     repeat_tallies: list[int] = field(default_factory=list)
     statements_from: int = 0  # where in the text the statements' lines begin
+    abstract_shown: bool = False  # an ``Abstract:`` line, even an empty one
+
+    @property
+    def has_report_block(self) -> bool:
+        """Whether the head shows one of the blocks only report pages have (see :data:`NO_REPORT_BLOCK`)."""
+        return bool(
+            self.facets
+            or self.abstract_shown
+            or self.cited_by is not None
+            or self.statement_count is not None
+            or self.reference_count is not None
+        )
 
 
 def _read_head(text: str, lines: list[str], warnings: list[str]) -> _Head | Rejection:
@@ -346,6 +366,7 @@ def _read_head(text: str, lines: list[str], warnings: list[str]) -> _Head | Reje
             past_widgets = True
         elif line.startswith("Abstract:") and abstract_lines is None:
             abstract_lines = [line[len("Abstract:") :]]
+            head.abstract_shown = True
             in_abstract = True
             title_open = False
         elif (match := _SUMMARY_LINE.fullmatch(line)) is not None:

@@ -444,3 +444,29 @@ def test_cli_parse_of_a_folder_is_rejected(tmp_path):
     result = CliRunner().invoke(app, ["parse", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr == f"{tmp_path}: rejected: cannot read the file: not a regular file\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DOI: 10.1089/scd.2013.0023\n" + "\n".join(f"garbage line {n} %$#@!" for n in range(300)) + "\n",
+        "2013\nDOI: 10.1089/scd.2013.0023\nA title and nothing else\n",
+        "DOI: 10.1/x\n\x89PNG-ish \xe2\x80\x9c noise\nmore noise\n",
+    ],
+    ids=["garbage lines", "title only", "noise"],
+)
+def test_a_doi_line_without_any_of_a_reports_blocks_is_rejected(text: str):
+    result = parse_report(text.encode("utf-8", errors="surrogateescape"))
+    assert isinstance(result, Rejection)
+    assert result.reason == "DOI line but none of a report's blocks: not a citation report"
+
+
+@pytest.mark.parametrize(
+    "block",
+    ["Cited by 3 publications", "References 4 publications", "Citation Types\n1\n2\n3\n4", "Abstract: An abstract.",
+     '“A quoted statement.”\nSection: Introductionmentioning\nconfidence: 90%'],
+    ids=["cited by", "references", "facet block", "abstract", "statement"],
+)  # fmt: skip
+def test_one_of_a_reports_blocks_beside_the_doi_is_enough(block: str):
+    result = parse_report(f"DOI: 10.1/x\nA title\n{block}\n".encode())
+    assert not isinstance(result, Rejection), result.reason

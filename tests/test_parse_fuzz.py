@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.parse import FACET_NAMES, parse_report
+from tasks.parse import FACET_NAMES, NO_REPORT_BLOCK, parse_report
 from tasks.record import TALLY_CLASSES, Record, Rejection, collapse_whitespace
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "scd.2013.0023.txt").read_bytes()
@@ -122,11 +122,15 @@ def test_sample_cut_off_at_every_byte():
     """Wherever the file is cut, what is kept is what the whole page says, never a misread."""
     statements = {(s["text"], s["section"], s["type"]): s for s in SAMPLE_RECORD["statements"]}
     doi_line_end = SAMPLE.index(b"\n", SAMPLE.index(b"DOI:"))
+    first_block = SAMPLE.index(b"\nAbstract:") + len(b"\nAbstract:")  # the first of a report's own blocks
     for cut in range(len(SAMPLE) + 1):
         result = parse_report(SAMPLE[:cut])
         assert_well_formed(result)
         if cut < doi_line_end:
             continue  # before the DOI is whole: a rejection, or a record of a shorter DOI
+        if cut < first_block:  # a DOI and a title, none of a report's blocks yet: not recognisably a report
+            assert result == Rejection(NO_REPORT_BLOCK), (cut, result)
+            continue
         assert not isinstance(result, Rejection), (cut, result)
         assert result["doi"] == SAMPLE_RECORD["doi"]
         for statement in result["statements"]:
