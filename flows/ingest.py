@@ -79,6 +79,8 @@ def ingest_flow(
     with ingest_guard(location, wait=lock_wait.total_seconds()):
         plan = plan_ingest(source, location)
         batches = cut_batches(plan, batch_size)
+        for folder, reason in plan.skipped_folders:
+            logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
         logger.info(
             "%s files seen, %s unchanged, %s to read in %d batches",
             f"{plan.files_seen:,}", f"{plan.unchanged:,}", f"{plan.to_read.height:,}", len(batches),

@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -95,17 +95,18 @@ def is_report_name(name: str) -> bool:
     return name.lower().endswith(REPORT_SUFFIXES)
 
 
-def discover_reports(root: Path | str) -> Iterator[DiscoveredFile]:
+def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | None = None) -> Iterator[DiscoveredFile]:
     """Every report file under ``root``, recursively, in sorted order (names sorted per folder).
 
     Paths are absolute (see the module docstring). A symlink is followed only when
     its target lies inside ``root``; a folder reached twice (a symlink loop, or a
     link to a folder already walked) is walked once. A sub-folder that cannot be
-    read is logged and skipped. Raises :class:`SourceError` at once when ``root``
+    read is logged and skipped, and ``(folder, reason)`` is appended to
+    ``skipped_folders`` (as the walk gets there). Raises :class:`SourceError` at once when ``root``
     is missing, not a folder or unreadable.
     """
     real_root = _readable_root(Path(root))
-    return _walk(str(real_root), str(real_root), set())
+    return _walk(str(real_root), str(real_root), set(), [] if skipped_folders is None else skipped_folders)
 
 
 def _readable_root(root: Path) -> Path:
@@ -120,7 +121,7 @@ def _readable_root(root: Path) -> Path:
     return real_root
 
 
-def _walk(directory: str, real_root: str, walked: set[str]) -> Iterator[DiscoveredFile]:
+def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[str, str]]) -> Iterator[DiscoveredFile]:
     real_directory = os.path.realpath(directory)
     if real_directory in walked:
         return
@@ -129,14 +130,16 @@ def _walk(directory: str, real_root: str, walked: set[str]) -> Iterator[Discover
         with os.scandir(directory) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
     except OSError as error:
-        logger.warning("%s: folder skipped, cannot read it (%s)", directory, error.strerror or error)
+        reason = error.strerror or str(error)
+        logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
+        skipped.append((directory, reason))
         return
     for entry in entries:
         if entry.is_symlink() and not _is_inside(os.path.realpath(entry.path), real_root):
             continue
         try:
             if entry.is_dir():
-                yield from _walk(entry.path, real_root, walked)
+                yield from _walk(entry.path, real_root, walked, skipped)
             elif entry.is_file() and is_report_name(entry.name):
                 status = entry.stat()
                 yield DiscoveredFile(path=entry.path, size=status.st_size, mtime=_utc_mtime(status.st_mtime_ns))
@@ -166,12 +169,14 @@ class RunPlan:
     ``to_read`` holds the files to read, in discovery order: ``path``, ``size``,
     ``mtime`` and the path's recorded state (``previous_sha256``,
     ``previous_status``; null for a path never seen). ``files_seen`` counts every
-    discovered file, ``unchanged`` those skipped because size and mtime are as recorded.
+    discovered file, ``unchanged`` those skipped because size and mtime are as recorded;
+    ``skipped_folders`` the ``(folder, reason)`` of the folders discovery could not read.
     """
 
     files_seen: int
     unchanged: int
     to_read: pl.DataFrame
+    skipped_folders: tuple[tuple[str, str], ...] = ()
 
     @property
     def bytes_to_read(self) -> int:
@@ -183,7 +188,11 @@ class RunPlan:
             yield DiscoveredFile(path=path, size=size, mtime=mtime)
 
 
-def plan_run(con: duckdb.DuckDBPyConnection, discovered: Iterable[DiscoveredFile]) -> RunPlan:
+def plan_run(
+    con: duckdb.DuckDBPyConnection,
+    discovered: Iterable[DiscoveredFile],
+    skipped_folders: Collection[tuple[str, str]] = (),
+) -> RunPlan:
     """Set the discovered files against the lake's manifest: which must be read, which are unchanged.
 
     A path whose size and mtime equal the recorded ones is unchanged and is not
@@ -191,6 +200,7 @@ def plan_run(con: duckdb.DuckDBPyConnection, discovered: Iterable[DiscoveredFile
     ``tasks.parse.READ_FAILURE``): such a path is read again by every run until it
     is read. One polars join, so a million paths cost a few seconds and the
     discovered files are held as columns, not as a million Python objects.
+    ``skipped_folders`` is read once ``discovered`` is exhausted (discovery fills it as it goes).
     """
     files = _discovered_frame(discovered)
     manifest = file_manifest(con).select(
@@ -209,7 +219,12 @@ def plan_run(con: duckdb.DuckDBPyConnection, discovered: Iterable[DiscoveredFile
         (pl.col("size") == pl.col("previous_size")) & (pl.col("mtime") == pl.col("previous_mtime")) & ~unread
     ).fill_null(False)
     to_read = joined.filter(~same_stat).select("path", "size", "mtime", "previous_sha256", "previous_status")
-    return RunPlan(files_seen=files.height, unchanged=files.height - to_read.height, to_read=to_read)
+    return RunPlan(
+        files_seen=files.height,
+        unchanged=files.height - to_read.height,
+        to_read=to_read,
+        skipped_folders=tuple(skipped_folders),
+    )
 
 
 def _discovered_frame(discovered: Iterable[DiscoveredFile]) -> pl.DataFrame:
@@ -409,7 +424,8 @@ class IngestSummary:
 
     ``files`` counts ``seen`` and each of :data:`FILE_OUTCOMES`; ``rejected``
     lists every rejected file with its reason; ``rows_added`` is per lake table;
-    ``findings`` are the data-quality checks' results as committed with the run.
+    ``findings`` are the data-quality checks' results as committed with the run;
+    ``skipped_folders`` lists every folder discovery could not read, with the reason.
     """
 
     run_id: str
@@ -420,6 +436,7 @@ class IngestSummary:
     rows_added: dict[str, int]
     findings: list[CheckFinding]
     seconds: float
+    skipped_folders: list[tuple[str, str]] = field(default_factory=list)
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -447,12 +464,13 @@ def ingest(
     """
     started = time.time()
     run_id = run_id or uuid.uuid4().hex
-    discovered = discover_reports(source)  # raises before the lake is touched
+    skipped_folders: list[tuple[str, str]] = []
+    discovered = discover_reports(source, skipped_folders)  # raises before the lake is touched
     notify = progress or (lambda _: None)
     with ingest_guard(location, wait=wait):
         con = open_lake(location)
         try:
-            plan = plan_run(con, discovered)
+            plan = plan_run(con, discovered, skipped_folders)
             notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
             batches = parse_in_parallel(plan.files_to_read(), batch_size=batch_size, workers=workers)
             return commit_batches(
@@ -518,6 +536,7 @@ def commit_batches(
         rows_added=committed.rows_added,
         findings=committed.findings,
         seconds=time.time() - started,
+        skipped_folders=list(plan.skipped_folders),
     )
 
 
@@ -600,6 +619,11 @@ def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:
         lines.append(f"  rejected  {path}: {reason}")
     if len(summary.rejected) > rejected_shown:
         lines.append(f"  … and {len(summary.rejected) - rejected_shown:,} more rejected (report_files, status 'rejected')")
+    if summary.skipped_folders:
+        lines.append(f"folders   {len(summary.skipped_folders):,} skipped, cannot read them")
+        lines.extend(f"  skipped   {folder}: {reason}" for folder, reason in summary.skipped_folders[:rejected_shown])
+        if len(summary.skipped_folders) > rejected_shown:
+            lines.append(f"  … and {len(summary.skipped_folders) - rejected_shown:,} more folders skipped")
     lines.append("rows added " + ", ".join(f"{table} {added:,}" for table, added in summary.rows_added.items()))
     offending = [finding for finding in summary.findings if finding.offending_rows]
     lines.append(

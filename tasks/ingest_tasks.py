@@ -71,10 +71,11 @@ def cut_batches(plan: RunPlan, batch_size: int) -> list[pl.DataFrame]:
 @task(**OUTSIDE)
 def plan_ingest(source: str, location: LakeLocation) -> RunPlan:
     """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
-    discovered = discover_reports(source)
+    skipped_folders: list[tuple[str, str]] = []
+    discovered = discover_reports(source, skipped_folders)
     con = open_lake(location)
     try:
-        return plan_run(con, discovered)
+        return plan_run(con, discovered, skipped_folders)
     finally:
         con.close()
 

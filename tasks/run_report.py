@@ -4,8 +4,8 @@ Every artifact has a fixed key, so the UI lists it on the Artifacts page and
 keeps one version per run:
 
 - ``citelake-ingest-progress``: the share of batches parsed, updated as they finish;
-- ``citelake-ingest-summary``: files by status, rows added per table, quality
-  findings and the run's duration (markdown);
+- ``citelake-ingest-summary``: files by status, folders skipped (that could not
+  be read), rows added per table, quality findings and the run's duration (markdown);
 - ``citelake-rejected-files``: the files set aside, with the reason (table);
 - ``citelake-changed-papers``: papers whose counts moved since their previous
   page, those that gained contrasting statements first (table).
@@ -64,6 +64,7 @@ def summary_markdown(summary: IngestSummary, *, changed_papers: int) -> str:
         "|---|---:|",
         *(f"| {status} | {summary.files.get(status, 0):,} |" for status in FILE_STATUSES),
         "",
+        *_skipped_folder_lines(summary.skipped_folders),
         "## Rows added per table",
         "",
         "| table | rows added |",
@@ -79,6 +80,15 @@ def summary_markdown(summary: IngestSummary, *, changed_papers: int) -> str:
         f"each shows at most {MAX_TABLE_ROWS:,} rows, the lake holds them all.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _skipped_folder_lines(skipped_folders: Sequence[tuple[str, str]]) -> list[str]:
+    if not skipped_folders:
+        return []
+    lines = ["## Folders skipped", "", f"{len(skipped_folders):,} folders could not be read; their files were not seen.", ""]
+    lines += ["| folder | reason |", "|---|---|"]
+    lines += [f"| `{folder}` | {reason} |" for folder, reason in skipped_folders[:MAX_TABLE_ROWS]]
+    return [*lines, ""]
 
 
 def _findings_lines(findings: Sequence[CheckFinding]) -> list[str]:

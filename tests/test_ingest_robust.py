@@ -81,3 +81,57 @@ def test_a_file_that_vanished_before_it_was_read_is_ingested_when_it_is_back(tmp
     assert lake_rows(location, "select doi from papers") == [("10.1089/scd.2013.0023",)]
     third = ingest(source, location, workers=1)
     assert third.files["unchanged"] == 1
+
+
+# --- item: a folder that cannot be read is counted and named -----------------------------------------
+
+
+def folder_beyond_path_max(root: Path) -> Path:
+    """A folder whose absolute path is longer than PATH_MAX: not even root can list it by that path.
+
+    Built with descriptors relative to the parent (each name is short enough), so
+    the folder is real; only reaching it by its full path fails (ENAMETOOLONG).
+    """
+    name = "d" * 250
+    descriptor = os.open(root, os.O_RDONLY)
+    depth = 0
+    try:
+        while len(str(root)) + depth * (len(name) + 1) <= 4200:
+            os.mkdir(name, dir_fd=descriptor)
+            inner = os.open(name, os.O_RDONLY, dir_fd=descriptor)
+            os.close(descriptor)
+            descriptor = inner
+            depth += 1
+        page = os.open("lost.txt", os.O_WRONLY | os.O_CREAT, dir_fd=descriptor)
+        os.write(page, SAMPLE_PATH.read_bytes())
+        os.close(page)
+    finally:
+        os.close(descriptor)
+    return Path(root, *[name] * depth)
+
+
+def test_a_folder_that_cannot_be_read_is_counted_named_and_the_run_goes_on(tmp_path: Path) -> None:
+    from tasks.ingest import format_summary
+    from tasks.run_report import summary_markdown
+
+    source = tmp_path / "reports"
+    source.mkdir()
+    shutil.copy(SAMPLE_PATH, source / "page.txt")
+    deep = folder_beyond_path_max(source)
+    skipped: list[tuple[str, str]] = []
+
+    found = [file.path for file in discover_reports(source, skipped_folders=skipped)]
+
+    assert found == [str(source.resolve() / "page.txt")]
+    assert len(skipped) == 1
+    folder, reason = skipped[0]
+    assert str(deep.resolve()).startswith(folder) and reason == "File name too long"
+
+    summary = ingest(source, LakeLocation(path=tmp_path / "lake"), workers=1)
+
+    assert summary.files["new"] == 1
+    assert summary.skipped_folders == skipped
+    text = format_summary(summary)
+    assert f"folders   1 skipped, cannot read them\n  skipped   {folder}: File name too long" in text
+    markdown = summary_markdown(summary, changed_papers=0)
+    assert "## Folders skipped" in markdown and f"| `{folder}` | File name too long |" in markdown
