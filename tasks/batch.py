@@ -23,7 +23,7 @@ import polars as pl
 from tasks.frames import FILE_STATES, Frames
 from tasks.parse import parse_report, read_report_file
 from tasks.parse_vectorized import canonical_text, parse_canonical
-from tasks.record import DiscoveredFile, Rejection, SourceFile
+from tasks.record import DiscoveredFile, Rejection, SourceFile, path_bytes
 from tasks.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = FILE_STATES
@@ -91,7 +91,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
     warnings: list[list[str]] = [[] for _ in files]
     read: list[tuple[int, SourceFile, bytes]] = []  # (index in files, source, bytes) of each file read
     for index, file in enumerate(files):
-        data = read_report_file(file.path)
+        data = read_report_file(path_bytes(file.path))
         if isinstance(data, Rejection):
             sha256s.append(None)
             reasons.append(data.reason)

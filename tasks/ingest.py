@@ -22,7 +22,9 @@ Paths are stored absolute: the source folder is resolved (``./corpus`` and
 ``/data/corpus`` name the same files) and each file's path is that folder joined
 with the names walked below it. A symlink inside the folder keeps its own name.
 So a lake can collect several folders without two files sharing a path, and a
-path in the lake leads back to its file.
+path in the lake leads back to its file. A path is stored as text
+(``tasks.record.path_text``): a byte of a name that is not UTF-8 is written
+``\\xHH`` and a backslash ``\\\\``; ``tasks.record.path_bytes`` gives the real path back.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from tasks.lake import (
     read_sql,
 )
 from tasks.parse import READ_FAILURE
-from tasks.record import DiscoveredFile
+from tasks.record import DiscoveredFile, path_text
 from tasks.split import combine_frames
 
 logger = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[
     except OSError as error:
         reason = error.strerror or str(error)
         logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
-        skipped.append((directory, reason))
+        skipped.append((path_text(directory), reason))
         return
     for entry in entries:
         if entry.is_symlink() and not _is_inside(os.path.realpath(entry.path), real_root):
@@ -142,7 +144,7 @@ def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[
                 yield from _walk(entry.path, real_root, walked, skipped)
             elif entry.is_file() and is_report_name(entry.name):
                 status = entry.stat()
-                yield DiscoveredFile(path=entry.path, size=status.st_size, mtime=_utc_mtime(status.st_mtime_ns))
+                yield DiscoveredFile(path=path_text(entry.path), size=status.st_size, mtime=_utc_mtime(status.st_mtime_ns))
         except OSError as error:
             logger.warning("%s: skipped, cannot stat it (%s)", entry.path, error.strerror or error)
 
@@ -514,7 +516,7 @@ def commit_batches(
     def step(stage: str) -> IngestProgress:
         return IngestProgress(stage, files_done, plan.to_read.height, bytes_done, plan.bytes_to_read)
 
-    source_folder = str(Path(source).expanduser().resolve())
+    source_folder = path_text(str(Path(source).expanduser().resolve()))
     with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
         for previous, result in batches:
             classified = store_batch(con, writer, result, previous)

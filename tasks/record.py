@@ -8,6 +8,7 @@ report gives a :class:`Rejection` instead.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,9 +68,48 @@ def normalise_doi(doi: str) -> str:
     return _DOI_PREFIX.sub("", doi.strip()).strip().lower()
 
 
+_ESCAPED = re.compile(r"\\(?:\\|x([0-9a-f]{2}))")
+
+
+def path_text(path: str | bytes) -> str:
+    """A file path as the lake stores it: its UTF-8 text, with a byte that is not UTF-8 written ``\\xHH``.
+
+    The backslash itself is written ``\\\\`` so that the text leads back to exactly
+    one path (:func:`path_bytes`). A path that is valid UTF-8 without a backslash
+    (nearly every path) is stored as it is. ``path`` is bytes, or a str as
+    ``os.fsdecode`` gives it (undecodable bytes as surrogates).
+    """
+    if isinstance(path, str) and path.isascii() and "\\" not in path:
+        return path
+    raw = path if isinstance(path, bytes) else os.fsencode(path)
+    text = raw.decode("utf-8", errors="surrogateescape").replace("\\", "\\\\")
+    if not any("\udc80" <= character <= "\udcff" for character in text):
+        return text
+    return "".join(
+        f"\\x{ord(character) - 0xDC00:02x}" if "\udc80" <= character <= "\udcff" else character for character in text
+    )
+
+
+def path_bytes(text: str) -> bytes:
+    """The real path (bytes) of a path the lake stores (:func:`path_text`)."""
+    if "\\" not in text:
+        return text.encode("utf-8")
+    parts: list[bytes] = []
+    last = 0
+    for match in _ESCAPED.finditer(text):
+        parts.append(text[last : match.start()].encode("utf-8"))
+        parts.append(b"\\" if match[1] is None else bytes([int(match[1], 16)]))
+        last = match.end()
+    parts.append(text[last:].encode("utf-8"))
+    return b"".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class DiscoveredFile:
-    """A report file found on disk, before it is read: what ``stat`` tells."""
+    """A report file found on disk, before it is read: what ``stat`` tells.
+
+    ``path`` is as the lake stores it (:func:`path_text`); :func:`path_bytes` gives the real path.
+    """
 
     path: str
     size: int

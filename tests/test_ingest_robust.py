@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tasks.batch import parse_and_split
 from tasks.ingest import commit_batches, discover_reports, ingest, plan_run
 from tasks.lake import LakeLocation, LakeWriter, open_lake
 from tasks.frames import empty_frames
-from tasks.record import DiscoveredFile
+from tasks.record import DiscoveredFile, path_bytes, path_text
 
 from tests.test_ingest import SHA_A, T0, report_files
 
@@ -135,3 +136,41 @@ def test_a_folder_that_cannot_be_read_is_counted_named_and_the_run_goes_on(tmp_p
     assert f"folders   1 skipped, cannot read them\n  skipped   {folder}: File name too long" in text
     markdown = summary_markdown(summary, changed_papers=0)
     assert "## Folders skipped" in markdown and f"| `{folder}` | File name too long |" in markdown
+
+
+# --- item: a file name that is not UTF-8 -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"/r/plain.txt", "/r/plain.txt"),
+        ("/r/é “quoted”.txt".encode(), "/r/é “quoted”.txt"),
+        (b"/r/b_\xff\xfe.txt", "/r/b_\\xff\\xfe.txt"),
+        (b"/r/back\\slash.txt", "/r/back\\\\slash.txt"),
+        (b"/r/literal \\xff.txt", "/r/literal \\\\xff.txt"),
+        (b"/r/cut \xe2\x80.txt", "/r/cut \\xe2\\x80.txt"),
+    ],
+    ids=["ascii", "utf-8", "undecodable", "backslash", "literal escape", "cut utf-8"],
+)
+def test_a_path_is_stored_as_escaped_text_and_leads_back_to_its_bytes(raw: bytes, text: str) -> None:
+    assert path_text(os.fsdecode(raw)) == path_text(raw) == text
+    assert path_bytes(text) == raw
+
+
+def test_a_file_name_that_is_not_utf8_is_ingested_and_then_unchanged(tmp_path: Path) -> None:
+    source = tmp_path / "reports"
+    source.mkdir()
+    odd = os.path.join(os.fsencode(source), b"b_\xff\xfe.txt")
+    shutil.copy(SAMPLE_PATH, odd)
+    location = LakeLocation(path=tmp_path / "lake")
+
+    first = ingest(source, location, workers=1)
+
+    assert (first.files["new"], first.rejected) == (1, [])
+    stored = str(source.resolve()) + "/b_\\xff\\xfe.txt"
+    assert lake_rows(location, "select path, status from report_files") == [(stored, "ingested")]
+    assert lake_rows(location, "select source_path from paper_snapshots") == [(stored,)]
+    assert path_bytes(stored) == os.path.join(os.fsencode(source.resolve()), b"b_\xff\xfe.txt")
+    second = ingest(source, location, workers=1)
+    assert second.files["unchanged"] == second.files["seen"] == 1
