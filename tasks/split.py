@@ -15,8 +15,14 @@ Two steps, both pure:
 so a batch's frames can be merged with others' in any grouping and give what
 :func:`split_records` gives on all the records at once.
 
-Order of "latest": by ``observed_at`` (the file's mtime), ties broken by the larger
-``source_sha256``, so the outcome never depends on the order of the input. Of
+Order of "latest": by ``observed_at`` (the file's mtime), except that pages of a
+paper saved within the same 2-second window (:data:`SAME_SAVE_MICROSECONDS`, counted
+from the Unix epoch) are ordered by their counts, ``cited_by`` then
+``statement_count`` (a missing count is smallest): mtimes that close come from a
+checkout or a copy, not from two saves (git gives a re-saved page a mtime a few µs
+older than its original's), and a paper's counts never shrink on a re-save. Then by
+``observed_at`` and the larger ``source_sha256``, so the outcome never depends on the
+order of the input. ``sql/lake/merge_*.sql`` order the same way. Of
 several copies of the same bytes the latest copy (by ``observed_at``, then path)
 is kept: a page saved again unchanged confirms it as of the later time.
 """
@@ -34,6 +40,15 @@ from tasks.record import TALLY_CLASSES, Record, SourceFile, collapse_whitespace
 from tasks.sections import section_category
 
 _LATEST_ORDER = ["observed_at", "source_sha256"]
+SAME_SAVE_MICROSECONDS = 2_000_000
+"""Pages whose mtimes fall in the same window of this many µs are ordered by their counts."""
+_PAGE_COUNTS = ["cited_by", "statement_count"]
+# "Latest" as a sort (ascending: the last row is the latest); the rows need _PAGE_COUNTS.
+_LATEST_KEY = [
+    pl.col("observed_at").dt.epoch("us") // SAME_SAVE_MICROSECONDS,
+    *_PAGE_COUNTS,
+    *_LATEST_ORDER,
+]
 _STATEMENT_IDENTITY = ["statement_id", "doi", "text", "section", "section_category"]
 _UNIT_SEPARATOR = "\x1f"
 # The order in which the split builds a snapshot row.
@@ -242,8 +257,9 @@ def _reduce(
         sightings.lazy().sort("observed_at").unique(["statement_id", "source_sha256"], keep="last")
     )
     # Within a group polars keeps the frame's row order, so `last()` after a sort is the latest.
+    page_counts = pages.select("source_sha256", *_PAGE_COUNTS)
     papers = (
-        pages.sort(_LATEST_ORDER)
+        pages.sort(_LATEST_KEY)
         .group_by("doi")
         .agg(
             pl.all().exclude("observed_at", "source_path").last(),
@@ -252,7 +268,8 @@ def _reduce(
         )
     )
     classifications = (
-        page_sightings.sort(_LATEST_ORDER)
+        page_sightings.join(page_counts, on="source_sha256", how="left")
+        .sort(_LATEST_KEY)
         .group_by("statement_id")
         .agg(
             pl.col("type", "confidence").last(),
@@ -263,7 +280,13 @@ def _reduce(
     queries = {
         "papers": (papers, ["doi"]),
         "paper_snapshots": (pages, ["doi", *_LATEST_ORDER]),
-        "abstracts": (abstract_candidates.lazy().sort(_LATEST_ORDER).unique("doi", keep="last"), ["doi"]),
+        "abstracts": (
+            abstract_candidates.lazy()
+            .join(page_counts, on="source_sha256", how="left")
+            .sort(_LATEST_KEY)
+            .unique("doi", keep="last"),
+            ["doi"],
+        ),
         "statements": (
             statement_identities.lazy()
             .unique("statement_id", keep="any")

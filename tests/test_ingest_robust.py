@@ -174,3 +174,36 @@ def test_a_file_name_that_is_not_utf8_is_ingested_and_then_unchanged(tmp_path: P
     assert path_bytes(stored) == os.path.join(os.fsencode(source.resolve()), b"b_\xff\xfe.txt")
     second = ingest(source, location, workers=1)
     assert second.files["unchanged"] == second.files["seen"] == 1
+
+
+# --- item: a checkout that makes a re-saved page a few µs older --------------------------------------
+
+
+def test_a_resaved_page_a_few_microseconds_older_than_the_original_still_wins(tmp_path: Path) -> None:
+    """git gives files checkout times, a few µs apart in any order: within 2 s the larger counts are the later page."""
+    import json
+    import subprocess
+    import sys
+
+    source = tmp_path / "reports"
+    shutil.copytree(Path(__file__).parent.parent / "examples" / "reports", source)
+    resaves = sorted(source.rglob("* (2).txt"))
+    assert resaves
+    for resave in resaves:
+        original = resave.with_name(resave.name.replace(" (2).txt", ".txt"))
+        mtime = original.stat().st_mtime_ns
+        os.utime(resave, ns=(mtime, mtime - 5_000))
+    parsed = subprocess.run(
+        [sys.executable, "-c", "from flows.cli import app; app()", "parse", "--json", *map(str, resaves)],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+    ).stdout.splitlines()  # fmt: skip
+    expected = {record["doi"]: (record["cited_by"], record["statement_count"]) for record in map(json.loads, parsed)}
+    location = LakeLocation(path=tmp_path / "lake")
+
+    ingest(source, location, workers=1)
+
+    dois = ", ".join(f"'{doi}'" for doi in expected)
+    papers = lake_rows(location, f"select doi, cited_by, statement_count, source_sha256 from papers where doi in ({dois})")
+    assert {doi: (cited_by, count) for doi, cited_by, count, _ in papers} == expected
+    abstracts = dict(lake_rows(location, f"select doi, source_sha256 from abstracts where doi in ({dois})"))
+    assert abstracts == {doi: sha for doi, _, _, sha in papers if doi in abstracts}  # the same page as papers

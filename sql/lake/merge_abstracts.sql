@@ -1,6 +1,8 @@
 -- Upsert abstracts by doi, once per run, from every batch staged in
--- run_abstracts: the latest page's abstract wins (by observed_at,
--- ties broken by source_sha256); unchanged rows are left out.
+-- run_abstracts: the latest page's abstract wins (by observed_at, within one
+-- 2-second window by the page's cited_by then statement_count, as
+-- tasks/split.py orders pages; ties broken by source_sha256); unchanged rows
+-- are left out. Runs after insert_paper_snapshots.sql, so every page's counts are there.
 merge into abstracts as target
 using (
     -- Not materialized: with DuckDB 1.5.5 a MERGE whose source reads a
@@ -24,11 +26,20 @@ using (
         select * exclude (recency)
         from (
             select
-                *,
+                candidates.*,
                 row_number() over (
-                    partition by doi order by observed_at desc, source_sha256 desc
+                    partition by candidates.doi
+                    order by
+                        epoch_us(candidates.observed_at) // 2000000 desc,
+                        page_counts.cited_by desc nulls last,
+                        page_counts.statement_count desc nulls last,
+                        candidates.observed_at desc,
+                        candidates.source_sha256 desc
                 ) as recency
             from candidates
+            left join (
+                select source_sha256, cited_by, statement_count from paper_snapshots
+            ) as page_counts on page_counts.source_sha256 = candidates.source_sha256
         )
         where recency = 1
     ),

@@ -1,6 +1,8 @@
 -- Upsert papers by doi, once per run, from every batch staged in run_papers:
--- the values of the latest page win (by last_seen, ties broken by
--- source_sha256 so the result never depends on batch order);
+-- the values of the latest page win (by last_seen, except that within one
+-- 2-second window the larger cited_by then statement_count is the later page,
+-- as tasks/split.py orders pages; ties broken by source_sha256 so the result
+-- never depends on batch order);
 -- first_seen and last_seen span every page. Rows that would not change are
 -- left out so a re-run rewrites nothing.
 merge into papers as target
@@ -26,7 +28,13 @@ using (
         select
             *,
             row_number() over (
-                partition by doi order by last_seen desc, source_sha256 desc
+                partition by doi
+                order by
+                    epoch_us(last_seen) // 2000000 desc,
+                    cited_by desc nulls last,
+                    statement_count desc nulls last,
+                    last_seen desc,
+                    source_sha256 desc
             ) as recency,
             min(first_seen) over (partition by doi) as first_seen_overall,
             max(last_seen) over (partition by doi) as last_seen_overall

@@ -1,6 +1,7 @@
 -- Upsert statements by statement_id, once per run, from every batch staged in
 -- run_statements. type and confidence come from the latest
--- sighting in the lake (by observed_at, ties broken by source_sha256, as the
+-- sighting in the lake (by observed_at, within one 2-second window by its
+-- page's cited_by then statement_count, ties broken by source_sha256, as the
 -- split orders pages); the older classification stays in statement_sightings.
 -- first_seen and last_seen span every sighting; unchanged rows are left out.
 -- Runs after insert_statement_sightings.sql, so this batch's sightings count.
@@ -33,11 +34,22 @@ using (
     ),
 
     latest_sightings as (
-        select statement_id, type, confidence
-        from statement_sightings
-        semi join incoming using (statement_id)
+        select sightings.statement_id, sightings.type, sightings.confidence
+        from (
+            select * from statement_sightings
+            semi join incoming using (statement_id)
+        ) as sightings
+        left join (
+            select source_sha256, cited_by, statement_count from paper_snapshots
+        ) as page_counts on page_counts.source_sha256 = sightings.source_sha256
         qualify row_number() over (
-            partition by statement_id order by observed_at desc, source_sha256 desc
+            partition by sightings.statement_id
+            order by
+                epoch_us(sightings.observed_at) // 2000000 desc,
+                page_counts.cited_by desc nulls last,
+                page_counts.statement_count desc nulls last,
+                sightings.observed_at desc,
+                sightings.source_sha256 desc
         ) = 1
     ),
 
