@@ -207,3 +207,8 @@ def test_a_resaved_page_a_few_microseconds_older_than_the_original_still_wins(tm
     assert {doi: (cited_by, count) for doi, cited_by, count, _ in papers} == expected
     abstracts = dict(lake_rows(location, f"select doi, source_sha256 from abstracts where doi in ({dois})"))
     assert abstracts == {doi: sha for doi, _, _, sha in papers if doi in abstracts}  # the same page as papers
+    history = lake_rows(
+        location,
+        f"select doi, cited_by_delta from paper_count_history where doi in ({dois}) and cited_by_delta is not null",
+    )
+    assert sorted(history) == sorted((doi, 1) for doi in expected)  # the re-save came second: one more citing paper

@@ -1,5 +1,6 @@
 -- Per paper per saved page: the counts the page showed and how they moved since
--- the paper's previous page (null deltas on its first page).
+-- the paper's previous page (null deltas on its first page), pages ordered as
+-- the lake orders them for "latest".
 create or replace view paper_count_history as
 with snapshots as (
     select
@@ -25,7 +26,17 @@ with_previous as (
         lag(contrasting) over by_page as previous_contrasting,
         lag(unclassified) over by_page as previous_unclassified
     from snapshots
-    window by_page as (partition by doi order by observed_at, source_sha256)
+    -- Pages in the lake's order of "latest" (tasks/split.py): within one 2-second
+    -- window (a checkout or copy, not two saves) the larger counts came later.
+    window by_page as (
+        partition by doi
+        order by
+            epoch_us(observed_at) // 2000000,
+            cited_by nulls first,
+            statement_count nulls first,
+            observed_at,
+            source_sha256
+    )
 ),
 
 final as (

@@ -2,8 +2,17 @@
 -- the old and new type, and the page (time and hash) that showed the change.
 create or replace view statement_reclassifications as
 with sightings as (
-    select statement_id, doi, source_sha256, observed_at, type, confidence
+    select
+        statement_sightings.statement_id,
+        statement_sightings.doi,
+        statement_sightings.source_sha256,
+        statement_sightings.observed_at,
+        statement_sightings.type,
+        statement_sightings.confidence,
+        paper_snapshots.cited_by,
+        paper_snapshots.statement_count
     from statement_sightings
+    left join paper_snapshots on paper_snapshots.source_sha256 = statement_sightings.source_sha256
 ),
 
 with_previous as (
@@ -13,7 +22,17 @@ with_previous as (
         lag(confidence) over by_time as previous_confidence,
         lag(observed_at) over by_time as previous_observed_at
     from sightings
-    window by_time as (partition by statement_id order by observed_at, source_sha256)
+    -- Sightings in the lake's order of "latest" (tasks/split.py): within one
+    -- 2-second window the page with the larger counts came later.
+    window by_time as (
+        partition by statement_id
+        order by
+            epoch_us(observed_at) // 2000000,
+            cited_by nulls first,
+            statement_count nulls first,
+            observed_at,
+            source_sha256
+    )
 ),
 
 final as (
