@@ -51,6 +51,7 @@ from tasks.lake import (
     CheckFinding,
     LakeLocation,
     LakeWriter,
+    catalog_holders,
     file_manifest,
     open_lake,
     read_sql,
@@ -569,12 +570,25 @@ def _in_discovery_order(
 
 @contextmanager
 def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
-    """Turn a failed DuckLake commit (another writer got in first, or holds the catalog) into :class:`IngestCollision`."""
+    """Turn a failed DuckLake commit into :class:`IngestCollision`, saying what stood in the way.
+
+    The run holds the ingest lock, so no other citelake ingest can have written.
+    A catalog that was locked is named as such, with the processes that have it
+    open (a tool holding a write transaction on it, say); otherwise another
+    writer, outside citelake, changed the lake during the run.
+    """
     try:
         yield
     except duckdb.TransactionException as error:
         if "Failed to commit" not in str(error):
             raise
+        if "locked" in str(error):
+            holders = catalog_holders(location)
+            held_by = f"; it is open in {', '.join(holders)}" if holders else ""
+            raise IngestCollision(
+                f"could not commit to {location.describe()}: its catalog was locked by another connection "
+                f"(database is locked){held_by}; nothing was written"
+            ) from error
         raise IngestCollision(
             f"another writer changed {location.describe()} during this ingest "
             f"({_first_line(error)}); nothing was written"

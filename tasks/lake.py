@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +95,12 @@ KEY_CHECK_PREFIX = "duplicate_keys_"
 CHECK_SAMPLE_ROWS = 5
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
+# The embedded catalog's journal: in WAL mode readers never block the writer's
+# commit (with the default rollback journal one idle reader does). WAL needs a
+# local filesystem; on a network share use the PostgreSQL catalog.
+CATALOG_JOURNAL_MODE = "wal"
+
+logger = logging.getLogger(__name__)
 
 
 class LakeError(RuntimeError):
@@ -212,22 +220,113 @@ def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only
     if location.catalog is None:
         if read_only and not location.catalog_file.is_file():
             raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
+        if not read_only:
+            location.path.mkdir(parents=True, exist_ok=True)
+            set_catalog_journal_mode(location)
+        moved_from = _moved_from(location)
+    else:
+        moved_from = None
+    if not read_only:
+        location.data_path.mkdir(parents=True, exist_ok=True)
+    try:
+        con.execute(attach_statement(location, read_only=read_only, override_data_path=moved_from is not None))
+    except duckdb.Error as error:
+        raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
+    if moved_from is not None:
+        if read_only:
+            logger.warning("%s: the lake folder was moved or copied from %s; reading the files here", location.path, moved_from)
+        else:
+            _record_data_path(location)
+            logger.warning("%s: the lake folder was moved or copied from %s; its data path now points here", location.path, moved_from)
+
+
+def attach_statement(location: LakeLocation, *, read_only: bool = True, override_data_path: bool = False) -> str:
+    """The ATTACH statement that attaches this lake as ``lake`` (``sql/lake/attach*.sql``)."""
+    if location.catalog is None:
         metadata = f"ducklake:sqlite:{location.catalog_file}"
     else:
         metadata = f"ducklake:postgres:{location.catalog}"
-    if not read_only:
-        location.data_path.mkdir(parents=True, exist_ok=True)
     # ATTACH takes no bound parameters, hence the quoted literals.
     template = read_sql("lake/attach_read_only.sql" if read_only else "lake/attach.sql")
-    statement = template.format(
+    options = ", override_data_path true" if override_data_path else ""
+    return template.format(
         metadata=quote_literal(metadata),
         alias=quote_identifier(LAKE_ALIAS),
         data_path=quote_literal(f"{location.data_path}/"),
+        options=options,
     )
+
+
+def set_catalog_journal_mode(location: LakeLocation) -> None:
+    """Put the embedded catalog (new or existing) in WAL mode, so that readers never block a commit.
+
+    The mode is stored in the SQLite file itself: set once, it holds for every
+    connection, DuckDB's and any other tool's.
+    """
     try:
-        con.execute(statement)
-    except duckdb.Error as error:
-        raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
+        with closing(sqlite3.connect(location.catalog_file, timeout=30)) as catalog:
+            (mode,) = catalog.execute("pragma journal_mode").fetchone()
+            if mode.lower() != CATALOG_JOURNAL_MODE:
+                (mode,) = catalog.execute(f"pragma journal_mode={CATALOG_JOURNAL_MODE}").fetchone()
+    except sqlite3.Error as error:
+        raise LakeError(f"cannot open the catalog {location.catalog_file}: {error}") from error
+    if mode.lower() != CATALOG_JOURNAL_MODE:
+        raise LakeError(
+            f"the catalog {location.catalog_file} cannot use SQLite's WAL journal (it stays in {mode} mode): "
+            "is the lake on a network share? Put it on a local disk, or use a PostgreSQL catalog (--catalog)"
+        )
+
+
+def _stored_data_path(location: LakeLocation) -> str | None:
+    """The data path the embedded catalog records, or None for a catalog without one yet."""
+    if not location.catalog_file.is_file():
+        return None
+    try:
+        uri = f"{location.catalog_file.as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as catalog:
+            row = catalog.execute(read_sql("lake/stored_data_path.sql")).fetchone()
+    except sqlite3.Error:
+        return None  # not a DuckLake catalog (yet): ATTACH says what is wrong
+    return row[0] if row else None
+
+
+def _moved_from(location: LakeLocation) -> str | None:
+    """Where the lake folder was when its catalog was made, if that is not where it is now."""
+    stored = _stored_data_path(location)
+    if stored is None:
+        return None
+    stored_folder = Path(stored.rstrip("/"))
+    if stored_folder.resolve() == location.data_path.resolve():
+        return None
+    return str(stored_folder.parent)
+
+
+def _record_data_path(location: LakeLocation) -> None:
+    """Record the lake's own data folder in its catalog, so a moved or copied lake opens here without override."""
+    with closing(sqlite3.connect(location.catalog_file, timeout=30)) as catalog, catalog:
+        catalog.execute(read_sql("lake/record_data_path.sql"), {"data_path": f"{location.data_path}/"})
+
+
+def catalog_holders(location: LakeLocation) -> list[str]:
+    """The other processes that have the embedded catalog open, as ``pid N (command)``; empty when unknown.
+
+    Read from ``/proc`` (Linux), so only processes this user may inspect are seen.
+    """
+    if location.catalog is not None:
+        return []
+    wanted = {str(location.catalog_file), f"{location.catalog_file}-wal"}
+    holders = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        if int(entry.name) == os.getpid():
+            continue
+        try:
+            if not any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir()):
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        holders.append(f"pid {entry.name} ({command[:80] or '?'})")
+    return holders
 
 
 def _set_spill_directory(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:
