@@ -233,20 +233,17 @@ def sql_command(
     A statement that would write (INSERT, CREATE, COPY, ATTACH ...) is refused
     with a one-line message and exit status 2; any other error exits with 1.
     """
-    import json
-    import sys
-
     import duckdb
-    import pyarrow.csv
-    from rich.console import Console
-    from rich.table import Table
 
     from tasks.lake import LakeError, resolve_location
+    from tasks.output import UnknownFormat, check_format, write_rows
     from tasks.query import WriteRefused, run_readonly_query
 
-    if output_format not in ("table", "csv", "json"):
-        typer.echo(f"citelake sql: unknown --format {output_format!r}; use table, csv or json", err=True)
-        raise typer.Exit(code=2)
+    try:
+        check_format(output_format)
+    except UnknownFormat as error:
+        typer.echo(f"citelake sql: {error}", err=True)
+        raise typer.Exit(code=2) from None
     try:
         result = run_readonly_query(resolve_location(lake, catalog), query)
     except WriteRefused as error:
@@ -256,18 +253,29 @@ def sql_command(
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"citelake sql: {message}", err=True)
         raise typer.Exit(code=1) from None
-    if output_format == "csv":
-        sink = pyarrow.BufferOutputStream()
-        pyarrow.csv.write_csv(result, sink)
-        sys.stdout.write(sink.getvalue().to_pybytes().decode())
-    elif output_format == "json":
-        for row in result.to_pylist():
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
-    else:
-        table = Table(*result.column_names, show_lines=False)
-        for row in result.to_pylist():
-            table.add_row(*("" if value is None else str(value) for value in row.values()))
-        Console().print(table)
+    write_rows(result, output_format)
+
+
+@app.command()
+def attach(
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Print the statements that open the lake, read-only, from your own DuckDB session or the DuckDB CLI.
+
+    The output LOADs the DuckLake and catalog extensions from the installed
+    duckdb-extension-* packages (built for the DuckDB version citelake pins,
+    which your DuckDB must be too) and ATTACHes the lake as 'lake'. Paste it into `duckdb`, or
+    run `duckdb -init <(citelake attach)`. From Python:
+    `from tasks.lake import connect_read_only; con = connect_read_only("lake")`.
+    """
+    from tasks.lake import LakeError, attach_script, resolve_location
+
+    try:
+        typer.echo(attach_script(resolve_location(lake, catalog)))
+    except LakeError as error:
+        typer.echo(f"citelake attach: {error}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 @app.command()
@@ -324,6 +332,14 @@ def serve(
 
 
 def main() -> None:
+    import logging
+
+    # What the steps warn about (a moved lake, a skipped folder) reaches the terminal, one line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("citelake: %(message)s"))
+    steps = logging.getLogger("tasks")
+    steps.addHandler(handler)
+    steps.setLevel(logging.WARNING)
     app()
 
 

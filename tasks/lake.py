@@ -166,29 +166,61 @@ def connect() -> duckdb.DuckDBPyConnection:
     )
 
 
+def extension_file(name: str) -> Path:
+    """The file of a DuckDB extension in its installed ``duckdb-extension-*`` package."""
+    if name not in EXTENSION_PACKAGES:
+        raise LakeError(f"unknown DuckDB extension {name!r}; known: {', '.join(EXTENSION_PACKAGES)}")
+    package, file_name = EXTENSION_PACKAGES[name]
+    distribution = package.replace("_", "-")
+    try:
+        module = importlib.import_module(package)
+    except ImportError as error:
+        raise LakeError(
+            f"DuckDB extension {name!r} needs the package {distribution}=={duckdb.__version__}, "
+            "which is not installed"
+        ) from error
+    path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{file_name}.duckdb_extension"
+    if not path.is_file():
+        raise LakeError(
+            f"{distribution} holds no build for DuckDB {duckdb.__version__} (looked for {path}); "
+            f"install {distribution}=={duckdb.__version__}"
+        )
+    return path
+
+
 def load_extensions(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     """Load DuckDB extensions from the installed ``duckdb-extension-*`` packages, never from the network."""
     for name in names:
-        if name not in EXTENSION_PACKAGES:
-            raise LakeError(f"unknown DuckDB extension {name!r}; known: {', '.join(EXTENSION_PACKAGES)}")
-        package, file_name = EXTENSION_PACKAGES[name]
-        distribution = package.replace("_", "-")
-        try:
-            module = importlib.import_module(package)
-        except ImportError as error:
-            raise LakeError(
-                f"DuckDB extension {name!r} needs the package {distribution}=={duckdb.__version__}, "
-                "which is not installed"
-            ) from error
-        extension_file = (
-            Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{file_name}.duckdb_extension"
-        )
-        if not extension_file.is_file():
-            raise LakeError(
-                f"{distribution} holds no build for DuckDB {duckdb.__version__} (looked for {extension_file}); "
-                f"install {distribution}=={duckdb.__version__}"
-            )
-        con.load_extension(str(extension_file))
+        con.load_extension(str(extension_file(name)))
+
+
+def _catalog_extension(location: LakeLocation) -> str:
+    return "postgres" if location.catalog else "sqlite"
+
+
+def attach_script(location: LakeLocation) -> str:
+    """SQL that opens the lake read-only in a DuckDB session of the pinned version: LOAD lines, ATTACH, USE."""
+    _check_exists(location)
+    loads = [f"load {quote_literal(str(extension_file(name)))};" for name in ("ducklake", _catalog_extension(location))]
+    statement = attach_statement(location, read_only=True, override_data_path=_moved_from(location) is not None)
+    return "\n".join(
+        [
+            f"-- citelake lake {location.describe()}; needs DuckDB {duckdb.__version__} (the extensions are built for it)",
+            *loads,
+            "".join(line for line in statement.splitlines() if not line.startswith("--")) + ";",
+            f"use {quote_identifier(LAKE_ALIAS)};",
+        ]
+    )
+
+
+def connect_read_only(lake: str | Path | None = None, catalog: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lake attached read-only as ``lake`` and in use, for notebooks and scripts.
+
+    ``lake`` and ``catalog`` as for the command line (default ``$CITELAKE_LAKE``,
+    else ``./lake``). The connection is the caller's own DuckDB session: it can
+    join the lake with any other data; the lake itself refuses writes.
+    """
+    return open_lake(resolve_location(lake, catalog), read_only=True)
 
 
 def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -202,7 +234,7 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
     """
     con = connect()
     try:
-        load_extensions(con, "ducklake", "postgres" if location.catalog else "sqlite")
+        load_extensions(con, "ducklake", _catalog_extension(location))
         _attach(con, location, read_only=read_only)
         con.execute(read_sql("lake/use_lake.sql"))
         if read_only:
@@ -218,9 +250,9 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
 
 def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only: bool) -> None:
     if location.catalog is None:
-        if read_only and not location.catalog_file.is_file():
-            raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
-        if not read_only:
+        if read_only:
+            _check_exists(location)
+        else:
             location.path.mkdir(parents=True, exist_ok=True)
             set_catalog_journal_mode(location)
         moved_from = _moved_from(location)
@@ -238,6 +270,11 @@ def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only
         else:
             _record_data_path(location)
             logger.warning("%s: the lake folder was moved or copied from %s; its data path now points here", location.path, moved_from)
+
+
+def _check_exists(location: LakeLocation) -> None:
+    if location.catalog is None and not location.catalog_file.is_file():
+        raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
 
 
 def attach_statement(location: LakeLocation, *, read_only: bool = True, override_data_path: bool = False) -> str:
