@@ -53,8 +53,10 @@ def test_the_wheel_in_a_fresh_venv_ingests_and_queries_from_outside_the_reposito
     (sdist,) = dist.glob("citelake-*.tar.gz")
     with zipfile.ZipFile(wheel) as archive:
         packaged = set(archive.namelist())
-    for name in ("tasks/sql/schema/001_tables.sql", "tasks/sql/lake/attach.sql", "tasks/sql/views/paper_citation_profile.sql"):
-        assert name in packaged, f"{wheel.name} lacks {name}"
+    # Every SQL file of the repository, at its place under tasks/sql.
+    wanted = {f"tasks/{path.relative_to(REPOSITORY).as_posix()}" for path in (REPOSITORY / "sql").rglob("*.sql")}
+    assert "tasks/sql/schema/001_tables.sql" in wanted
+    assert not wanted - packaged, f"{wheel.name} lacks {sorted(wanted - packaged)}"
 
     constraints = tmp_path / "constraints.txt"
     run(
