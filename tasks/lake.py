@@ -31,7 +31,14 @@ import polars as pl
 
 from tasks.frames import FILE_STATES, Frames
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+def _sql_dir() -> Path:
+    """The SQL files: ``tasks/sql`` in an installed wheel (see pyproject.toml), else the repository's ``sql/``."""
+    packaged = Path(__file__).resolve().parent / "sql"
+    return packaged if packaged.is_dir() else packaged.parent.parent / "sql"
+
+
+SQL_DIR = _sql_dir()
 LAKE_ALIAS = "lake"
 CATALOG_FILE = "catalog.sqlite"
 DATA_DIR = "data"

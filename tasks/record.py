@@ -1,6 +1,6 @@
 """The parsed record of one report file, and the few normalisers every step shares.
 
-The record's form is the contract of ``../shared/report-format.md`` ("The parsed
+The record's form is the contract of ``docs/report-format.md`` ("The parsed
 record"): a plain dict, JSON-serialisable as it is, so that ``citelake parse``
 prints it unchanged and tests compare it field by field. A file that is not a
 report gives a :class:`Rejection` instead.
