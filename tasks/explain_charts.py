@@ -109,7 +109,7 @@ def sections_chart(explanation: Explanation) -> alt.Chart:
         .mark_bar(color="#5e35b1")
         .encode(
             y=alt.Y("section:N", sort=list(SECTION_CATEGORIES), title=None),
-            x=alt.X("statements:Q", title="statements the lake holds", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("statements:Q", title="statements the lake holds", axis=alt.Axis(tickMinStep=1, format="d")),
             tooltip=["section:N", "statements:Q", "percent:Q"],
         )
     )
