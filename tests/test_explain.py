@@ -249,3 +249,31 @@ def test_explain_does_not_import_prefect(hand_built_lake):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_lake, tmp_path, prefect_harness):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.deployments import scheduled_deployments
+    from flows.explain import explain_flow
+
+    site = tmp_path / "site"
+    state = explain_flow(dois=["10.1/A", "10.1/c", "10.1/missing"], lake=str(hand_built_lake.path), out_dir=str(site),
+                         return_state=True)
+    assert state.result() == ["citelake-explain-10-1-a", "citelake-explain-10-1-c"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
+    artifacts = {artifact.key: artifact for artifact in found}
+    assert set(artifacts) == {"citelake-explain-10-1-a", "citelake-explain-10-1-c"}
+    markdown = artifacts["citelake-explain-10-1-a"].data
+    assert artifacts["citelake-explain-10-1-a"].type == "markdown"
+    assert "higher than that of 2 (percentile 66.7)" in markdown
+    assert "| contrasting | 25.0 | 25.0 |" in markdown
+    assert "| discussion | 4 | 100.0 |" in markdown
+    assert f"`{site / '10-1-a.html'}`" in markdown
+    assert (site / "10-1-a.html").is_file() and (site / "index.html").is_file()
+    names = [deployment.name for deployment in scheduled_deployments("reports", lake=str(hand_built_lake.path))]
+    assert names == ["scheduled", "scheduled", "on-demand"]
