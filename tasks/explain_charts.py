@@ -52,8 +52,12 @@ def balance_rows(explanation: Explanation) -> list[dict[str, Any]]:
 def history_rows(explanation: Explanation) -> list[dict[str, Any]]:
     """The history chart's data: per saved page, the citing publications and citation statements."""
     rows = []
+    days = [page["saved_on"] for page in explanation.history]
     for page in explanation.history:
-        saved = page["observed_at"].isoformat()
+        # The date, and the time too where one day has several pages: labels of an ordinal axis, oldest first.
+        saved = page["saved_on"].isoformat()
+        if days.count(page["saved_on"]) > 1:
+            saved += page["observed_at"].strftime(" %H:%M:%S")
         for measure, label in (("cited_by", "citing publications"), ("statement_count", "citation statements")):
             if page[measure] is not None:
                 rows.append({"saved": saved, "measure": label, "count": page[measure]})
@@ -93,10 +97,10 @@ def history_chart(explanation: Explanation) -> alt.Chart:
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("saved:T", title="page saved"),
+            x=alt.X("saved:O", title="page saved", sort=None, axis=alt.Axis(labelAngle=0, labelOverlap=True)),
             y=alt.Y("count:Q", title="count"),
             color=alt.Color("measure:N", title=None, scale=alt.Scale(range=["#1565c0", "#ef6c00"])),
-            tooltip=["saved:T", "measure:N", "count:Q"],
+            tooltip=["saved:O", "measure:N", "count:Q"],
         )
     )
     return _style(chart, "Counts over the saved pages")
