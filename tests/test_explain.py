@@ -216,6 +216,11 @@ def test_a_site_of_every_paper_of_a_doi_file_and_of_the_watchlist(hand_built_lak
     assert pages == ["10-1-a.html", "10-1-b.html", "10-1-c.html", "10-1-d.html", "10-1-e.html", "index.html"]
     index = (site / "index.html").read_text()
     assert index.count("<tr><td") == 5 and 'href="10-1-c.html"' in index and "table.sortable" in index
+    # Many papers are explained from an in-memory copy of the lake: the pages say what a single explanation says.
+    single = CliRunner().invoke(app, ["explain", "10.1/c", "-f", "html", *lake])
+    assert single.exit_code == 0
+    in_site = (site / "10-1-c.html").read_text()
+    assert in_site.replace('<p class="note"><a href="index.html">All papers</a></p>\n', "") == single.stdout
     listed = tmp_path / "dois.txt"
     listed.write_text("# mine\nhttps://doi.org/10.1/B\n\n10.1/nope\n")
     chosen = CliRunner().invoke(app, ["explain", "--doi-file", str(listed), "--out", str(tmp_path / "mine"), *lake])
