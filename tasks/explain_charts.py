@@ -134,11 +134,16 @@ def chart_svgs(explanation: Explanation) -> dict[str, str]:
     return {name: vlc.vegalite_to_svg(chart.to_json()) for name, chart in charts(explanation).items()}
 
 
+def chart_pngs(explanation: Explanation, *, scale: float = 2) -> dict[str, bytes]:
+    """Each chart as PNG bytes (``scale`` 2: sharp on high-density screens)."""
+    return {name: vlc.vegalite_to_png(chart.to_json(), scale=scale) for name, chart in charts(explanation).items()}
+
+
 def write_chart_pngs(explanation: Explanation, stem: Path) -> dict[str, str]:
     """Write ``<stem>-<chart>.png`` per chart; returns chart name → file name (relative to the stem's folder)."""
     written = {}
-    for name, chart in charts(explanation).items():
+    for name, png in chart_pngs(explanation).items():
         path = stem.with_name(f"{stem.name}-{name}.png")
-        path.write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=2))
+        path.write_bytes(png)
         written[name] = path.name
     return written

@@ -2,21 +2,23 @@
 
 Each artifact is keyed ``citelake-explain-<doi slug>`` (artifact keys are
 lowercase letters, digits and dashes), so the UI keeps one version per run
-under the same key. The charts travel as their numbers, in Markdown tables,
-with the path of the HTML page that draws them: a Markdown artifact is text in
-Prefect's database, and images inlined as data URIs would bloat it (and depend
-on the UI's Markdown sanitiser letting ``data:`` through).
+under the same key. The charts are inlined as PNG data URIs: the Prefect UI
+(3.9, the default UI) draws ``![…](data:image/png;base64,…)`` in a Markdown
+artifact, checked in headless Chromium against a real server. Their numbers
+follow as Markdown tables too, for a renderer that drops images, and the path
+of the HTML page.
 """
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.explain_charts import balance_rows, history_rows, section_rows
+from tasks.explain_charts import balance_rows, chart_pngs, history_rows, section_rows
 from tasks.explain_facts import Explanation, render_markdown
 from tasks.explain_run import SiteSummary, write_site
 from tasks.explain_site import doi_slug, page_name
@@ -60,8 +62,12 @@ def _shown(value: float | int | None) -> str:
 
 def artifact_markdown(explanation: Explanation, html_page: Path) -> str:
     """The explanation as the UI shows it: the sentences, the charts' numbers, where the HTML page is."""
+    images = {
+        name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        for name, png in chart_pngs(explanation, scale=1).items()
+    }
     return (
-        render_markdown(explanation)
+        render_markdown(explanation, images)
         + "\n## The charts' numbers\n\n"
         + chart_tables(explanation)
         + f"\nThe page with the charts drawn: `{html_page}`\n"

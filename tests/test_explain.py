@@ -279,6 +279,13 @@ def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_l
     assert "| contrasting | 25.0 | 25.0 |" in markdown
     assert "| discussion | 4 | 100.0 |" in markdown
     assert f"`{site / '10-1-a.html'}`" in markdown
+    # The charts inline as PNG data URIs (the Prefect UI draws them), one per chart.
+    import base64
+    import re as regex
+
+    images = regex.findall(r"!\[(\w+) chart\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert [name for name, _ in images] == ["balance", "history", "sections"]
+    assert all(base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n") for _, data in images)
     assert (site / "10-1-a.html").is_file() and (site / "index.html").is_file()
     names = [deployment.name for deployment in scheduled_deployments("reports", lake=str(hand_built_lake.path))]
     assert names == ["scheduled", "scheduled", "on-demand"]
