@@ -323,7 +323,8 @@ def serve(
 
     Registers two deployments with the Prefect server of PREFECT_API_URL
     (citelake-ingest/scheduled, at most one run at a time, and
-    citelake-maintain/scheduled) and executes their runs, scheduled or started
+    citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI)
+    and executes their runs, scheduled or started
     from the UI, in this process. Stop it with Ctrl-C.
     """
     from flows.deployments import serve_scheduled

@@ -190,6 +190,8 @@ def test_an_unknown_doi_exits_1_naming_the_nearest_dois(hand_built_lake):
     assert "10.1/zz is not in the lake" in result.stderr
     assert "nearest by prefix: 10.1/a, 10.1/b, 10.1/c" in result.stderr
     assert "Traceback" not in result.output
+    nothing = CliRunner().invoke(app, ["explain", "--lake", str(hand_built_lake.path)])
+    assert nothing.exit_code == 2 and "give a DOI" in nothing.stderr
     elsewhere = CliRunner().invoke(app, ["explain", "10.9999/x", "--lake", str(hand_built_lake.path)])
     assert elsewhere.exit_code == 1
     assert "no DOI in the lake shares its prefix" in elsewhere.stderr
