@@ -187,7 +187,9 @@ def _count_sentences(row: dict[str, Any]) -> Iterable[Sentence]:
         yield _say(
             "counts",
             "counts",
-            f"The citing works were published from {row['citing_year_min']} to {row['citing_year_max']}.",
+            f"The citing works were all published in {row['citing_year_min']}."
+            if row["citing_year_min"] == row["citing_year_max"]
+            else f"The citing works were published from {row['citing_year_min']} to {row['citing_year_max']}.",
             row,
             "citing_year_min",
             "citing_year_max",
