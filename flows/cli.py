@@ -206,6 +206,8 @@ def ingest(
                 catalog=catalog,
                 batch_size=batch_size,
                 lock_wait=timedelta(seconds=wait),
+                # On threads, the parse tasks hand their CPU work to processes; other runners have their own.
+                parser_processes=workers if runner == "threads" else 0,
             )
     except (IngestError, LakeError, duckdb.Error, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

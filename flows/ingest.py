@@ -35,6 +35,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ANALYTICS_ENABLED, 
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from tasks.batch import parser_processes as parse_on_processes
 from tasks.ingest import IngestSummary, ingest_guard
 from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake import resolve_location
@@ -64,12 +65,16 @@ def ingest_flow(
     catalog: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     lock_wait: timedelta = timedelta(0),
+    parser_processes: int | None = None,
 ) -> IngestSummary:
     """Bring the report files under ``source`` into the lake as one snapshot, and report on it in the UI.
 
     ``lake`` and ``catalog`` are as for ``citelake ingest`` (default: ``CITELAKE_LAKE``,
     ``CITELAKE_CATALOG``, ``./lake``); ``batch_size`` files make one parse task;
     ``lock_wait`` is how long to wait for another ingest on the lake to finish.
+    ``parser_processes`` is how many processes the parse tasks hand their work
+    to (default: one per core when the run has more than one batch; 0: parse in
+    the task's own worker, as with the processes and Dask runners).
     The lake's ``runs.run_id`` is this flow run's id.
     """
     started = time.time()
@@ -86,10 +91,12 @@ def ingest_flow(
 
         staging = staging_folder(location, run_id)
         progress = RunProgress(plan, len(batches))
-        futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
-        for future in as_completed(futures):
-            progress.batch_done(future.result())
-        staged = [future.result() for future in futures]
+        processes = parser_processes if parser_processes is not None else (os.cpu_count() or 1) * (len(batches) > 1)
+        with parse_on_processes(processes):
+            futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
+            for future in as_completed(futures):
+                progress.batch_done(future.result())
+            staged = [future.result() for future in futures]
 
         summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
     publish_run_report(location, summary)

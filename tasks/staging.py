@@ -20,9 +20,10 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.batch import BatchResult
+from tasks.batch import BatchResult, parse_and_split
 from tasks.frames import SCHEMAS, Frames
 from tasks.lake import LakeLocation
+from tasks.record import DiscoveredFile
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"
@@ -64,6 +65,11 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
         parsed=statuses.len() - rejected,
         rejected=rejected,
     )
+
+
+def parse_and_stage(files: list[DiscoveredFile], folder: Path, batch_number: int) -> StagedBatch:
+    """Read, parse and split one batch and park it under ``folder``: the frames never travel between processes."""
+    return stage_batch(parse_and_split(files), folder, batch_number)
 
 
 def read_staged(batch: StagedBatch) -> BatchResult:
