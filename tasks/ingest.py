@@ -57,6 +57,7 @@ from tasks.lake import (
 )
 from tasks.record import DiscoveredFile
 from tasks.split import combine_frames
+from tasks.staging import remove_stale_staging
 
 logger = logging.getLogger(__name__)
 # One-line messages for the user while a run starts or waits (see :func:`notice`).
@@ -325,11 +326,14 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]
     a killed run never leaves the lake locked. Raises :class:`IngestCollision`
     when the lock is still held after ``wait`` seconds, and says whom it waits
     for (:func:`notice`) when it waits; raises :class:`LakeFolderError` when the
-    lake folder is a file or cannot be written.
+    lake folder is a file or cannot be written. Holding the lock, it removes
+    the staging folders that killed runs left (:func:`tasks.staging.remove_stale_staging`).
     """
     check_lake_folder(location)
     guard = _advisory_lock if location.catalog else _lock_file
     with guard(location, wait):
+        if stale := remove_stale_staging(location):
+            logger.info("removed the staged batches of %d killed runs: %s", len(stale), ", ".join(stale))
         yield
 
 
