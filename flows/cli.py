@@ -147,6 +147,9 @@ def ingest(
     1 with a one-line message when nothing was written (missing source, lake
     unreachable, another ingest running on the lake).
     """
+    # Say at once what happens: importing Prefect, and starting a server, take seconds.
+    typer.echo("starting Prefect…", err=True)
+
     import logging
     import os
     from contextlib import nullcontext
