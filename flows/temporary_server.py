@@ -42,13 +42,19 @@ def startup_timeout() -> int:
     return STARTUP_TIMEOUT_SECONDS
 
 
-def _die_with_parent(parent: int) -> None:
-    """In the server process, before exec: be killed when ``parent`` ends (Linux; elsewhere nothing)."""
+def _prctl() -> Any | None:
+    """libc's ``prctl``, looked up in the parent: a child of a threaded process must not ``dlopen``."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        return
+        return None
+
+
+def _die_with(parent: int, prctl: Any) -> None:
+    """In the server process, between fork and exec: be SIGKILLed when ``parent`` ends."""
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent ended before the request took effect
         os._exit(1)
 
@@ -67,10 +73,13 @@ class TemporaryServer(SubprocessASGIServer):
         try:
             super().start(timeout=timeout)  # (a timeout of 0 falls back to the setting, which is then 0 too)
         except Exception as error:  # noqa: BLE001 - whatever went wrong, the advice is the same
+            exit_code = self.server_process.poll() if self.server_process else None
             self.stop()
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             if reason.startswith("Timed out"):
                 reason = f"it did not answer within {timeout} s (a busy machine?)"
+                if exit_code is not None:
+                    reason = f"it exited with code {exit_code} (its output is above)"
             raise TemporaryServerError(
                 f"the temporary Prefect server did not start: {reason}; start one with `prefect server start` "
                 "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
@@ -79,7 +88,7 @@ class TemporaryServer(SubprocessASGIServer):
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
         # As Prefect's, plus the death signal (the arguments and environment are Prefect 3.9's).
         server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        parent = os.getpid()
+        parent, prctl = os.getpid(), _prctl()
         return subprocess.Popen(
             args=[
                 sys.executable, "-m", "uvicorn",
@@ -91,5 +100,5 @@ class TemporaryServer(SubprocessASGIServer):
                 "--lifespan", "on",
             ],
             env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
-            preexec_fn=lambda: _die_with_parent(parent),
+            preexec_fn=(lambda: _die_with(parent, prctl)) if prctl else None,
         )
