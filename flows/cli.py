@@ -147,6 +147,9 @@ def ingest(
     1 with a one-line message when nothing was written (missing source, lake
     unreachable, another ingest running on the lake).
     """
+    # Say at once what happens: importing Prefect, and starting a server, take seconds.
+    typer.echo("starting Prefect…", err=True)
+
     import logging
     import os
     from contextlib import nullcontext
@@ -162,7 +165,7 @@ def ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
     from flows.ingest import ingest_flow, prefect_api, task_runner
-    from tasks.ingest import IngestError, IngestProgress, format_summary
+    from tasks.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
     from tasks.lake import LakeError
     from tasks.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
@@ -193,9 +196,18 @@ def ingest(
         def emit(self, record: logging.LogRecord) -> None:
             show(getattr(record, PROGRESS_RECORD_FIELD))
 
+    class ShowNotice(logging.Handler):
+        """What the run is doing or waiting for, one line at once (above the progress bar on a terminal)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            console.print(record.getMessage(), markup=False, highlight=False, soft_wrap=True)
+
     PROGRESS_LOGGER.addHandler(ShowProgress())
     PROGRESS_LOGGER.setLevel(logging.INFO)
     PROGRESS_LOGGER.propagate = False
+    NOTICE_LOGGER.addHandler(ShowNotice())
+    NOTICE_LOGGER.setLevel(logging.INFO)
+    NOTICE_LOGGER.propagate = False
 
     try:
         flow = ingest_flow.with_options(task_runner=task_runner(runner, dask_address, workers))

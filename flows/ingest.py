@@ -30,13 +30,13 @@ from prefect.events.worker import EventsWorker
 from prefect.futures import as_completed
 from prefect.logging.handlers import APILogWorker
 from prefect.runtime import flow_run
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.temporary_server import TemporaryServer
 from tasks.batch import parser_processes as parse_on_processes
-from tasks.ingest import IngestSummary, ingest_guard
+from tasks.ingest import IngestSummary, ingest_guard, notice
 from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake import resolve_location
 from tasks.run_report import RunProgress, publish_run_report
@@ -110,14 +110,17 @@ def prefect_api() -> Iterator[None]:
     With ``PREFECT_API_URL`` set, that server. Without it, Prefect would start a
     temporary server in each process that needs one (the flow's, and every
     parse worker's); this starts one instead, for the duration of the block, and
-    points this process's settings (which worker processes inherit) at it.
+    points this process's settings (which worker processes inherit) at it. That
+    server dies with this process, however it ends, and one that does not start
+    raises ``TemporaryServerError`` (see ``flows.temporary_server``).
     """
     if PREFECT_API_URL.value():
         yield
         return
+    notice("starting a temporary Prefect server… (set PREFECT_API_URL to use a running one)")
     # The temporary server is ours: it need not phone home.
     with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        server = SubprocessASGIServer()
+        server = TemporaryServer()
         server.start()
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):

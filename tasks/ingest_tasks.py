@@ -29,7 +29,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from tasks.batch import run_in_parser_process
-from tasks.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, plan_run
+from tasks.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
 from tasks.lake import LakeError, LakeLocation, open_lake
 from tasks.record import DiscoveredFile
 from tasks.run_report import announce
@@ -71,6 +71,7 @@ def cut_batches(plan: RunPlan, batch_size: int) -> list[pl.DataFrame]:
 @task(**OUTSIDE)
 def plan_ingest(source: str, location: LakeLocation) -> RunPlan:
     """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
+    notice("discovering files…")
     discovered = discover_reports(source)
     con = open_lake(location)
     try:

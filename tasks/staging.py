@@ -86,3 +86,28 @@ def remove_staging(folder: Path) -> None:
         folder.parent.rmdir()
     except OSError:
         pass  # another run's batches are still parked there
+
+
+def remove_stale_staging(location: LakeLocation) -> list[str]:
+    """Delete the staging folders of runs that no longer run; the ids of the runs they belonged to.
+
+    Call it holding the lake's ingest lock, before this run stages anything:
+    the only run that may stage batches is the one holding the lock, so every
+    folder found then was left by a run that was killed (SIGKILL, a power cut)
+    before its failure hook could remove it.
+    """
+    root = location.path / STAGING_DIR
+    try:
+        leftovers = sorted(root.iterdir())
+    except OSError:
+        return []  # no staging root: nothing was left
+    for leftover in leftovers:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    try:
+        root.rmdir()
+    except OSError:
+        pass
+    return [leftover.name for leftover in leftovers]
