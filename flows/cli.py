@@ -323,6 +323,173 @@ def serve(
     serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
 
 
+# ---------------------------------------------------------------------------
+# citelake watch: the papers whose changes raise alerts
+# ---------------------------------------------------------------------------
+
+watch_app = typer.Typer(
+    help="The watchlist: papers whose changes (new contrasting or supporting statements, "
+    "reclassifications, moved counts, a first page) raise alerts after each ingest.",
+    no_args_is_help=True,
+)
+app.add_typer(watch_app, name="watch")
+
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="table (a readable table), json (one object per line) or csv (with a header).")
+]
+LabelOption = Annotated[str | None, typer.Option("--label", help="A label stored with each DOI (e.g. a project name).")]
+WaitOption = Annotated[
+    float, typer.Option("--wait", min=0.0, help="Seconds to wait for an ingest holding the lake's lock before giving up.")
+]
+
+
+def _fail(command: str, error: BaseException, code: int = 1) -> typer.Exit:
+    """Print the error's first line as ``citelake COMMAND: MESSAGE`` and return the exit to raise."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    typer.echo(f"citelake {command}: {message}", err=True)
+    return typer.Exit(code=code)
+
+
+def _check_format(command: str, output_format: str) -> None:
+    if output_format not in ("table", "json", "csv"):
+        typer.echo(f"citelake {command}: unknown --format {output_format!r}; use table, json or csv", err=True)
+        raise typer.Exit(code=2)
+
+
+def _print_rows(result, output_format: str) -> None:
+    """Print an Arrow table as a rich table, JSON lines or CSV."""
+    import json
+    import sys
+
+    import pyarrow.csv
+
+    if output_format == "csv":
+        sink = pyarrow.BufferOutputStream()
+        pyarrow.csv.write_csv(result, sink)
+        sys.stdout.write(sink.getvalue().to_pybytes().decode())
+    elif output_format == "json":
+        for row in result.to_pylist():
+            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*result.column_names, show_lines=False)
+        for row in result.to_pylist():
+            table.add_row(*("" if value is None else str(value) for value in row.values()))
+        Console(width=200).print(table)
+
+
+def _watch_errors():
+    import duckdb
+
+    from tasks.ingest import IngestError
+    from tasks.lake import LakeError
+
+    return (IngestError, LakeError, duckdb.Error, OSError)
+
+
+@watch_app.command("add")
+def watch_add(
+    dois: list[str] = typer.Argument(..., help="DOIs to watch, in any case, with or without https://doi.org/ or doi:."),
+    label: LabelOption = None,
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Watch papers: alerts are raised for them from the next ingest on.
+
+    A DOI the lake has no page of yet may be watched: its first page raises a
+    first_seen alert. One lake transaction; exit status 2 for a text that is not a DOI.
+    """
+    from tasks.lake import resolve_location
+    from tasks.record import InvalidDOI
+    from tasks.watch import describe_watch, parse_dois, watch
+
+    try:
+        wanted = parse_dois(dois)
+    except InvalidDOI as error:
+        raise _fail("watch add", error, code=2) from None
+    try:
+        states = watch(resolve_location(lake, catalog), wanted, label=label, wait=wait)
+    except _watch_errors() as error:
+        raise _fail("watch add", error) from None
+    for line in describe_watch(states):
+        typer.echo(line)
+
+
+@watch_app.command("remove")
+def watch_remove(
+    dois: list[str] = typer.Argument(..., help="DOIs to stop watching."),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Stop watching papers (their alerts stay in the lake). One lake transaction."""
+    from tasks.lake import resolve_location
+    from tasks.record import InvalidDOI
+    from tasks.watch import describe_watch, parse_dois, unwatch
+
+    try:
+        wanted = parse_dois(dois)
+    except InvalidDOI as error:
+        raise _fail("watch remove", error, code=2) from None
+    try:
+        states = unwatch(resolve_location(lake, catalog), wanted, wait=wait)
+    except _watch_errors() as error:
+        raise _fail("watch remove", error) from None
+    for line in describe_watch(states, removing=True):
+        typer.echo(line)
+
+
+@watch_app.command("list")
+def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_format: FormatOption = "table") -> None:
+    """List the watched papers: label, since when, title, latest page, counts and alerts raised."""
+    from tasks.lake import resolve_location
+    from tasks.watch import watchlist
+
+    _check_format("watch list", output_format)
+    try:
+        rows = watchlist(resolve_location(lake, catalog))
+    except _watch_errors() as error:
+        raise _fail("watch list", error) from None
+    _print_rows(rows, output_format)
+
+
+@watch_app.command("import")
+def watch_import(
+    file: Path = typer.Argument(..., help="A plain list of DOIs (one a line), a BibTeX (.bib) or an RIS (.ris) file."),
+    label: LabelOption = None,
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Watch every DOI of a file: a plain list, BibTeX or RIS (the format is told by the name or the content).
+
+    Entries without a DOI, or whose DOI is not one, are counted and listed; the
+    others are watched in one lake transaction.
+    """
+    from tasks.lake import resolve_location
+    from tasks.watch import describe_watch, read_doi_file, watch
+
+    try:
+        found = read_doi_file(file)
+        states = watch(resolve_location(lake, catalog), found.dois, label=label, wait=wait) if found.dois else []
+    except _watch_errors() as error:
+        raise _fail("watch import", error) from None
+    for line in describe_watch(states):
+        typer.echo(line)
+    new = sum(not state.watched for state in states)
+    typer.echo(
+        f"{file}: {found.file_format}, {len(found.dois)} DOIs ({new} newly watched), "
+        f"{len(found.without_doi)} without DOI, {len(found.invalid)} invalid"
+    )
+    for name in found.without_doi:
+        typer.echo(f"  without DOI  {name}")
+    for name, message in found.invalid:
+        typer.echo(f"  invalid      {name}: {message}")
+
+
 def main() -> None:
     app()
 
