@@ -490,6 +490,66 @@ def watch_import(
         typer.echo(f"  invalid      {name}: {message}")
 
 
+# ---------------------------------------------------------------------------
+# citelake alerts: what runs changed about watched papers
+# ---------------------------------------------------------------------------
+
+alerts_app = typer.Typer(
+    help="Alerts: what each ingest changed about the watched papers (citelake watch), newest first; "
+    "'alerts notify' sends them by e-mail or to a webhook through Prefect.",
+    invoke_without_command=True,
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback()
+def alerts_list(
+    context: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="Only alerts of pages saved on or after this date (YYYY-MM-DD or ISO time)."),
+    doi: str | None = typer.Option(None, "--doi", help="Only the alerts of this paper."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only alerts of this kind: first_seen, contrasting_added, supporting_added, reclassified, tally_changed."
+    ),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    output_format: FormatOption = "table",
+) -> None:
+    """List the alerts, newest first: page date, DOI, kind, title, statement, run and detail (JSON).
+
+    Alerts are computed after each committed ingest for the watched papers it
+    changed: contrasting_added / supporting_added (a new statement of that type),
+    reclassified (a known statement's type changed), tally_changed (counts moved),
+    first_seen (the paper's first page arrived).
+    """
+    if context.invoked_subcommand is not None:
+        return
+    from datetime import datetime
+
+    from tasks.alerts import list_alerts
+    from tasks.lake import resolve_location
+    from tasks.record import InvalidDOI, valid_doi
+
+    _check_format("alerts", output_format)
+    try:
+        since_time = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        typer.echo(f"citelake alerts: --since {since!r} is not a date (YYYY-MM-DD or an ISO time)", err=True)
+        raise typer.Exit(code=2) from None
+    if since_time is not None and since_time.tzinfo is None:
+        from datetime import UTC
+
+        since_time = since_time.replace(tzinfo=UTC)
+    try:
+        wanted = valid_doi(doi) if doi else None
+    except InvalidDOI as error:
+        raise _fail("alerts", error, code=2) from None
+    try:
+        rows = list_alerts(resolve_location(lake, catalog), since=since_time, doi=wanted, kind=kind)
+    except _watch_errors() as error:
+        raise _fail("alerts", error) from None
+    _print_rows(rows, output_format)
+
+
 def main() -> None:
     app()
 

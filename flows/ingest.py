@@ -35,6 +35,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ANALYTICS_ENABLED, 
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from tasks.alert_tasks import detect_alerts
 from tasks.ingest import IngestSummary, ingest_guard
 from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake import resolve_location
@@ -92,6 +93,7 @@ def ingest_flow(
         staged = [future.result() for future in futures]
 
         summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
+        detect_alerts(location, summary)
     publish_run_report(location, summary)
     return summary
 

@@ -139,8 +139,10 @@ def _states(con: duckdb.DuckDBPyConnection) -> list[WatchState]:
     return [WatchState(*row) for row in con.execute(read_sql("watch/watch_states.sql")).fetchall()]
 
 
-def _change_watchlist(location: LakeLocation, dois: Sequence[str], statement: str, label: str | None, wait: float) -> list[WatchState]:
-    """Run one ``sql/watch`` statement over the DOIs, as one lake transaction under the ingest lock."""
+def _change_watchlist(
+    location: LakeLocation, dois: Sequence[str], statements: Sequence[str], label: str | None, wait: float
+) -> list[WatchState]:
+    """Run ``sql/watch`` statements over the DOIs, as one lake transaction under the ingest lock."""
     with ingest_guard(location, wait=wait):
         con = open_lake(location)
         try:
@@ -148,7 +150,9 @@ def _change_watchlist(location: LakeLocation, dois: Sequence[str], statement: st
                 con.begin()
                 try:
                     states = _states(con)
-                    con.execute(read_sql(statement), {"now": datetime.now(UTC)})
+                    now = datetime.now(UTC)
+                    for statement in statements:
+                        con.execute(read_sql(statement), {"now": now})
                 except BaseException:
                     con.rollback()
                     raise
@@ -165,12 +169,12 @@ def _change_watchlist(location: LakeLocation, dois: Sequence[str], statement: st
 
 def watch(location: LakeLocation, dois: Sequence[str], *, label: str | None = None, wait: float = 0.0) -> list[WatchState]:
     """Watch these (normalised) DOIs; returns each one's state before."""
-    return _change_watchlist(location, dois, "watch/add_to_watchlist.sql", label, wait)
+    return _change_watchlist(location, dois, ("watch/start_alerting.sql", "watch/add_to_watchlist.sql"), label, wait)
 
 
 def unwatch(location: LakeLocation, dois: Sequence[str], *, wait: float = 0.0) -> list[WatchState]:
     """Stop watching these (normalised) DOIs; returns each one's state before."""
-    return _change_watchlist(location, dois, "watch/remove_from_watchlist.sql", None, wait)
+    return _change_watchlist(location, dois, ("watch/remove_from_watchlist.sql",), None, wait)
 
 
 def watchlist(location: LakeLocation) -> pa.Table:
