@@ -550,6 +550,63 @@ def alerts_list(
     _print_rows(rows, output_format)
 
 
+@alerts_app.command("notify")
+def alerts_notify(
+    email: str | None = typer.Option(None, "--email", help="Send each alert to this e-mail address (with --smtp)."),
+    smtp: str | None = typer.Option(None, "--smtp", help="The SMTP server for --email, HOST:PORT (plain SMTP, no login)."),
+    webhook: str | None = typer.Option(None, "--webhook", help="POST each alert as JSON ({subject, body}) to this URL."),
+    test: bool = typer.Option(False, "--test", help="Send one test notification now, so a wrong host or URL shows at once."),
+) -> None:
+    """Send every new alert by e-mail or to a webhook, through a Prefect automation.
+
+    Saves a Prefect notification block and an automation (citelake-alerts-email
+    or citelake-alerts-webhook) on the server of PREFECT_API_URL: every
+    citelake.alert.* event that an ingest run emits sends one message naming the
+    paper, what changed and the statement quoted. Running it again updates both
+    instead of adding more. Exit status 1 with one line when the test
+    notification or the server fails, 2 for wrong options.
+    """
+    import os
+
+    if (email is None) == (webhook is None):
+        typer.echo("citelake alerts notify: give either --email ADDRESS --smtp HOST:PORT or --webhook URL", err=True)
+        raise typer.Exit(code=2)
+    if email is not None and smtp is None:
+        typer.echo("citelake alerts notify: --email needs --smtp HOST:PORT", err=True)
+        raise typer.Exit(code=2)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            typer.echo(
+                "citelake alerts notify: no Prefect server: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api) "
+                "to the server that runs your ingests",
+                err=True,
+            )
+            raise typer.Exit(code=1)
+
+    from tasks.notify import EMAIL_NAME, WEBHOOK_NAME, NotifySetupError, email_block, set_up, webhook_block
+
+    try:
+        if email is not None:
+            name, where, block = EMAIL_NAME, f"{email} via {smtp}", email_block(email, smtp)
+        else:
+            name, where, block = WEBHOOK_NAME, webhook, webhook_block(webhook)
+    except NotifySetupError as error:
+        raise _fail("alerts notify", error, code=2) from None
+    try:
+        done = set_up(name, block, where=where, test=test)
+    except NotifySetupError as error:
+        raise _fail("alerts notify", error) from None
+    except Exception as error:  # the Prefect API: unreachable, refused
+        raise _fail("alerts notify", error) from None
+    if done.tested:
+        typer.echo(f"test notification sent to {where}")
+    verb = "updated" if done.updated else "created"
+    typer.echo(f"{verb} automation {name} ({done.automation_id}): every citelake.alert.* event notifies {where}")
+
+
 def main() -> None:
     app()
 
