@@ -514,7 +514,10 @@ def alerts_list(
     catalog: CatalogOption = None,
     output_format: FormatOption = "table",
 ) -> None:
-    """List the alerts, newest first: page date, DOI, kind, title, statement, run and detail (JSON).
+    """List the alerts, newest first: page date, DOI, kind, title, what changed, the statement.
+
+    --format json or csv gives every column: observed_at, doi, kind, title,
+    statement_id, run_id, detail (JSON: the statement, counts before and after …), alert_id.
 
     Alerts are computed after each committed ingest for the watched papers it
     changed: contrasting_added / supporting_added (a new statement of that type),
@@ -525,7 +528,7 @@ def alerts_list(
         return
     from datetime import datetime
 
-    from tasks.alerts import list_alerts
+    from tasks.alerts import list_alerts, readable_alerts
     from tasks.lake import resolve_location
     from tasks.record import InvalidDOI, valid_doi
 
@@ -547,7 +550,7 @@ def alerts_list(
         rows = list_alerts(resolve_location(lake, catalog), since=since_time, doi=wanted, kind=kind)
     except _watch_errors() as error:
         raise _fail("alerts", error) from None
-    _print_rows(rows, output_format)
+    _print_rows(readable_alerts(rows) if output_format == "table" else rows, output_format)
 
 
 @alerts_app.command("notify")

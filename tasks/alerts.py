@@ -218,3 +218,23 @@ def alert_rows(alerts: Sequence[Alert]) -> list[dict[str, Any]]:
         }
         for alert in alerts
     ]
+
+
+def readable_alerts(listed: pa.Table, *, quote_limit: int = 100) -> pa.Table:
+    """The rows of :func:`list_alerts` for a terminal: page date, DOI, kind, title, what changed, the statement."""
+    rows = []
+    for row in listed.to_pylist():
+        alert = Alert(row["alert_id"], row["doi"], row["kind"], row["run_id"], row["observed_at"], row["statement_id"], json.loads(row["detail"]))
+        text = alert.detail.get("text") or ""
+        rows.append(
+            {
+                "page date": _day(alert.observed_at),
+                "doi": alert.doi,
+                "kind": alert.kind,
+                "title": alert.title,
+                "what changed": what_changed(alert),
+                "statement": text if len(text) <= quote_limit else text[: quote_limit - 1] + "…",
+            }
+        )
+    names = ["page date", "doi", "kind", "title", "what changed", "statement"]
+    return pa.Table.from_pylist(rows, schema=pa.schema([(name, pa.string()) for name in names]))

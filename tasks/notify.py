@@ -108,7 +108,8 @@ def send_test(block: NotificationBlock, where: str) -> None:
                 subject="citelake: test notification",
             )
     except NotificationError as error:
-        log = " ".join(line.strip() for line in (error.log or "").splitlines() if line.strip())
+        # Apprise's log lines, without their "[WARNING]: " prefixes.
+        log = "; ".join(re.sub(r"^\[\w+\]:\s*", "", line.strip()) for line in (error.log or "").splitlines() if line.strip())
         raise NotifySetupError(f"test notification to {where} failed: {log or 'the sender reported a failure'}") from None
     except Exception as error:  # httpx, OSError, …: whatever the transport said
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

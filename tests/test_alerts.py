@@ -226,6 +226,10 @@ def test_citelake_alerts_lists_newest_first_with_filters_and_without_prefect(tmp
     assert [(row["doi"], json.loads(row["detail"])["text"]) for row in listed] == [(A, A_CONTRASTING)]
     listed, _ = alerts("--format", "json", "--doi", "HTTPS://DOI.ORG/10.5555/WATCHED.B", "--since", "2024-02-01")
     assert sorted(row["kind"] for row in listed) == ["reclassified", "tally_changed"]
+    lines, code = alerts("--kind", "contrasting_added")  # the table, for a person
+    table = "\n".join(lines)
+    assert code == 0 and "contrasting_added" in table and "a new contrasting statement in Results" in table
+    assert "In contrast to the earlier trial" in table and "tally_changed" not in table
     lines, code = alerts("--kind", "nonsense")
     assert code == 1 and lines == [
         "citelake alerts: unknown alert kind 'nonsense'; choose one of first_seen, contrasting_added, "
