@@ -62,13 +62,13 @@ class NotifySetup:
 
 
 def email_url(address: str, smtp: str) -> str:
-    """The Apprise URL that mails ``address`` through the plain SMTP server ``HOST:PORT`` (no TLS, no login)."""
+    """The Apprise URL that mails ``address`` through the plain SMTP server ``HOST:PORT`` (no TLS, no login), as plain text."""
     if not _ADDRESS.match(address):
         raise NotifySetupError(f"--email {address!r} is not an e-mail address")
     host, _, port = smtp.rpartition(":")
     if not host or not port.isdigit():
         raise NotifySetupError(f"--smtp {smtp!r} is not HOST:PORT (e.g. 127.0.0.1:25)")
-    return f"mailto://{host}:{port}?from={quote(SENDER)}&to={quote(address)}&mode=insecure"
+    return f"mailto://{host}:{port}?from={quote(SENDER)}&to={quote(address)}&mode=insecure&format=text"
 
 
 def email_block(address: str, smtp: str) -> AppriseNotificationBlock:

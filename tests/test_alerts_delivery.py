@@ -141,6 +141,7 @@ def test_an_alert_arrives_by_email_and_webhook_through_a_prefect_automation(tmp_
         assert f"https://doi.org/{DOI}" in contrasting_mail
         assert f"“{CONTRASTING}”" in contrasting_mail
         assert "a new contrasting statement in Results" in contrasting_mail
+        assert contrasting_mail.splitlines()[1:3] == [TITLE, f"https://doi.org/{DOI}"]  # reads as lines, not one run-on
         assert {tuple(rcpt) for _, rcpt, _ in mailbox.messages} == {("me@example.com",)}
         (contrasting_request,) = [body for _, body in requests if body["subject"].startswith("citelake: contrasting added")]
         assert DOI in contrasting_request["body"] and CONTRASTING in contrasting_request["body"]
