@@ -255,3 +255,25 @@ def test_the_message_of_an_alert_names_the_paper_and_quotes_the_statement(tmp_pa
         "",
         f"“{A_CONTRASTING}”",
     ]
+
+
+def test_a_failing_detection_warns_and_leaves_the_run_committed(tmp_path, caplog) -> None:
+    from prefect import flow
+
+    from tasks.alert_tasks import detect_alerts
+    from tasks.ingest import IngestSummary
+
+    not_a_lake = tmp_path / "not-a-lake"
+    not_a_lake.write_text("a file where the lake folder should be")
+    summary = IngestSummary(run_id="r", source="s", lake="l", files={}, rejected=[], rows_added={}, findings=[], seconds=0.0)
+
+    @flow
+    def after_a_commit() -> list:
+        return detect_alerts(LakeLocation(path=not_a_lake), summary)
+
+    with caplog.at_level("WARNING", logger="prefect.task_runs"):
+        state = after_a_commit(return_state=True)
+    assert state.is_completed()
+    assert state.result() == []
+    (warning,) = [record for record in caplog.records if "alert detection failed" in record.getMessage()]
+    assert "the run stays committed and the next run catches up" in warning.getMessage()

@@ -93,6 +93,11 @@ def test_an_alert_arrives_by_email_and_webhook_through_a_prefect_automation(tmp_
         assert wrong.stderr.startswith("citelake alerts notify: test notification to me@example.com via 127.0.0.1:")
         assert len(wrong.stderr.strip().splitlines()) == 1 and "Traceback" not in wrong.stderr
 
+        wrong = citelake("alerts", "notify", "--webhook", f"http://127.0.0.1:{free_port()}/nobody", "--test", env=client_env)
+        assert wrong.returncode == 1
+        assert wrong.stderr.startswith("citelake alerts notify: test notification to http://127.0.0.1:")
+        assert len(wrong.stderr.strip().splitlines()) == 1 and "Traceback" not in wrong.stderr
+
         smtp_address = f"127.0.0.1:{smtp.port}"
         for attempt in range(2):  # the second time updates, never duplicates
             done = citelake("alerts", "notify", "--email", "me@example.com", "--smtp", smtp_address, "--test", env=client_env)

@@ -173,3 +173,18 @@ def test_watch_add_remove_list_and_an_invalid_doi(tmp_path) -> None:
         con.close()
     assert rows == [("10.1089/scd.2013.0023", True), ("10.1371/journal.pone.0000006", True)]
     assert before == (False,)  # the removal, one snapshot back
+
+
+def test_the_watch_commands_do_not_import_prefect(tmp_path) -> None:
+    lake = tmp_path / "lake"
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from flows.cli import app\n"
+        f"for args in (['watch', 'add', '10.1089/scd.2013.0023', '--lake', {str(lake)!r}], ['watch', 'list', '--lake', {str(lake)!r}]):\n"
+        "    assert CliRunner().invoke(app, args).exit_code == 0\n"
+        "print('prefect' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
