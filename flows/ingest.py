@@ -35,6 +35,7 @@ from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.temporary_server import TemporaryServer
+from tasks.alert_tasks import detect_alerts
 from tasks.batch import parser_processes as parse_on_processes
 from tasks.ingest import IngestSummary, ingest_guard, notice
 from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
@@ -99,6 +100,7 @@ def ingest_flow(
             staged = [future.result() for future in futures]
 
         summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
+        detect_alerts(location, summary)
     publish_run_report(location, summary)
     return summary
 
