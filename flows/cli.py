@@ -250,14 +250,9 @@ def sql_command(
     import duckdb
 
     from tasks.lake import LakeError, resolve_location
-    from tasks.output import UnknownFormat, check_format, write_rows
     from tasks.query import WriteRefused, run_readonly_query
 
-    try:
-        check_format(output_format)
-    except UnknownFormat as error:
-        typer.echo(f"citelake sql: {error}", err=True)
-        raise typer.Exit(code=2) from None
+    _check_format("sql", output_format)
     try:
         result = run_readonly_query(resolve_location(lake, catalog), query)
     except WriteRefused as error:
@@ -267,7 +262,7 @@ def sql_command(
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"citelake sql: {message}", err=True)
         raise typer.Exit(code=1) from None
-    write_rows(result, output_format)
+    _print_rows(result, output_format)
 
 
 @app.command()
@@ -373,33 +368,19 @@ def _fail(command: str, error: BaseException, code: int = 1) -> typer.Exit:
 
 
 def _check_format(command: str, output_format: str) -> None:
-    if output_format not in ("table", "json", "csv"):
-        typer.echo(f"citelake {command}: unknown --format {output_format!r}; use table, json or csv", err=True)
-        raise typer.Exit(code=2)
+    from tasks.output import UnknownFormat, check_format
+
+    try:
+        check_format(output_format)
+    except UnknownFormat as error:
+        raise _fail(command, error, code=2) from None
 
 
 def _print_rows(result, output_format: str) -> None:
-    """Print an Arrow table as a rich table, JSON lines or CSV."""
-    import json
-    import sys
+    """Print rows (an Arrow table or a polars frame) through the one output formatter."""
+    from tasks.output import write_rows
 
-    import pyarrow.csv
-
-    if output_format == "csv":
-        sink = pyarrow.BufferOutputStream()
-        pyarrow.csv.write_csv(result, sink)
-        sys.stdout.write(sink.getvalue().to_pybytes().decode())
-    elif output_format == "json":
-        for row in result.to_pylist():
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*result.column_names, show_lines=False)
-        for row in result.to_pylist():
-            table.add_row(*("" if value is None else str(value) for value in row.values()))
-        Console(width=200).print(table)
+    write_rows(result, output_format)
 
 
 def _watch_errors():
