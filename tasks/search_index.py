@@ -307,7 +307,7 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
 
 def _add_rows(writer: tantivy.IndexWriter, result: duckdb.DuckDBPyConnection) -> int:
     added = 0
-    reader = result.fetch_record_batch(FETCH_ROWS)
+    reader = result.to_arrow_reader(FETCH_ROWS)
     for batch in reader:
         for row in batch.to_pylist():
             writer.add_document(to_document(row))
