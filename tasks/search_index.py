@@ -252,13 +252,23 @@ def ensure_index(location: LakeLocation, *, rebuild: bool = False, notify: Notif
 # ---------------------------------------------------------------------------
 
 
+class IndexBusy(SearchIndexError):
+    """Another process is building or updating the index (raised only when not waiting for it)."""
+
+
 @contextmanager
-def index_lock(location: LakeLocation) -> Iterator[None]:
-    """One builder or updater of a lake's index at a time (an flock, released if the process dies)."""
+def index_lock(location: LakeLocation, *, wait: bool = True) -> Iterator[None]:
+    """One builder or updater of a lake's index at a time (an flock, released if the process dies).
+
+    With ``wait=False`` raises :class:`IndexBusy` at once when another holds it.
+    """
     root = index_root(location)
     root.mkdir(parents=True, exist_ok=True)
     with open(root / LOCK_FILE, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexBusy(f"the search index in {root} is being updated") from None
         try:
             yield
         finally:
@@ -348,16 +358,17 @@ def build_index(location: LakeLocation, *, reason: str = "asked for") -> IndexUp
     return IndexUpdate(snapshot_id=snapshot_id, added=added, documents=added, rebuilt=reason)
 
 
-def update_index(location: LakeLocation, *, notify: Notify = _stderr) -> IndexUpdate:
+def update_index(location: LakeLocation, *, notify: Notify = _stderr, wait: bool = True) -> IndexUpdate:
     """Bring the index to the lake's current snapshot: apply the change feed since its stamp, or rebuild.
 
     Rebuilds (with a line through ``notify``) when there is no usable index, or
     when its stamp cannot be followed (a snapshot the lake no longer holds, or
     one newer than the lake's). Otherwise copies the published generation,
     deletes every changed statement by ``statement_id``, adds those still in
-    the lake, commits and publishes the copy.
+    the lake, commits and publishes the copy. ``wait=False``: raise
+    :class:`IndexBusy` rather than wait for another update.
     """
-    with index_lock(location):
+    with index_lock(location, wait=wait):
         try:
             generation = open_generation(location)
         except SearchIndexError as error:

@@ -19,12 +19,13 @@ import polars as pl
 import tantivy
 
 from tasks.lake import LakeLocation
-from tasks.search_index import Generation, Notify, _stderr, ensure_index, update_index
+from tasks.search_index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
 
 TYPES = ("supporting", "mentioning", "contrasting")
 SECTION_CATEGORIES = ("introduction", "methods", "results", "discussion", "conclusion", "other", "unknown")
 DEFAULT_FIELDS = ["text"]
 SNIPPET_CHARS = 240
+PREFIX_TERMS_MARKED = 50  # indexed terms of one prefix that snippets mark
 FACET_FIELDS = ("type", "section_category", "year")
 MISSING_YEAR = -1  # the facet key of statements whose paper has no year
 
@@ -96,6 +97,30 @@ def translate_prefixes(query: str) -> str:
     return _QUOTED_OR_PREFIX.sub(replace, query)
 
 
+def prefixes(query: str) -> list[str]:
+    """The prefixes (lower-cased, and their stems) of the ``word*`` in ``query``, outside quotes and not excluded."""
+    found: list[str] = []
+    for match in _QUOTED_OR_PREFIX.finditer(query):
+        if match.group(2) is not None and match.group(1) != "-":
+            word = match.group(2).lower()
+            found.extend(sorted({word, *_STEMMER.analyze(word)}))
+    return found
+
+
+def snippet_query(searcher: tantivy.Searcher, schema: tantivy.Schema, query: str, text_query: tantivy.Query) -> tantivy.Query:
+    """The text query plus the indexed terms its prefixes stand for, so that snippets mark prefix matches too."""
+    terms = {
+        term
+        for prefix in prefixes(query)
+        for term, _ in searcher.terms_with_prefix("text", prefix, limit=PREFIX_TERMS_MARKED)
+    }
+    if not terms:
+        return text_query
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, text_query), (tantivy.Occur.Should, tantivy.Query.term_set_query(schema, "text", sorted(terms)))]
+    )
+
+
 def parse_user_query(index: tantivy.Index, query: str) -> tantivy.Query:
     """The user's query as a tantivy query (all terms required); :class:`QuerySyntaxError` when malformed."""
     if not query.strip():
@@ -149,7 +174,10 @@ def build_query(index: tantivy.Index, query: str, filters: SearchFilters | None)
 
 def _generation(location: LakeLocation, refresh: bool, notify: Notify) -> Generation:
     if refresh:
-        update_index(location, notify=notify)
+        try:
+            update_index(location, notify=notify, wait=False)
+        except IndexBusy:
+            pass  # an update is under way: answer from the state published before it
     return ensure_index(location, notify=notify)
 
 
@@ -178,7 +206,8 @@ def search(
     rows: list[dict[str, Any]] = []
     if limit:
         result = searcher.search(full_query, limit=limit, offset=offset, count=False)
-        snippets = tantivy.SnippetGenerator.create(searcher, text_query, generation.index.schema, "text")
+        schema = generation.index.schema
+        snippets = tantivy.SnippetGenerator.create(searcher, snippet_query(searcher, schema, query, text_query), schema, "text")
         snippets.set_max_num_chars(SNIPPET_CHARS)
         for rank, (score, address) in enumerate(result.hits, start=offset + 1):
             document = searcher.doc(address)

@@ -23,6 +23,7 @@ from tasks.ingest import ingest
 from tasks.lake import LakeLocation, open_lake, read_sql
 from tasks.search_index import (
     INDEX_DIR,
+    index_lock,
     POINTER_FILE,
     SearchIndexError,
     ensure_index,
@@ -34,6 +35,7 @@ from tasks.search_index import (
 from tasks.search_query import (
     QuerySyntaxError,
     SearchFilters,
+    prefixes,
     search,
     search_facets,
     translate_prefixes,
@@ -196,6 +198,13 @@ def test_a_minus_excludes_and_a_star_is_a_prefix(hand_lake: LakeLocation) -> Non
     zymurgy, _ = statement_id_with(hand_lake, "Zymurgy")
     assert set(hit_ids(hand_lake, "zymurg*")) == {zymurgical, zymurgy}
     assert hit_ids(hand_lake, "zymurgx*") == []
+    snippets = set(search(hand_lake, "zymurg*")["snippet"])
+    assert any("<b>Zymurgical</b>" in snippet for snippet in snippets)
+    assert any("<b>Zymurgy</b>" in snippet for snippet in snippets)
+
+
+def test_prefixes_lists_the_words_and_stems_a_star_stands_for() -> None:
+    assert prefixes('studies* "not* this" -gone* cell') == ["studi", "studies"]
 
 
 def test_hits_carry_the_paper_and_marked_snippets(hand_lake: LakeLocation) -> None:
@@ -344,6 +353,16 @@ def test_a_search_during_an_update_sees_one_committed_state_or_the_next(tmp_path
     assert last.total == first.total + 100
     assert set(seen) <= {(first.snapshot_id, first.total), (last.snapshot_id, last.total)}
     assert (first.snapshot_id, first.total) in seen and (last.snapshot_id, last.total) in seen
+
+
+def test_a_refreshing_search_answers_at_once_while_an_update_holds_the_index(tmp_path: Path) -> None:
+    location, source = build_lake(tmp_path, papers=4)
+    before = search_facets(location, COMMON).total
+    write_corpus_by_hand(source, 2, seed=9, serial_from=900)
+    ingest(source, location, workers=1)
+    with index_lock(location):  # as an update under way would
+        assert search_facets(location, COMMON, refresh=True).total == before
+    assert search_facets(location, COMMON, refresh=True).total == before + 10
 
 
 # ---------------------------------------------------------------------------
