@@ -287,6 +287,141 @@ def attach(
         raise typer.Exit(code=1) from None
 
 
+@app.command("search")
+def search_command(
+    query: str = typer.Argument(
+        ...,
+        help='What to find in the statements\' text: terms (all required), "exact phrases", OR, -excluded, prefix*.',
+    ),
+    types: list[str] = typer.Option(
+        [], "--type", help="supporting, mentioning or contrasting (repeat for several)."
+    ),
+    section_categories: list[str] = typer.Option(
+        [],
+        "--section-category",
+        help="introduction, methods, results, discussion, conclusion, other or unknown (repeat for several).",
+    ),
+    year_from: int | None = typer.Option(None, "--paper-year-from", help="Cited paper published in this year or later."),
+    year_to: int | None = typer.Option(None, "--paper-year-to", help="Cited paper published in this year or earlier."),
+    doi: str | None = typer.Option(None, "--doi", help="Only statements citing this paper (any case)."),
+    min_confidence: float | None = typer.Option(None, "--min-confidence", help="Classification confidence at least this."),
+    limit: int = typer.Option(20, "--limit", min=0, help="Hits to show."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Hits to skip (for the next page)."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table, json (one object per line) or csv."),
+    facets: bool = typer.Option(False, "--facets", help="Also count the whole matching set by type, section category and paper year."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the search index from the lake first."),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Search the citation statements, best match first, with the report page's filters.
+
+    Answers from the lake's search index (LAKE/_search), brought up to the
+    lake's latest snapshot first; an index that is missing, belongs to another
+    lake or is unreadable is rebuilt, with a line on stderr. Snippets mark the
+    matched terms (bold here, <b>…</b> in json and csv).
+
+    Exit status: 2 with a one-line message for a malformed query or option,
+    1 when the lake cannot be read.
+    """
+    import json
+    import sys
+
+    import duckdb
+
+    from tasks.lake import LakeError, resolve_location
+    from tasks.search_index import SearchIndexError
+    from tasks.search_query import QuerySyntaxError, SearchFilters, search, search_facets
+
+    if output_format not in ("table", "csv", "json"):
+        typer.echo(f"citelake search: unknown --format {output_format!r}; use table, json or csv", err=True)
+        raise typer.Exit(code=2)
+    location = resolve_location(lake, catalog)
+    try:
+        filters = SearchFilters(
+            types=tuple(types),
+            section_categories=tuple(section_categories),
+            year_from=year_from,
+            year_to=year_to,
+            doi=doi,
+            min_confidence=min_confidence,
+        )
+        if rebuild:
+            from tasks.search_index import ensure_index
+
+            ensure_index(location, rebuild=True)
+        hits = search(location, query, filters, limit=limit, offset=offset, refresh=not rebuild)
+        counts = search_facets(location, query, filters) if facets else None
+    except QuerySyntaxError as error:
+        typer.echo(f"citelake search: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    except (LakeError, SearchIndexError, duckdb.Error, OSError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"citelake search: {message}", err=True)
+        raise typer.Exit(code=1) from None
+
+    if output_format == "json":
+        for row in hits.to_dicts():
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        if counts is not None:
+            typer.echo(json.dumps({"facets": _facets_dict(counts)}, ensure_ascii=False))
+    elif output_format == "csv":
+        sys.stdout.write(hits.write_csv())
+        if counts is not None:
+            typer.echo(f"# facets {json.dumps(_facets_dict(counts), ensure_ascii=False)}", err=True)
+    else:
+        _print_hits(hits, counts)
+
+
+def _facets_dict(counts) -> dict:
+    return {
+        "total": counts.total,
+        "type": counts.by_type,
+        "section_category": counts.by_section_category,
+        "year": {("none" if year is None else str(year)): number for year, number in counts.by_year.items()},
+    }
+
+
+def _snippet_text(html_snippet: str):
+    """A snippet's ``<b>…</b>`` marks as bold rich text."""
+    import html
+    import re
+
+    from rich.text import Text
+
+    text = Text()
+    for number, part in enumerate(re.split(r"</?b>", html_snippet)):
+        text.append(html.unescape(part), style="bold" if number % 2 else None)
+    return text
+
+
+def _print_hits(hits, counts) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("type")
+    table.add_column("paper, section", ratio=2)
+    table.add_column("snippet", ratio=5)
+    for row in hits.iter_rows(named=True):
+        kind = row["type"] + ("" if row["confidence"] is None else f"\n{row['confidence']:.2f}")
+        paper = "\n".join(part for part in (row["doi"], row["title"], row["section"] and f"§ {row['section']}") if part)
+        table.add_row(str(row["rank"]), f"{row['score']:.2f}", kind, paper, _snippet_text(row["snippet"]))
+    console.print(table)
+    if counts is not None:
+        console.print(f"{counts.total:,} matching statements (snapshot {counts.snapshot_id})")
+        console.print("  type              " + ", ".join(f"{key} {value:,}" for key, value in counts.by_type.items()))
+        console.print(
+            "  section category  " + ", ".join(f"{key} {value:,}" for key, value in counts.by_section_category.items())
+        )
+        console.print(
+            "  paper year        "
+            + ", ".join(f"{'none' if key is None else key} {value:,}" for key, value in counts.by_year.items())
+        )
+
+
 @app.command()
 def export(
     out_dir: Path = typer.Argument(..., help="Folder to hold <table>.parquet per table (replaced whole by the new export)."),

@@ -2,9 +2,12 @@
 
 It reads top to bottom as its DAG:
 
-    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► publish_run_report
-    (discover,      (read, parse, split one batch;                         (classify, merge,    (summary, rejected
-     plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)      files, changed papers)
+    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► update_search_index ─► publish_run_report
+    (discover,      (read, parse, split one batch;                         (classify, merge,  (the run's changes    (summary, rejected
+     plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)    into LAKE/_search)    files, changed papers)
+
+A failed search-index update is a warning, never a failed run: the run is
+committed, and the next one catches the index up (``tasks.search_tasks``).
 
 The whole run holds the lake's ingest lock (``tasks.ingest.ingest_guard``), so
 a second run on the same lake stops at once with a message naming the holder
@@ -41,6 +44,7 @@ from tasks.ingest import IngestSummary, ingest_guard, notice
 from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake import resolve_location
 from tasks.run_report import RunProgress, publish_run_report
+from tasks.search_tasks import update_search_index
 from tasks.staging import remove_staging, staging_folder
 
 DEFAULT_BATCH_SIZE = 2000
@@ -101,6 +105,8 @@ def ingest_flow(
 
         summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
         detect_alerts(location, summary)
+        # Still under the ingest lock: the index follows the runs one at a time.
+        update_search_index(location)
     publish_run_report(location, summary)
     return summary
 
