@@ -323,8 +323,6 @@ def search_command(
     Exit status: 2 with a one-line message for a malformed query or option,
     1 when the lake cannot be read.
     """
-    import json
-    import sys
 
     import duckdb
 
@@ -332,9 +330,7 @@ def search_command(
     from tasks.search_index import SearchIndexError
     from tasks.search_query import QuerySyntaxError, SearchFilters, search, search_facets
 
-    if output_format not in ("table", "csv", "json"):
-        typer.echo(f"citelake search: unknown --format {output_format!r}; use table, json or csv", err=True)
-        raise typer.Exit(code=2)
+    _check_format("search", output_format)
     location = resolve_location(lake, catalog)
     try:
         filters = SearchFilters(
@@ -359,17 +355,16 @@ def search_command(
         typer.echo(f"citelake search: {message}", err=True)
         raise typer.Exit(code=1) from None
 
-    if output_format == "json":
-        for row in hits.to_dicts():
-            typer.echo(json.dumps(row, ensure_ascii=False))
-        if counts is not None:
-            typer.echo(json.dumps({"facets": _facets_dict(counts)}, ensure_ascii=False))
-    elif output_format == "csv":
-        sys.stdout.write(hits.write_csv())
-        if counts is not None:
-            typer.echo(f"# facets {json.dumps(_facets_dict(counts), ensure_ascii=False)}", err=True)
-    else:
+    if output_format == "table":
         _print_hits(hits, counts)
+        return
+    from tasks.output import to_json, write_rows
+
+    write_rows(hits, output_format)
+    if counts is not None:
+        # The facets follow the hits: a last JSON line, or a comment on stderr after the CSV.
+        facets_line = to_json({"facets": _facets_dict(counts)})
+        typer.echo(facets_line if output_format == "json" else f"# facets {facets_line}", err=output_format == "csv")
 
 
 def _facets_dict(counts) -> dict:
@@ -396,20 +391,12 @@ def _snippet_text(html_snippet: str):
 
 def _print_hits(hits, counts) -> None:
     from rich.console import Console
-    from rich.table import Table
 
+    from tasks.output import write_rows
+
+    shown = hits.select("rank", "score", "doi", "title", "section", "type", "confidence", "snippet", "statement_id")
+    write_rows(shown.with_columns(shown["score"].round(2)), "table", table_cells={"snippet": _snippet_text})
     console = Console()
-    table = Table(show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("type")
-    table.add_column("paper, section", ratio=2)
-    table.add_column("snippet", ratio=5)
-    for row in hits.iter_rows(named=True):
-        kind = row["type"] + ("" if row["confidence"] is None else f"\n{row['confidence']:.2f}")
-        paper = "\n".join(part for part in (row["doi"], row["title"], row["section"] and f"§ {row['section']}") if part)
-        table.add_row(str(row["rank"]), f"{row['score']:.2f}", kind, paper, _snippet_text(row["snippet"]))
-    console.print(table)
     if counts is not None:
         console.print(f"{counts.total:,} matching statements (snapshot {counts.snapshot_id})")
         console.print("  type              " + ", ".join(f"{key} {value:,}" for key, value in counts.by_type.items()))
