@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
-from tasks.frames import FILE_STATES, Frames
+if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
+    import polars as pl
+
+    from tasks.frames import Frames
 
 
 def _sql_dir() -> Path:
@@ -96,7 +98,6 @@ SPILL_DIR = "_spill"
 DEFAULT_WRITER_MEMORY_LIMIT = "1GB"
 
 REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
-REPORT_FILES_SCHEMA = FILE_STATES
 FILE_COUNT_KEYS = ("seen", "new", "changed", "unchanged", "duplicate", "rejected")
 KEY_CHECK_PREFIX = "duplicate_keys_"
 CHECK_SAMPLE_ROWS = 5
@@ -570,7 +571,18 @@ def _normalise_file_counts(file_counts: dict[str, int]) -> dict[str, int]:
     return {f"files_{key}": value for key, value in counts.items()}
 
 
+def __getattr__(name: str) -> Any:
+    # REPORT_FILES_SCHEMA is the frames' FILE_STATES, imported when first asked for (see TYPE_CHECKING above).
+    if name == "REPORT_FILES_SCHEMA":
+        from tasks.frames import FILE_STATES
+
+        return FILE_STATES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
+    from tasks.frames import FILE_STATES as REPORT_FILES_SCHEMA
+
     missing = [name for name in REPORT_FILES_SCHEMA if name not in report_files.columns]
     if missing:
         raise ValueError(f"report_files frame lacks columns {', '.join(missing)}")
@@ -686,6 +698,8 @@ class LakeWriter:
         """Which of these content hashes are pages stored in the lake or staged earlier in this run."""
         if not self._open:
             raise LakeError("stored_hashes() outside the writer's with-block")
+        import polars as pl
+
         wanted = pl.DataFrame({"sha256": list(hashes)}, schema={"sha256": pl.Utf8})
         with registered(self.con, "wanted_hashes", wanted):
             found = self.con.execute(read_sql("lake/known_hashes_in_run.sql")).pl()
@@ -748,6 +762,8 @@ def file_manifest(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None
     """The stored state (path, size, mtime, sha256, status) of the given paths, or of every file seen."""
     if paths is None:
         return con.execute(read_sql("lake/file_manifest.sql")).pl()
+    import polars as pl
+
     wanted = pl.DataFrame({"path": paths}, schema={"path": pl.Utf8})
     with registered(con, "wanted_paths", wanted):
         return con.execute(read_sql("lake/file_manifest_for_paths.sql")).pl()

@@ -143,11 +143,16 @@ def _write_table(table: pa.Table, out: TextIO, table_cells: dict[str, Callable[[
         else:
             shown.add_column(name, overflow="fold")
     for row in rows:
-        shown.add_row(*(table_cells[name](value) if name in table_cells else cell_text(value) for name, value in row.items()))
+        shown.add_row(*(table_cells[name](value) if name in table_cells else _table_text(value) for name, value in row.items()))
     terminal = out.isatty() if hasattr(out, "isatty") else False
     # Into a file or a pipe the table keeps its natural width instead of being squeezed to 80 columns.
     console = Console(file=out, width=None if terminal else _natural_width(table.column_names, rows), highlight=False)
     console.print(shown)
+
+
+def _table_text(value: Any) -> str:
+    # A readable table shows six significant digits (0.83, not 0.8300000000000001); CSV and JSON keep every digit.
+    return f"{value:.6g}" if isinstance(value, float) else cell_text(value)
 
 
 def _natural_width(columns: Sequence[str], rows: list[dict[str, Any]]) -> int:

@@ -48,7 +48,10 @@ class Rejection:
     reason: str
 
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+# A DOI: the directory indicator 10, a registrant code of digits (dot-separated
+# sub-codes allowed), a slash, and a suffix without white space.
+_VALID_DOI = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/\S+$")
 
 
 def collapse_whitespace(text: str) -> str:
@@ -65,6 +68,18 @@ def collapse_whitespace(text: str) -> str:
 def normalise_doi(doi: str) -> str:
     """The one DOI normaliser: lower-cased, without a resolver or ``doi:`` prefix."""
     return _DOI_PREFIX.sub("", doi.strip()).strip().lower()
+
+
+class InvalidDOI(ValueError):
+    """Text that is not a DOI; the message says what was given and what a DOI looks like."""
+
+
+def valid_doi(doi: str) -> str:
+    """:func:`normalise_doi`, then checked: ``10.NNNN/suffix`` or :class:`InvalidDOI` saying why not."""
+    normalised = normalise_doi(doi)
+    if not _VALID_DOI.match(normalised):
+        raise InvalidDOI(f"{doi.strip()!r} is not a DOI: expected 10.NNNN/suffix (e.g. 10.1089/scd.2013.0023)")
+    return normalised
 
 
 @dataclass(frozen=True, slots=True)
