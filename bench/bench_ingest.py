@@ -1,8 +1,14 @@
 """Benchmark: a whole ingest of a generated corpus into a fresh lake, then a re-run with nothing changed.
 
 Generates a corpus with ``tasks.generate.write_corpus`` (or reuses ``--corpus``),
-then runs the plain ``tasks.ingest.ingest`` (no Prefect) twice on a fresh lake
-(embedded SQLite catalog) and prints
+times the baseline first (``bench/naive_parser.py``: the single-pass parser a
+user would write, on one core, parse only), then runs the plain
+``tasks.ingest.ingest`` (no Prefect) twice on a fresh lake (embedded SQLite
+catalog) and prints
+
+* the baseline's time and the ingest's speed as a ratio of it (≥ 1.0: the whole
+  ingest takes no longer than the naive parser alone);
+* the peak memory of all processes together (sampled from ``/proc``);
 
 * the first run: files/s, MB/s of file bytes, the split between parsing
   (discovery to the last batch staged) and the commit (the writer's merges,
@@ -30,7 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import MB, add_corpus_arguments, ensure_corpus, peak_rss_mb
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb
+from bench.naive_parser import parse_corpus
 from tasks.ingest import IngestProgress, IngestSummary, discover_reports, ingest
 from tasks.lake import LakeLocation
 
@@ -75,23 +82,31 @@ def main() -> None:
     print(f"Corpus {corpus}: {len(files):,} files, {total_bytes / MB:,.1f} MB; "
           f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores")  # fmt: skip
 
+    naive_started = time.perf_counter()
+    records, statements = parse_corpus([Path(file.path) for file in files])
+    naive = time.perf_counter() - naive_started
+    print(f"Baseline: naive single-core parser, parse only   {naive:8.2f} s   "
+          f"({records:,} records, {statements:,} statements; bench/naive_parser.py)")  # fmt: skip
+
     lake_folder = arguments.lake or Path(tempfile.mkdtemp(prefix="citelake-bench-lake-"))
     shutil.rmtree(lake_folder, ignore_errors=True)
     location = LakeLocation(path=lake_folder.resolve())
     try:
-        first, stages, seconds = _run(corpus, location, arguments)
+        with TreeMemory() as memory:
+            first, stages, seconds = _run(corpus, location, arguments)
         parsed_at = stages.at.get("committing", seconds)
         print()
         print(f"First run (fresh lake)   {seconds:8.2f} s   {len(files) / seconds:9,.0f} files/s   "
-              f"{total_bytes / MB / seconds:7.1f} MB/s")  # fmt: skip
+              f"{total_bytes / MB / seconds:7.1f} MB/s   {naive / seconds:.2f}x the naive parser")  # fmt: skip
         print(f"  plan                   {stages.at.get('planned', 0.0):8.2f} s   (open the lake, discover, set against the manifest)")
         print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
               f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
         print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
         print("  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
         print("  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
-        print(f"  peak memory            main {peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
-              f"largest parser process {peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB")  # fmt: skip
+        print(f"  peak memory            all processes together {memory.peak_mb:,.0f} MB "
+              f"(main alone {peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
+              f"largest parser process {peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB)")  # fmt: skip
 
         second, _, again = _run(corpus, location, arguments)
         assert second.files["unchanged"] == len(files), second.files

@@ -39,3 +39,59 @@ def ensure_corpus(folder: Path, count: int, seed: int, *, clean: bool = False) -
 def peak_rss_mb(who: int) -> float:
     """Peak resident set size in MB (``ru_maxrss`` is in KiB on Linux); for children, the largest one."""
     return resource.getrusage(who).ru_maxrss * 1024 / MB
+
+
+class TreeMemory:
+    """The peak resident memory of this process and all its descendants together, sampled every ``interval`` s.
+
+    ``ru_maxrss`` only knows one process at a time (for children: the largest
+    one); a run's footprint is the sum over its processes at one moment, read
+    here from ``/proc`` while the run goes on. Use as a context manager; the
+    peak is in ``peak_mb`` after the block.
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import os
+
+        root = os.getpid()
+        while not self._stop.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(root)))
+
+
+def _tree(root: int) -> list[int]:
+    pids, frontier = [root], [root]
+    while frontier:
+        pid = frontier.pop()
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        pids.extend(int(child) for child in children)
+        frontier.extend(int(child) for child in children)
+    return pids
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / MB
+    except OSError:
+        pass
+    return 0.0

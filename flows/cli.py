@@ -154,6 +154,9 @@ def ingest(
     1 with a one-line message when nothing was written (missing source, lake
     unreachable, another ingest running on the lake).
     """
+    # Say at once what happens: importing Prefect, and starting a server, take seconds.
+    typer.echo("starting Prefect…", err=True)
+
     import logging
     import os
     from contextlib import nullcontext
@@ -169,7 +172,7 @@ def ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
     from flows.ingest import ingest_flow, prefect_api, task_runner
-    from tasks.ingest import IngestError, IngestProgress, format_summary
+    from tasks.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
     from tasks.lake import LakeError
     from tasks.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
@@ -200,9 +203,18 @@ def ingest(
         def emit(self, record: logging.LogRecord) -> None:
             show(getattr(record, PROGRESS_RECORD_FIELD))
 
+    class ShowNotice(logging.Handler):
+        """What the run is doing or waiting for, one line at once (above the progress bar on a terminal)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            console.print(record.getMessage(), markup=False, highlight=False, soft_wrap=True)
+
     PROGRESS_LOGGER.addHandler(ShowProgress())
     PROGRESS_LOGGER.setLevel(logging.INFO)
     PROGRESS_LOGGER.propagate = False
+    NOTICE_LOGGER.addHandler(ShowNotice())
+    NOTICE_LOGGER.setLevel(logging.INFO)
+    NOTICE_LOGGER.propagate = False
 
     try:
         flow = ingest_flow.with_options(task_runner=task_runner(runner, dask_address, workers))
@@ -213,6 +225,8 @@ def ingest(
                 catalog=catalog,
                 batch_size=batch_size,
                 lock_wait=timedelta(seconds=wait),
+                # On threads, the parse tasks hand their CPU work to processes; other runners have their own.
+                parser_processes=workers if runner == "threads" else 0,
             )
     except (IngestError, LakeError, duckdb.Error, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -240,20 +254,12 @@ def sql_command(
     A statement that would write (INSERT, CREATE, COPY, ATTACH ...) is refused
     with a one-line message and exit status 2; any other error exits with 1.
     """
-    import json
-    import sys
-
     import duckdb
-    import pyarrow.csv
-    from rich.console import Console
-    from rich.table import Table
 
     from tasks.lake import LakeError, resolve_location
     from tasks.query import WriteRefused, run_readonly_query
 
-    if output_format not in ("table", "csv", "json"):
-        typer.echo(f"citelake sql: unknown --format {output_format!r}; use table, csv or json", err=True)
-        raise typer.Exit(code=2)
+    _check_format("sql", output_format)
     try:
         result = run_readonly_query(resolve_location(lake, catalog), query)
     except WriteRefused as error:
@@ -263,18 +269,151 @@ def sql_command(
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"citelake sql: {message}", err=True)
         raise typer.Exit(code=1) from None
-    if output_format == "csv":
-        sink = pyarrow.BufferOutputStream()
-        pyarrow.csv.write_csv(result, sink)
-        sys.stdout.write(sink.getvalue().to_pybytes().decode())
-    elif output_format == "json":
-        for row in result.to_pylist():
-            typer.echo(json.dumps(row, default=str, ensure_ascii=False))
-    else:
-        table = Table(*result.column_names, show_lines=False)
-        for row in result.to_pylist():
-            table.add_row(*("" if value is None else str(value) for value in row.values()))
-        Console().print(table)
+    _print_rows(result, output_format)
+
+
+@app.command()
+def attach(
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Print the statements that open the lake, read-only, from your own DuckDB session or the DuckDB CLI.
+
+    The output LOADs the DuckLake and catalog extensions from the installed
+    duckdb-extension-* packages (built for the DuckDB version citelake pins,
+    which your DuckDB must be too) and ATTACHes the lake as 'lake'. Paste it into `duckdb`, or
+    run `duckdb -init <(citelake attach)`. From Python:
+    `from tasks.lake import connect_read_only; con = connect_read_only("lake")`.
+    """
+    from tasks.lake import LakeError, attach_script, resolve_location
+
+    try:
+        typer.echo(attach_script(resolve_location(lake, catalog)))
+    except LakeError as error:
+        typer.echo(f"citelake attach: {error}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command("search")
+def search_command(
+    query: str = typer.Argument(
+        ...,
+        help='What to find in the statements\' text: terms (all required), "exact phrases", OR, -excluded, prefix*.',
+    ),
+    types: list[str] = typer.Option(
+        [], "--type", help="supporting, mentioning or contrasting (repeat for several)."
+    ),
+    section_categories: list[str] = typer.Option(
+        [],
+        "--section-category",
+        help="introduction, methods, results, discussion, conclusion, other or unknown (repeat for several).",
+    ),
+    year_from: int | None = typer.Option(None, "--paper-year-from", help="Cited paper published in this year or later."),
+    year_to: int | None = typer.Option(None, "--paper-year-to", help="Cited paper published in this year or earlier."),
+    doi: str | None = typer.Option(None, "--doi", help="Only statements citing this paper (any case)."),
+    min_confidence: float | None = typer.Option(None, "--min-confidence", help="Classification confidence at least this."),
+    limit: int = typer.Option(20, "--limit", min=0, help="Hits to show."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Hits to skip (for the next page)."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table, json (one object per line) or csv."),
+    facets: bool = typer.Option(False, "--facets", help="Also count the whole matching set by type, section category and paper year."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the search index from the lake first."),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Search the citation statements, best match first, with the report page's filters.
+
+    Answers from the lake's search index (LAKE/_search), brought up to the
+    lake's latest snapshot first; an index that is missing, belongs to another
+    lake or is unreadable is rebuilt, with a line on stderr. Snippets mark the
+    matched terms (bold here, <b>…</b> in json and csv).
+
+    Exit status: 2 with a one-line message for a malformed query or option,
+    1 when the lake cannot be read.
+    """
+
+    import duckdb
+
+    from tasks.lake import LakeError, resolve_location
+    from tasks.search_index import SearchIndexError
+    from tasks.search_query import QuerySyntaxError, SearchFilters, search, search_facets
+
+    _check_format("search", output_format)
+    location = resolve_location(lake, catalog)
+    try:
+        filters = SearchFilters(
+            types=tuple(types),
+            section_categories=tuple(section_categories),
+            year_from=year_from,
+            year_to=year_to,
+            doi=doi,
+            min_confidence=min_confidence,
+        )
+        if rebuild:
+            from tasks.search_index import ensure_index
+
+            ensure_index(location, rebuild=True)
+        hits = search(location, query, filters, limit=limit, offset=offset, refresh=not rebuild)
+        counts = search_facets(location, query, filters) if facets else None
+    except QuerySyntaxError as error:
+        typer.echo(f"citelake search: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    except (LakeError, SearchIndexError, duckdb.Error, OSError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"citelake search: {message}", err=True)
+        raise typer.Exit(code=1) from None
+
+    if output_format == "table":
+        _print_hits(hits, counts)
+        return
+    from tasks.output import to_json, write_rows
+
+    write_rows(hits, output_format)
+    if counts is not None:
+        # The facets follow the hits: a last JSON line, or a comment on stderr after the CSV.
+        facets_line = to_json({"facets": _facets_dict(counts)})
+        typer.echo(facets_line if output_format == "json" else f"# facets {facets_line}", err=output_format == "csv")
+
+
+def _facets_dict(counts) -> dict:
+    return {
+        "total": counts.total,
+        "type": counts.by_type,
+        "section_category": counts.by_section_category,
+        "year": {("none" if year is None else str(year)): number for year, number in counts.by_year.items()},
+    }
+
+
+def _snippet_text(html_snippet: str):
+    """A snippet's ``<b>…</b>`` marks as bold rich text."""
+    import html
+    import re
+
+    from rich.text import Text
+
+    text = Text()
+    for number, part in enumerate(re.split(r"</?b>", html_snippet)):
+        text.append(html.unescape(part), style="bold" if number % 2 else None)
+    return text
+
+
+def _print_hits(hits, counts) -> None:
+    from rich.console import Console
+
+    from tasks.output import write_rows
+
+    shown = hits.select("rank", "score", "doi", "title", "section", "type", "confidence", "snippet", "statement_id")
+    write_rows(shown.with_columns(shown["score"].round(2)), "table", table_cells={"snippet": _snippet_text})
+    console = Console()
+    if counts is not None:
+        console.print(f"{counts.total:,} matching statements (snapshot {counts.snapshot_id})")
+        console.print("  type              " + ", ".join(f"{key} {value:,}" for key, value in counts.by_type.items()))
+        console.print(
+            "  section category  " + ", ".join(f"{key} {value:,}" for key, value in counts.by_section_category.items())
+        )
+        console.print(
+            "  paper year        "
+            + ", ".join(f"{'none' if key is None else key} {value:,}" for key, value in counts.by_year.items())
+        )
 
 
 @app.command()
@@ -322,7 +461,8 @@ def serve(
 
     Registers two deployments with the Prefect server of PREFECT_API_URL
     (citelake-ingest/scheduled, at most one run at a time, and
-    citelake-maintain/scheduled) and executes their runs, scheduled or started
+    citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI)
+    and executes their runs, scheduled or started
     from the UI, in this process. Stop it with Ctrl-C.
     """
     from flows.deployments import serve_scheduled
@@ -330,7 +470,336 @@ def serve(
     serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
 
 
+@app.command()
+def explain(
+    doi: str | None = typer.Argument(None, help="The paper's DOI (any case, with or without https://doi.org/)."),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    output_format: str = typer.Option(
+        "text", "--format", "-f", help="text, markdown, html (one page, charts inline) or json (each sentence with its numbers and SQL file)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write to this file (Markdown: its charts as FILE-<chart>.png beside it) or, with several papers, into this folder."
+    ),
+    every_paper: bool = typer.Option(False, "--all", help="Explain every paper in the lake (needs --out DIR): a static site."),
+    doi_file: Path | None = typer.Option(None, "--doi-file", help="Explain the DOIs listed in this file, one a line (needs --out DIR)."),
+    watchlist: bool = typer.Option(False, "--watchlist", help="Explain the papers of the lake's watchlist table (needs --out DIR)."),
+) -> None:
+    """Explain a paper's citation report in plain sentences, every number checkable with SQL.
+
+    What the counts are, how the citing statements lean (supporting, mentioning,
+    contrasting, unclassified), where the paper stands among the lake's papers,
+    how its counts moved across the saved pages, where it is cited, the strongest
+    supporting and contrasting statements quoted, and the caveats that apply.
+    Every number comes from a query in sql/explain/; --format json names it per
+    sentence. With --all, --doi-file or --watchlist: one HTML page per paper and
+    an index.html under --out DIR.
+
+    Exit status 1 with a one-line message (and the nearest DOIs by prefix) when
+    the lake does not hold the paper.
+    """
+    import duckdb
+
+    from tasks.explain_run import ExplainError, explain_many, explain_one
+    from tasks.lake import LakeError, resolve_location
+
+    try:
+        location = resolve_location(lake, catalog)
+        if every_paper or doi_file or watchlist:
+            explain_many(location, out, every_paper=every_paper, doi_file=doi_file, watchlist=watchlist, single=doi)
+        else:
+            explain_one(location, doi, output_format, out)
+    except ExplainError as error:
+        typer.echo(f"citelake explain: {error}", err=True)
+        raise typer.Exit(code=error.exit_code) from None
+    except (LakeError, duckdb.Error, OSError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.echo(f"citelake explain: {message}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+# ---------------------------------------------------------------------------
+# citelake watch: the papers whose changes raise alerts
+# ---------------------------------------------------------------------------
+
+watch_app = typer.Typer(
+    help="The watchlist: papers whose changes (new contrasting or supporting statements, "
+    "reclassifications, moved counts, a first page) raise alerts after each ingest.",
+    no_args_is_help=True,
+)
+app.add_typer(watch_app, name="watch")
+
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="table (a readable table), json (one object per line) or csv (with a header).")
+]
+LabelOption = Annotated[str | None, typer.Option("--label", help="A label stored with each DOI (e.g. a project name).")]
+WaitOption = Annotated[
+    float, typer.Option("--wait", min=0.0, help="Seconds to wait for an ingest holding the lake's lock before giving up.")
+]
+
+
+def _fail(command: str, error: BaseException, code: int = 1) -> typer.Exit:
+    """Print the error's first line as ``citelake COMMAND: MESSAGE`` and return the exit to raise."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    typer.echo(f"citelake {command}: {message}", err=True)
+    return typer.Exit(code=code)
+
+
+def _check_format(command: str, output_format: str) -> None:
+    from tasks.output import UnknownFormat, check_format
+
+    try:
+        check_format(output_format)
+    except UnknownFormat as error:
+        raise _fail(command, error, code=2) from None
+
+
+def _print_rows(result, output_format: str) -> None:
+    """Print rows (an Arrow table or a polars frame) through the one output formatter."""
+    from tasks.output import write_rows
+
+    write_rows(result, output_format)
+
+
+def _watch_errors():
+    import duckdb
+
+    from tasks.ingest import IngestError
+    from tasks.lake import LakeError
+
+    return (IngestError, LakeError, duckdb.Error, OSError)
+
+
+@watch_app.command("add")
+def watch_add(
+    dois: list[str] = typer.Argument(..., help="DOIs to watch, in any case, with or without https://doi.org/ or doi:."),
+    label: LabelOption = None,
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Watch papers: alerts are raised for them from the next ingest on.
+
+    A DOI the lake has no page of yet may be watched: its first page raises a
+    first_seen alert. One lake transaction; exit status 2 for a text that is not a DOI.
+    """
+    from tasks.lake import resolve_location
+    from tasks.record import InvalidDOI
+    from tasks.watch import describe_watch, parse_dois, watch
+
+    try:
+        wanted = parse_dois(dois)
+    except InvalidDOI as error:
+        raise _fail("watch add", error, code=2) from None
+    try:
+        states = watch(resolve_location(lake, catalog), wanted, label=label, wait=wait)
+    except _watch_errors() as error:
+        raise _fail("watch add", error) from None
+    for line in describe_watch(states):
+        typer.echo(line)
+
+
+@watch_app.command("remove")
+def watch_remove(
+    dois: list[str] = typer.Argument(..., help="DOIs to stop watching."),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Stop watching papers (their alerts stay in the lake). One lake transaction."""
+    from tasks.lake import resolve_location
+    from tasks.record import InvalidDOI
+    from tasks.watch import describe_watch, parse_dois, unwatch
+
+    try:
+        wanted = parse_dois(dois)
+    except InvalidDOI as error:
+        raise _fail("watch remove", error, code=2) from None
+    try:
+        states = unwatch(resolve_location(lake, catalog), wanted, wait=wait)
+    except _watch_errors() as error:
+        raise _fail("watch remove", error) from None
+    for line in describe_watch(states, removing=True):
+        typer.echo(line)
+
+
+@watch_app.command("list")
+def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_format: FormatOption = "table") -> None:
+    """List the watched papers: label, since when, title, latest page, counts and alerts raised."""
+    from tasks.lake import resolve_location
+    from tasks.watch import watchlist
+
+    _check_format("watch list", output_format)
+    try:
+        rows = watchlist(resolve_location(lake, catalog))
+    except _watch_errors() as error:
+        raise _fail("watch list", error) from None
+    _print_rows(rows, output_format)
+
+
+@watch_app.command("import")
+def watch_import(
+    file: Path = typer.Argument(..., help="A plain list of DOIs (one a line), a BibTeX (.bib) or an RIS (.ris) file."),
+    label: LabelOption = None,
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: WaitOption = 0.0,
+) -> None:
+    """Watch every DOI of a file: a plain list, BibTeX or RIS (the format is told by the name or the content).
+
+    Entries without a DOI, or whose DOI is not one, are counted and listed; the
+    others are watched in one lake transaction.
+    """
+    from tasks.lake import resolve_location
+    from tasks.watch import describe_watch, read_doi_file, watch
+
+    try:
+        found = read_doi_file(file)
+        states = watch(resolve_location(lake, catalog), found.dois, label=label, wait=wait) if found.dois else []
+    except _watch_errors() as error:
+        raise _fail("watch import", error) from None
+    for line in describe_watch(states):
+        typer.echo(line)
+    new = sum(not state.watched for state in states)
+    typer.echo(
+        f"{file}: {found.file_format}, {len(found.dois)} DOIs ({new} newly watched), "
+        f"{len(found.without_doi)} without DOI, {len(found.invalid)} invalid"
+    )
+    for name in found.without_doi:
+        typer.echo(f"  without DOI  {name}")
+    for name, message in found.invalid:
+        typer.echo(f"  invalid      {name}: {message}")
+
+
+# ---------------------------------------------------------------------------
+# citelake alerts: what runs changed about watched papers
+# ---------------------------------------------------------------------------
+
+alerts_app = typer.Typer(
+    help="Alerts: what each ingest changed about the watched papers (citelake watch), newest first; "
+    "'alerts notify' sends them by e-mail or to a webhook through Prefect.",
+    invoke_without_command=True,
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback()
+def alerts_list(
+    context: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="Only alerts of pages saved on or after this date (YYYY-MM-DD or ISO time)."),
+    doi: str | None = typer.Option(None, "--doi", help="Only the alerts of this paper."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only alerts of this kind: first_seen, contrasting_added, supporting_added, reclassified, tally_changed."
+    ),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    output_format: FormatOption = "table",
+) -> None:
+    """List the alerts, newest first: page date, DOI, kind, title, what changed, the statement.
+
+    --format json or csv gives every column: observed_at, doi, kind, title,
+    statement_id, run_id, detail (JSON: the statement, counts before and after …), alert_id.
+
+    Alerts are computed after each committed ingest for the watched papers it
+    changed: contrasting_added / supporting_added (a new statement of that type),
+    reclassified (a known statement's type changed), tally_changed (counts moved),
+    first_seen (the paper's first page arrived).
+    """
+    if context.invoked_subcommand is not None:
+        return
+    from datetime import datetime
+
+    from tasks.alerts import list_alerts, readable_alerts
+    from tasks.lake import resolve_location
+    from tasks.record import InvalidDOI, valid_doi
+
+    _check_format("alerts", output_format)
+    try:
+        since_time = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        typer.echo(f"citelake alerts: --since {since!r} is not a date (YYYY-MM-DD or an ISO time)", err=True)
+        raise typer.Exit(code=2) from None
+    if since_time is not None and since_time.tzinfo is None:
+        from datetime import UTC
+
+        since_time = since_time.replace(tzinfo=UTC)
+    try:
+        wanted = valid_doi(doi) if doi else None
+    except InvalidDOI as error:
+        raise _fail("alerts", error, code=2) from None
+    try:
+        rows = list_alerts(resolve_location(lake, catalog), since=since_time, doi=wanted, kind=kind)
+    except _watch_errors() as error:
+        raise _fail("alerts", error) from None
+    _print_rows(readable_alerts(rows) if output_format == "table" else rows, output_format)
+
+
+@alerts_app.command("notify")
+def alerts_notify(
+    email: str | None = typer.Option(None, "--email", help="Send each alert to this e-mail address (with --smtp)."),
+    smtp: str | None = typer.Option(None, "--smtp", help="The SMTP server for --email, HOST:PORT (plain SMTP, no login)."),
+    webhook: str | None = typer.Option(None, "--webhook", help="POST each alert as JSON ({subject, body}) to this URL."),
+    test: bool = typer.Option(False, "--test", help="Send one test notification now, so a wrong host or URL shows at once."),
+) -> None:
+    """Send every new alert by e-mail or to a webhook, through a Prefect automation.
+
+    Saves a Prefect notification block and an automation (citelake-alerts-email
+    or citelake-alerts-webhook) on the server of PREFECT_API_URL: every
+    citelake.alert.* event that an ingest run emits sends one message naming the
+    paper, what changed and the statement quoted. Running it again updates both
+    instead of adding more. Exit status 1 with one line when the test
+    notification or the server fails, 2 for wrong options.
+    """
+    import os
+
+    if (email is None) == (webhook is None):
+        typer.echo("citelake alerts notify: give either --email ADDRESS --smtp HOST:PORT or --webhook URL", err=True)
+        raise typer.Exit(code=2)
+    if email is not None and smtp is None:
+        typer.echo("citelake alerts notify: --email needs --smtp HOST:PORT", err=True)
+        raise typer.Exit(code=2)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            typer.echo(
+                "citelake alerts notify: no Prefect server: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api) "
+                "to the server that runs your ingests",
+                err=True,
+            )
+            raise typer.Exit(code=1)
+
+    from tasks.notify import EMAIL_NAME, WEBHOOK_NAME, NotifySetupError, email_block, set_up, webhook_block
+
+    try:
+        if email is not None:
+            name, where, block = EMAIL_NAME, f"{email} via {smtp}", email_block(email, smtp)
+        else:
+            name, where, block = WEBHOOK_NAME, webhook, webhook_block(webhook)
+    except NotifySetupError as error:
+        raise _fail("alerts notify", error, code=2) from None
+    try:
+        done = set_up(name, block, where=where, test=test)
+    except NotifySetupError as error:
+        raise _fail("alerts notify", error) from None
+    except Exception as error:  # the Prefect API: unreachable, refused
+        raise _fail("alerts notify", error) from None
+    if done.tested:
+        typer.echo(f"test notification sent to {where}")
+    verb = "updated" if done.updated else "created"
+    typer.echo(f"{verb} automation {name} ({done.automation_id}): every citelake.alert.* event notifies {where}")
+
+
 def main() -> None:
+    import logging
+
+    # What the steps warn about (a moved lake, a skipped folder) reaches the terminal, one line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("citelake: %(message)s"))
+    steps = logging.getLogger("tasks")
+    steps.addHandler(handler)
+    steps.setLevel(logging.WARNING)
     app()
 
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.explain import default_site, explain_flow
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
 from tasks.lake import resolve_location
 
 DEPLOYMENT_NAME = "scheduled"
+EXPLAIN_DEPLOYMENT_NAME = "on-demand"
 DEFAULT_INGEST_CRON = "0 * * * *"
 DEFAULT_MAINTAIN_CRON = "30 3 * * *"
 
@@ -59,6 +61,13 @@ def scheduled_deployments(
             concurrency_limit=1,
             parameters=lake_parameters,
             description=f"Compact and clean the lake at {location.describe()}",
+            tags=["citelake"],
+        ),
+        # No schedule: run it from the UI with DOIs (or watchlist=true); each paper becomes an artifact.
+        explain_flow.to_deployment(
+            name=EXPLAIN_DEPLOYMENT_NAME,
+            parameters={**lake_parameters, "watchlist": False, "out_dir": str(default_site(str(location.path), catalog))},
+            description=f"Explain papers of the lake at {location.describe()} as Markdown artifacts",
             tags=["citelake"],
         ),
     ]

@@ -2,9 +2,12 @@
 
 It reads top to bottom as its DAG:
 
-    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► publish_run_report
-    (discover,      (read, parse, split one batch;                         (classify, merge,    (summary, rejected
-     plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)      files, changed papers)
+    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► update_search_index ─► publish_run_report
+    (discover,      (read, parse, split one batch;                         (classify, merge,  (the run's changes    (summary, rejected
+     plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)    into LAKE/_search)    files, changed papers)
+
+A failed search-index update is a warning, never a failed run: the run is
+committed, and the next one catches the index up (``tasks.search_tasks``).
 
 The whole run holds the lake's ingest lock (``tasks.ingest.ingest_guard``), so
 a second run on the same lake stops at once with a message naming the holder
@@ -30,15 +33,18 @@ from prefect.events.worker import EventsWorker
 from prefect.futures import as_completed
 from prefect.logging.handlers import APILogWorker
 from prefect.runtime import flow_run
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from tasks.ingest import IngestSummary, ingest_guard
+from flows.temporary_server import TemporaryServer
+from tasks.alert_tasks import detect_alerts
+from tasks.batch import parser_processes as parse_on_processes
+from tasks.ingest import IngestSummary, ingest_guard, notice
 from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake import resolve_location
 from tasks.run_report import RunProgress, publish_run_report
+from tasks.search_tasks import update_search_index
 from tasks.staging import remove_staging, staging_folder
 
 DEFAULT_BATCH_SIZE = 2000
@@ -64,12 +70,16 @@ def ingest_flow(
     catalog: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     lock_wait: timedelta = timedelta(0),
+    parser_processes: int | None = None,
 ) -> IngestSummary:
     """Bring the report files under ``source`` into the lake as one snapshot, and report on it in the UI.
 
     ``lake`` and ``catalog`` are as for ``citelake ingest`` (default: ``CITELAKE_LAKE``,
     ``CITELAKE_CATALOG``, ``./lake``); ``batch_size`` files make one parse task;
     ``lock_wait`` is how long to wait for another ingest on the lake to finish.
+    ``parser_processes`` is how many processes the parse tasks hand their work
+    to (default: one per core when the run has more than one batch; 0: parse in
+    the task's own worker, as with the processes and Dask runners).
     The lake's ``runs.run_id`` is this flow run's id.
     """
     started = time.time()
@@ -88,12 +98,17 @@ def ingest_flow(
 
         staging = staging_folder(location, run_id)
         progress = RunProgress(plan, len(batches))
-        futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
-        for future in as_completed(futures):
-            progress.batch_done(future.result())
-        staged = [future.result() for future in futures]
+        processes = parser_processes if parser_processes is not None else (os.cpu_count() or 1) * (len(batches) > 1)
+        with parse_on_processes(processes):
+            futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
+            for future in as_completed(futures):
+                progress.batch_done(future.result())
+            staged = [future.result() for future in futures]
 
         summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
+        detect_alerts(location, summary)
+        # Still under the ingest lock: the index follows the runs one at a time.
+        update_search_index(location)
     publish_run_report(location, summary)
     return summary
 
@@ -105,14 +120,17 @@ def prefect_api() -> Iterator[None]:
     With ``PREFECT_API_URL`` set, that server. Without it, Prefect would start a
     temporary server in each process that needs one (the flow's, and every
     parse worker's); this starts one instead, for the duration of the block, and
-    points this process's settings (which worker processes inherit) at it.
+    points this process's settings (which worker processes inherit) at it. That
+    server dies with this process, however it ends, and one that does not start
+    raises ``TemporaryServerError`` (see ``flows.temporary_server``).
     """
     if PREFECT_API_URL.value():
         yield
         return
+    notice("starting a temporary Prefect server… (set PREFECT_API_URL to use a running one)")
     # The temporary server is ours: it need not phone home.
     with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        server = SubprocessASGIServer()
+        server = TemporaryServer()
         server.start()
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):

@@ -1,6 +1,6 @@
 """The maintenance flow: fewer, larger files and no snapshots or files older than needed.
 
-    delete_unneeded_files ─► merge_small_files ─► expire_old_snapshots
+    delete_unneeded_files ─► merge_small_files ─► expire_old_snapshots ─► merge_search_segments
 
 Files are deleted first: what this pass merges away or expires waits for the
 next pass, so no reader loses a file it is scanning (see ``tasks.maintenance``).
@@ -26,6 +26,7 @@ from tasks.maintenance import (
     expire_old_snapshots,
     merge_small_files,
 )
+from tasks.search_tasks import merge_search_segments
 
 # An hourly ingest of a large folder may run for a while; maintenance is daily
 # and can wait for it rather than fail.
@@ -51,13 +52,14 @@ def maintain_flow(
         files_deleted = delete_unneeded_files(location, deletion_grace)
         files_merged, files_created = merge_small_files(location)
         snapshots_expired = expire_old_snapshots(location, snapshot_retention)
+        search_merge = merge_search_segments(location)
     result = MaintenanceResult(
         files_deleted=files_deleted,
         files_merged=files_merged,
         files_created=files_created,
         snapshots_expired=snapshots_expired,
     )
-    logger.info("%s: %s", location.describe(), result)
+    logger.info("%s: %s; search index %s", location.describe(), result, search_merge)
     return result
 
 

@@ -12,11 +12,12 @@ import gc
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -27,6 +28,7 @@ from tasks.record import DiscoveredFile, Rejection, SourceFile, path_bytes
 from tasks.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = FILE_STATES
+T = TypeVar("T")
 
 # Batches submitted ahead of the ones being worked on, per worker: enough that a
 # worker never waits for the main process, few enough that memory stays bounded.
@@ -190,3 +192,40 @@ def _polars_threads_for_new_workers(threads: int) -> Iterator[None]:
         yield
     finally:
         del os.environ["POLARS_MAX_THREADS"]
+
+
+_parser_pool: ProcessPoolExecutor | None = None
+
+
+@contextmanager
+def parser_processes(workers: int) -> Iterator[None]:
+    """For the block, :func:`run_in_parser_process` runs its work on ``workers`` spawned processes.
+
+    The ingest flow's parse tasks run on threads (they start at once, where
+    Prefect's process runner costs seconds per worker); this gives their CPU
+    work a core each instead of sharing one interpreter. With ``workers`` 0 or 1
+    the work stays in the calling thread (a small run is not worth a process's start).
+    The workers are started here, each with its share of polars threads.
+    """
+    global _parser_pool
+    if workers <= 1 or _parser_pool is not None:
+        yield
+        return
+    with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        for started in [pool.submit(os.getpid) for _ in range(workers)]:
+            started.result()
+    _parser_pool = pool
+    try:
+        yield
+    finally:
+        _parser_pool = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_in_parser_process(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` on a process of the current :func:`parser_processes` block, or here without one."""
+    pool = _parser_pool
+    if pool is None:
+        return function(*args)
+    return pool.submit(function, *args).result()

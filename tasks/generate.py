@@ -307,7 +307,7 @@ def _doi(rng: random.Random, serial: int, year: int) -> str:
     return f"10.1371/journal.pone.{serial:07d}"
 
 
-# Lengths follow the real sample (shared/samples): its statements hold three or four
+# Lengths follow the real sample (tests/fixtures): its statements hold three or four
 # sentences of 15 to 30 words (about 560 characters), its abstract about 600
 # characters before the page cut it. Shorter pages would understate MB/s figures.
 def _sentence(rng: random.Random) -> list[str]:

@@ -53,6 +53,7 @@ from tasks.lake import (
     CheckFinding,
     LakeLocation,
     LakeWriter,
+    catalog_holders,
     file_manifest,
     open_lake,
     read_sql,
@@ -60,8 +61,11 @@ from tasks.lake import (
 from tasks.parse import READ_FAILURE
 from tasks.record import DiscoveredFile, path_text
 from tasks.split import combine_frames
+from tasks.staging import remove_stale_staging
 
 logger = logging.getLogger(__name__)
+# One-line messages for the user while a run starts or waits (see :func:`notice`).
+NOTICE_LOGGER = logging.getLogger("citelake.notice")
 
 REPORT_SUFFIXES = (".txt", ".txt.gz")
 # What a run counts files by; ``seen`` is every file discovered, the others add up to it.
@@ -85,6 +89,15 @@ class SourceError(IngestError):
 
 class IngestCollision(IngestError):
     """Another ingest holds the lake, or committed to it during this run: nothing was written."""
+
+
+class LakeFolderError(IngestError):
+    """The lake folder is a file, or this process cannot write it."""
+
+
+def notice(message: str) -> None:
+    """Tell the user at once what the run is doing or waiting for (``citelake ingest`` prints these on stderr)."""
+    NOTICE_LOGGER.info(message)
 
 
 # ---------------------------------------------------------------------------
@@ -336,36 +349,90 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]
     catalog database for a shared one (a lock file on a network drive is not
     reliable across machines). Both vanish with the process that holds them, so
     a killed run never leaves the lake locked. Raises :class:`IngestCollision`
-    when the lock is still held after ``wait`` seconds.
+    when the lock is still held after ``wait`` seconds, and says whom it waits
+    for (:func:`notice`) when it waits; raises :class:`LakeFolderError` when the
+    lake folder is a file or cannot be written. Holding the lock, it removes
+    the staging folders that killed runs left (:func:`tasks.staging.remove_stale_staging`).
     """
+    check_lake_folder(location)
     guard = _advisory_lock if location.catalog else _lock_file
     with guard(location, wait):
+        if stale := remove_stale_staging(location):
+            logger.info("removed the staged batches of %d killed runs: %s", len(stale), ", ".join(stale))
         yield
+
+
+def check_lake_folder(location: LakeLocation) -> None:
+    """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write.
+
+    The lake folder holds the lock file (embedded catalog), the Parquet files and
+    the staging folders, so an ingest needs to write it whatever the catalog.
+    """
+    path = location.path
+    existing = next((folder for folder in (path, *path.parents) if folder.exists()), path)
+    if not existing.is_dir():
+        where = f"LAKE {path}" if existing == path else f"LAKE {path}: {existing}"
+        raise LakeFolderError(f"{where} is a file, not a lake folder: choose a folder (--lake DIR)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise LakeFolderError(_cannot_write_message(location))
+
+
+def _cannot_write_message(location: LakeLocation) -> str:
+    return (
+        f"cannot write to LAKE {location.path} (permission denied): "
+        "choose a folder you can write (--lake DIR), or run as a user who can"
+    )
 
 
 @contextmanager
 def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
-    location.path.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(location.path / LOCK_FILE)
     holder_file = location.path / LOCK_HOLDER_FILE
     try:
-        lock.acquire(timeout=wait, poll_interval=_LOCK_POLL_SECONDS)
-    except Timeout:
-        raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
+        location.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(location.path / LOCK_FILE)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if wait <= 0:
+                raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
+            notice(f"waiting up to {wait:g} s for the ingest {_lock_holder_who(holder_file)} to finish")
+            try:
+                lock.acquire(timeout=wait, poll_interval=_LOCK_POLL_SECONDS)
+            except Timeout:
+                raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
+    except PermissionError:
+        raise LakeFolderError(_cannot_write_message(location)) from None
     try:
         holder = {"since": datetime.now(UTC).isoformat(timespec="seconds"), "pid": os.getpid(), "host": socket.gethostname()}
-        holder_file.write_text(json.dumps(holder), encoding="utf-8")
+        try:
+            holder_file.write_text(json.dumps(holder), encoding="utf-8")
+        except PermissionError:
+            raise LakeFolderError(_cannot_write_message(location)) from None
         yield
     finally:
         lock.release()
 
 
-def _lock_holder(holder_file: Path) -> str:
+def _read_holder(holder_file: Path) -> dict | None:
     try:
         holder = json.loads(holder_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) and {"since", "pid", "host"} <= holder.keys() else None
+
+
+def _lock_holder(holder_file: Path) -> str:
+    holder = _read_holder(holder_file)
+    if holder is None:
         return "an unknown time"
     return f"{holder['since']} (process {holder['pid']} on {holder['host']})"
+
+
+def _lock_holder_who(holder_file: Path) -> str:
+    holder = _read_holder(holder_file)
+    if holder is None:
+        return "that holds the lake (its start is not recorded)"
+    return f"started at {holder['since']} by pid {holder['pid']} on host {holder['host']}"
 
 
 @contextmanager
@@ -377,13 +444,17 @@ def _advisory_lock(location: LakeLocation, wait: float) -> Iterator[None]:
         raise IngestError(f"cannot reach the catalog of {location.describe()}: {_first_line(error)}") from error
     with connection:
         deadline = time.monotonic() + wait
+        announced = False
         while not connection.execute(read_sql("ingest/try_ingest_lock.sql")).fetchone()[0]:
+            holder = connection.execute(read_sql("ingest/ingest_lock_holder.sql")).fetchone()
+            since = "an unknown time"
+            if holder:
+                since = f"{holder[0].isoformat(timespec='seconds')} (server process {holder[1]})"
             if time.monotonic() >= deadline:
-                holder = connection.execute(read_sql("ingest/ingest_lock_holder.sql")).fetchone()
-                since = "an unknown time"
-                if holder:
-                    since = f"{holder[0].isoformat(timespec='seconds')} (server process {holder[1]})"
                 raise IngestCollision(_collision_message(location, since))
+            if not announced:
+                notice(f"waiting up to {wait:g} s for the ingest holding {location.describe()} since {since} to finish")
+                announced = True
             time.sleep(_LOCK_POLL_SECONDS)
         try:
             yield
@@ -597,12 +668,25 @@ def _in_discovery_order(
 
 @contextmanager
 def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
-    """Turn a failed DuckLake commit (another writer got in first, or holds the catalog) into :class:`IngestCollision`."""
+    """Turn a failed DuckLake commit into :class:`IngestCollision`, saying what stood in the way.
+
+    The run holds the ingest lock, so no other citelake ingest can have written.
+    A catalog that was locked is named as such, with the processes that have it
+    open (a tool holding a write transaction on it, say); otherwise another
+    writer, outside citelake, changed the lake during the run.
+    """
     try:
         yield
     except duckdb.TransactionException as error:
         if "Failed to commit" not in str(error):
             raise
+        if "locked" in str(error):
+            holders = catalog_holders(location)
+            held_by = f"; it is open in {', '.join(holders)}" if holders else ""
+            raise IngestCollision(
+                f"could not commit to {location.describe()}: its catalog was locked by another connection "
+                f"(database is locked){held_by}; nothing was written"
+            ) from error
         raise IngestCollision(
             f"another writer changed {location.describe()} during this ingest "
             f"({_first_line(error)}); nothing was written"

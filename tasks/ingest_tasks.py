@@ -28,12 +28,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from tasks.batch import parse_and_split
-from tasks.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, plan_run
+from tasks.batch import run_in_parser_process
+from tasks.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
 from tasks.lake import LakeError, LakeLocation, open_lake
 from tasks.record import DiscoveredFile
 from tasks.run_report import announce
-from tasks.staging import StagedBatch, read_staged, remove_staging, stage_batch, staging_folder
+from tasks.staging import StagedBatch, parse_and_stage, read_staged, remove_staging, staging_folder
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.
@@ -71,6 +71,7 @@ def cut_batches(plan: RunPlan, batch_size: int) -> list[pl.DataFrame]:
 @task(**OUTSIDE)
 def plan_ingest(source: str, location: LakeLocation) -> RunPlan:
     """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
+    notice("discovering files…")
     skipped_folders: list[tuple[str, str]] = []
     discovered = discover_reports(source, skipped_folders)
     con = open_lake(location)
@@ -82,12 +83,16 @@ def plan_ingest(source: str, location: LakeLocation) -> RunPlan:
 
 @task(**OUTSIDE)
 def parse_batch(files: pl.DataFrame, staging: Path, batch_number: int) -> StagedBatch:
-    """Read, parse and split one batch of files (a slice of the plan) and park the result under ``staging``."""
+    """Read, parse and split one batch of files (a slice of the plan) and park the result under ``staging``.
+
+    Inside the flow's ``parser_processes`` block the work runs on a parser
+    process, and only the staged batch's description comes back.
+    """
     discovered = [
         DiscoveredFile(path=path, size=size, mtime=mtime)
         for path, size, mtime in files.select("path", "size", "mtime").iter_rows()
     ]
-    return stage_batch(parse_and_split(discovered), staging, batch_number)
+    return run_in_parser_process(parse_and_stage, discovered, staging, batch_number)
 
 
 @task(**OUTSIDE)

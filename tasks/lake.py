@@ -14,22 +14,33 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
-from tasks.frames import FILE_STATES, Frames
+if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
+    import polars as pl
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+    from tasks.frames import Frames
+
+
+def _sql_dir() -> Path:
+    """The SQL files: ``tasks/sql`` in an installed wheel (see pyproject.toml), else the repository's ``sql/``."""
+    packaged = Path(__file__).resolve().parent / "sql"
+    return packaged if packaged.is_dir() else packaged.parent.parent / "sql"
+
+
+SQL_DIR = _sql_dir()
 LAKE_ALIAS = "lake"
 CATALOG_FILE = "catalog.sqlite"
 DATA_DIR = "data"
@@ -87,12 +98,17 @@ SPILL_DIR = "_spill"
 DEFAULT_WRITER_MEMORY_LIMIT = "1GB"
 
 REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
-REPORT_FILES_SCHEMA = FILE_STATES
 FILE_COUNT_KEYS = ("seen", "new", "changed", "unchanged", "duplicate", "rejected")
 KEY_CHECK_PREFIX = "duplicate_keys_"
 CHECK_SAMPLE_ROWS = 5
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
+# The embedded catalog's journal: in WAL mode readers never block the writer's
+# commit (with the default rollback journal one idle reader does). WAL needs a
+# local filesystem; on a network share use the PostgreSQL catalog.
+CATALOG_JOURNAL_MODE = "wal"
+
+logger = logging.getLogger(__name__)
 
 
 class LakeError(RuntimeError):
@@ -158,29 +174,61 @@ def connect() -> duckdb.DuckDBPyConnection:
     )
 
 
+def extension_file(name: str) -> Path:
+    """The file of a DuckDB extension in its installed ``duckdb-extension-*`` package."""
+    if name not in EXTENSION_PACKAGES:
+        raise LakeError(f"unknown DuckDB extension {name!r}; known: {', '.join(EXTENSION_PACKAGES)}")
+    package, file_name = EXTENSION_PACKAGES[name]
+    distribution = package.replace("_", "-")
+    try:
+        module = importlib.import_module(package)
+    except ImportError as error:
+        raise LakeError(
+            f"DuckDB extension {name!r} needs the package {distribution}=={duckdb.__version__}, "
+            "which is not installed"
+        ) from error
+    path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{file_name}.duckdb_extension"
+    if not path.is_file():
+        raise LakeError(
+            f"{distribution} holds no build for DuckDB {duckdb.__version__} (looked for {path}); "
+            f"install {distribution}=={duckdb.__version__}"
+        )
+    return path
+
+
 def load_extensions(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     """Load DuckDB extensions from the installed ``duckdb-extension-*`` packages, never from the network."""
     for name in names:
-        if name not in EXTENSION_PACKAGES:
-            raise LakeError(f"unknown DuckDB extension {name!r}; known: {', '.join(EXTENSION_PACKAGES)}")
-        package, file_name = EXTENSION_PACKAGES[name]
-        distribution = package.replace("_", "-")
-        try:
-            module = importlib.import_module(package)
-        except ImportError as error:
-            raise LakeError(
-                f"DuckDB extension {name!r} needs the package {distribution}=={duckdb.__version__}, "
-                "which is not installed"
-            ) from error
-        extension_file = (
-            Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{file_name}.duckdb_extension"
-        )
-        if not extension_file.is_file():
-            raise LakeError(
-                f"{distribution} holds no build for DuckDB {duckdb.__version__} (looked for {extension_file}); "
-                f"install {distribution}=={duckdb.__version__}"
-            )
-        con.load_extension(str(extension_file))
+        con.load_extension(str(extension_file(name)))
+
+
+def _catalog_extension(location: LakeLocation) -> str:
+    return "postgres" if location.catalog else "sqlite"
+
+
+def attach_script(location: LakeLocation) -> str:
+    """SQL that opens the lake read-only in a DuckDB session of the pinned version: LOAD lines, ATTACH, USE."""
+    _check_exists(location)
+    loads = [f"load {quote_literal(str(extension_file(name)))};" for name in ("ducklake", _catalog_extension(location))]
+    statement = attach_statement(location, read_only=True, override_data_path=_moved_from(location) is not None)
+    return "\n".join(
+        [
+            f"-- citelake lake {location.describe()}; needs DuckDB {duckdb.__version__} (the extensions are built for it)",
+            *loads,
+            "".join(line for line in statement.splitlines() if not line.startswith("--")) + ";",
+            f"use {quote_identifier(LAKE_ALIAS)};",
+        ]
+    )
+
+
+def connect_read_only(lake: str | Path | None = None, catalog: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lake attached read-only as ``lake`` and in use, for notebooks and scripts.
+
+    ``lake`` and ``catalog`` as for the command line (default ``$CITELAKE_LAKE``,
+    else ``./lake``). The connection is the caller's own DuckDB session: it can
+    join the lake with any other data; the lake itself refuses writes.
+    """
+    return open_lake(resolve_location(lake, catalog), read_only=True)
 
 
 def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -194,7 +242,7 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
     """
     con = connect()
     try:
-        load_extensions(con, "ducklake", "postgres" if location.catalog else "sqlite")
+        load_extensions(con, "ducklake", _catalog_extension(location))
         _attach(con, location, read_only=read_only)
         con.execute(read_sql("lake/use_lake.sql"))
         if read_only:
@@ -210,24 +258,120 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
 
 def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only: bool) -> None:
     if location.catalog is None:
-        if read_only and not location.catalog_file.is_file():
-            raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
+        if read_only:
+            _check_exists(location)
+        else:
+            location.path.mkdir(parents=True, exist_ok=True)
+            set_catalog_journal_mode(location)
+        moved_from = _moved_from(location)
+    else:
+        moved_from = None
+    if not read_only:
+        location.data_path.mkdir(parents=True, exist_ok=True)
+    try:
+        con.execute(attach_statement(location, read_only=read_only, override_data_path=moved_from is not None))
+    except duckdb.Error as error:
+        raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
+    if moved_from is not None:
+        if read_only:
+            logger.warning("%s: the lake folder was moved or copied from %s; reading the files here", location.path, moved_from)
+        else:
+            _record_data_path(location)
+            logger.warning("%s: the lake folder was moved or copied from %s; its data path now points here", location.path, moved_from)
+
+
+def _check_exists(location: LakeLocation) -> None:
+    if location.catalog is None and not location.catalog_file.is_file():
+        raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
+
+
+def attach_statement(location: LakeLocation, *, read_only: bool = True, override_data_path: bool = False) -> str:
+    """The ATTACH statement that attaches this lake as ``lake`` (``sql/lake/attach*.sql``)."""
+    if location.catalog is None:
         metadata = f"ducklake:sqlite:{location.catalog_file}"
     else:
         metadata = f"ducklake:postgres:{location.catalog}"
-    if not read_only:
-        location.data_path.mkdir(parents=True, exist_ok=True)
     # ATTACH takes no bound parameters, hence the quoted literals.
     template = read_sql("lake/attach_read_only.sql" if read_only else "lake/attach.sql")
-    statement = template.format(
+    options = ", override_data_path true" if override_data_path else ""
+    return template.format(
         metadata=quote_literal(metadata),
         alias=quote_identifier(LAKE_ALIAS),
         data_path=quote_literal(f"{location.data_path}/"),
+        options=options,
     )
+
+
+def set_catalog_journal_mode(location: LakeLocation) -> None:
+    """Put the embedded catalog (new or existing) in WAL mode, so that readers never block a commit.
+
+    The mode is stored in the SQLite file itself: set once, it holds for every
+    connection, DuckDB's and any other tool's.
+    """
     try:
-        con.execute(statement)
-    except duckdb.Error as error:
-        raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
+        with closing(sqlite3.connect(location.catalog_file, timeout=30)) as catalog:
+            (mode,) = catalog.execute("pragma journal_mode").fetchone()
+            if mode.lower() != CATALOG_JOURNAL_MODE:
+                (mode,) = catalog.execute(f"pragma journal_mode={CATALOG_JOURNAL_MODE}").fetchone()
+    except sqlite3.Error as error:
+        raise LakeError(f"cannot open the catalog {location.catalog_file}: {error}") from error
+    if mode.lower() != CATALOG_JOURNAL_MODE:
+        raise LakeError(
+            f"the catalog {location.catalog_file} cannot use SQLite's WAL journal (it stays in {mode} mode): "
+            "is the lake on a network share? Put it on a local disk, or use a PostgreSQL catalog (--catalog)"
+        )
+
+
+def _stored_data_path(location: LakeLocation) -> str | None:
+    """The data path the embedded catalog records, or None for a catalog without one yet."""
+    if not location.catalog_file.is_file():
+        return None
+    try:
+        uri = f"{location.catalog_file.as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as catalog:
+            row = catalog.execute(read_sql("lake/stored_data_path.sql")).fetchone()
+    except sqlite3.Error:
+        return None  # not a DuckLake catalog (yet): ATTACH says what is wrong
+    return row[0] if row else None
+
+
+def _moved_from(location: LakeLocation) -> str | None:
+    """Where the lake folder was when its catalog was made, if that is not where it is now."""
+    stored = _stored_data_path(location)
+    if stored is None:
+        return None
+    stored_folder = Path(stored.rstrip("/"))
+    if stored_folder.resolve() == location.data_path.resolve():
+        return None
+    return str(stored_folder.parent)
+
+
+def _record_data_path(location: LakeLocation) -> None:
+    """Record the lake's own data folder in its catalog, so a moved or copied lake opens here without override."""
+    with closing(sqlite3.connect(location.catalog_file, timeout=30)) as catalog, catalog:
+        catalog.execute(read_sql("lake/record_data_path.sql"), {"data_path": f"{location.data_path}/"})
+
+
+def catalog_holders(location: LakeLocation) -> list[str]:
+    """The other processes that have the embedded catalog open, as ``pid N (command)``; empty when unknown.
+
+    Read from ``/proc`` (Linux), so only processes this user may inspect are seen.
+    """
+    if location.catalog is not None:
+        return []
+    wanted = {str(location.catalog_file), f"{location.catalog_file}-wal"}
+    holders = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        if int(entry.name) == os.getpid():
+            continue
+        try:
+            if not any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir()):
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        holders.append(f"pid {entry.name} ({command[:80] or '?'})")
+    return holders
 
 
 def _set_spill_directory(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:
@@ -427,7 +571,18 @@ def _normalise_file_counts(file_counts: dict[str, int]) -> dict[str, int]:
     return {f"files_{key}": value for key, value in counts.items()}
 
 
+def __getattr__(name: str) -> Any:
+    # REPORT_FILES_SCHEMA is the frames' FILE_STATES, imported when first asked for (see TYPE_CHECKING above).
+    if name == "REPORT_FILES_SCHEMA":
+        from tasks.frames import FILE_STATES
+
+        return FILE_STATES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
+    from tasks.frames import FILE_STATES as REPORT_FILES_SCHEMA
+
     missing = [name for name in REPORT_FILES_SCHEMA if name not in report_files.columns]
     if missing:
         raise ValueError(f"report_files frame lacks columns {', '.join(missing)}")
@@ -543,6 +698,8 @@ class LakeWriter:
         """Which of these content hashes are pages stored in the lake or staged earlier in this run."""
         if not self._open:
             raise LakeError("stored_hashes() outside the writer's with-block")
+        import polars as pl
+
         wanted = pl.DataFrame({"sha256": list(hashes)}, schema={"sha256": pl.Utf8})
         with registered(self.con, "wanted_hashes", wanted):
             found = self.con.execute(read_sql("lake/known_hashes_in_run.sql")).pl()
@@ -605,6 +762,8 @@ def file_manifest(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None
     """The stored state (path, size, mtime, sha256, status, reason) of the given paths, or of every file seen."""
     if paths is None:
         return con.execute(read_sql("lake/file_manifest.sql")).pl()
+    import polars as pl
+
     wanted = pl.DataFrame({"path": paths}, schema={"path": pl.Utf8})
     with registered(con, "wanted_paths", wanted):
         return con.execute(read_sql("lake/file_manifest_for_paths.sql")).pl()

@@ -1,4 +1,4 @@
-"""Read one citation-report page into its parsed record (``../shared/report-format.md``).
+"""Read one citation-report page into its parsed record (``docs/report-format.md``).
 
 The page is read in two parts:
 

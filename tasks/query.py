@@ -2,46 +2,133 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.lake import USER_TABLES, LakeLocation, connect, open_lake
+from tasks.lake import USER_TABLES, LakeLocation, connect, open_lake, quote_literal, read_sql
 
-# SELECT covers DESCRIBE, SHOW, SUMMARIZE and the PRAGMAs that only list things:
-# DuckDB parses those as selects.
+# SELECT covers DESCRIBE, SHOW, SUMMARIZE, FROM-first queries and the PRAGMAs
+# that only list things: DuckDB parses those as selects. EXPLAIN is allowed
+# only of a statement that is allowed itself.
 READ_STATEMENT_TYPES = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+_EXPLAIN_PREFIX = re.compile(r"^\s*explain\s+(?:analy[sz]e\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
+# Table functions a query may call: they read the lake or describe the session.
+# Everything else (the DuckLake functions that write or delete files, query()
+# that runs SQL from a string, the file readers) is refused by name; the file
+# readers could not leave the lake anyway (see sql/query/confine.sql).
+_LAKE_READERS = frozenset(
+    {
+        "snapshots",
+        "current_snapshot",
+        "last_committed_snapshot",
+        "table_info",
+        "table_changes",
+        "table_insertions",
+        "table_deletions",
+        "list_files",
+        "options",
+        "settings",
+    }
+)
+_ALLOWED_TABLE_FUNCTIONS = frozenset(
+    {"range", "generate_series", "unnest", "json_each", "json_tree", "summary", "repeat", "repeat_row"}
+    | _LAKE_READERS
+    | {f"ducklake_{name}" for name in _LAKE_READERS}
+)
+_ALLOWED_TABLE_FUNCTION_PREFIXES = ("duckdb_", "pragma_")
+# PRAGMAs have no parse tree to inspect: these list things and change nothing.
+_LISTING_PRAGMA = re.compile(
+    r"^\s*pragma\s+(table_info|show_tables|show_tables_expanded|show|database_list|database_size|version|platform"
+    r"|functions|storage_info|metadata_info)\b",
+    re.IGNORECASE,
+)
 
 
 class WriteRefused(ValueError):
-    """A statement given as a query would change something."""
+    """A statement given as a query would change something or reach outside the lake."""
 
 
 def read_statements(sql: str) -> list[duckdb.Statement]:
-    """Parse ``sql`` with DuckDB's own parser; refuse any statement that is not a read."""
-    statements = connect().extract_statements(sql)
-    if not statements:
-        raise ValueError("no SQL statement given")
-    for statement in statements:
-        if statement.type not in READ_STATEMENT_TYPES:
-            raise WriteRefused(
-                f"refused: {statement.type.name} statement; only SELECT-like queries may run against the lake"
-            )
+    """Parse ``sql`` with DuckDB's own parser; refuse any statement that is not a read of the lake.
+
+    Refused: every statement type but SELECT (and EXPLAIN of a SELECT), and
+    table functions outside the read-only ones (see ``_ALLOWED_TABLE_FUNCTIONS``).
+    """
+    parser = connect()
+    try:
+        statements = parser.extract_statements(sql)
+        if not statements:
+            raise ValueError("no SQL statement given")
+        for statement in statements:
+            _refuse_unless_read(parser, statement)
+    finally:
+        parser.close()
     return statements
+
+
+def _refuse_unless_read(parser: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> None:
+    if statement.type not in READ_STATEMENT_TYPES:
+        raise WriteRefused(
+            f"refused: {statement.type.name} statement; only SELECT-like queries may run against the lake"
+        )
+    if statement.type == duckdb.StatementType.EXPLAIN:
+        explained = parser.extract_statements(_EXPLAIN_PREFIX.sub("", statement.query, count=1))
+        if len(explained) != 1 or explained[0].type == duckdb.StatementType.EXPLAIN:
+            raise WriteRefused("refused: EXPLAIN of something that is not one SELECT-like query")
+        _refuse_unless_read(parser, explained[0])
+        return
+    (tree,) = parser.execute(read_sql("query/statement_tree.sql"), {"sql": statement.query}).fetchone()
+    parsed = json.loads(tree)
+    if parsed.get("error"):
+        if _LISTING_PRAGMA.match(statement.query):
+            return
+        raise WriteRefused("refused: a statement whose effect cannot be checked; only SELECT-like queries may run")
+    for name in _table_functions(parsed):
+        if name.lower() not in _ALLOWED_TABLE_FUNCTIONS and not name.lower().startswith(_ALLOWED_TABLE_FUNCTION_PREFIXES):
+            raise WriteRefused(f"refused: table function {name}(); queries may read the lake's tables and views only")
+
+
+def _table_functions(node: object) -> Iterator[str]:
+    """The names of the table functions a parse tree calls, at any depth."""
+    if isinstance(node, dict):
+        if node.get("type") == "TABLE_FUNCTION":
+            yield node["function"]["function_name"]
+        for value in node.values():
+            yield from _table_functions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _table_functions(value)
+
+
+def open_confined(location: LakeLocation) -> duckdb.DuckDBPyConnection:
+    """The lake attached read-only, in a session that can read nothing but the lake and cannot be reconfigured."""
+    con = open_lake(location, read_only=True)
+    try:
+        con.execute(read_sql("query/confine.sql").format(data_path=quote_literal(f"{location.data_path}/")))
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def run_readonly_query(location: LakeLocation, sql: str) -> pa.Table:
     """Answer ``sql`` (one or more read statements; the last one's result) from the lake.
 
-    Writes are refused before the lake is opened, and the lake is attached
-    read-only as a second defence.
+    Three defences: statements are refused by what they do before the lake is
+    opened (:func:`read_statements`), the lake is attached read-only, and the
+    session is confined to the lake's files (:func:`open_confined`).
     """
     statements = read_statements(sql)
-    con = open_lake(location, read_only=True)
+    con = open_confined(location)
     try:
         for statement in statements:
             result = con.execute(statement)
@@ -62,12 +149,28 @@ def export_lake(location: LakeLocation, out_dir: str | Path) -> dict[str, int]:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
     try:
+        # mkdtemp makes a private (0700) folder; an export is for others to read, as the umask says.
+        staging.chmod(0o777 & ~_umask())
         rows = _write_tables(location, staging)
         _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return rows
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask can only set it, racing other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_tables(location: LakeLocation, folder: Path) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The parsed record of one report file, and the few normalisers every step shares.
 
-The record's form is the contract of ``../shared/report-format.md`` ("The parsed
+The record's form is the contract of ``docs/report-format.md`` ("The parsed
 record"): a plain dict, JSON-serialisable as it is, so that ``citelake parse``
 prints it unchanged and tests compare it field by field. A file that is not a
 report gives a :class:`Rejection` instead.
@@ -49,7 +49,10 @@ class Rejection:
     reason: str
 
 
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:(?:https?://)?(?:dx\.|www\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+# A DOI: the directory indicator 10, a registrant code of digits (dot-separated
+# sub-codes allowed), a slash, and a suffix without white space.
+_VALID_DOI = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/\S+$")
 
 
 def collapse_whitespace(text: str) -> str:
@@ -102,6 +105,18 @@ def path_bytes(text: str) -> bytes:
         last = match.end()
     parts.append(text[last:].encode("utf-8"))
     return b"".join(parts)
+
+
+class InvalidDOI(ValueError):
+    """Text that is not a DOI; the message says what was given and what a DOI looks like."""
+
+
+def valid_doi(doi: str) -> str:
+    """:func:`normalise_doi`, then checked: ``10.NNNN/suffix`` or :class:`InvalidDOI` saying why not."""
+    normalised = normalise_doi(doi)
+    if not _VALID_DOI.match(normalised):
+        raise InvalidDOI(f"{doi.strip()!r} is not a DOI: expected 10.NNNN/suffix (e.g. 10.1089/scd.2013.0023)")
+    return normalised
 
 
 @dataclass(frozen=True, slots=True)

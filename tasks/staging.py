@@ -20,9 +20,10 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.batch import BatchResult
+from tasks.batch import BatchResult, parse_and_split
 from tasks.frames import SCHEMAS, Frames
 from tasks.lake import LakeLocation
+from tasks.record import DiscoveredFile
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"
@@ -66,6 +67,11 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
     )
 
 
+def parse_and_stage(files: list[DiscoveredFile], folder: Path, batch_number: int) -> StagedBatch:
+    """Read, parse and split one batch and park it under ``folder``: the frames never travel between processes."""
+    return stage_batch(parse_and_split(files), folder, batch_number)
+
+
 def read_staged(batch: StagedBatch) -> BatchResult:
     """Read a staged batch back (Parquet keeps every column's type, time zones included)."""
     folder = Path(batch.path)
@@ -80,3 +86,28 @@ def remove_staging(folder: Path) -> None:
         folder.parent.rmdir()
     except OSError:
         pass  # another run's batches are still parked there
+
+
+def remove_stale_staging(location: LakeLocation) -> list[str]:
+    """Delete the staging folders of runs that no longer run; the ids of the runs they belonged to.
+
+    Call it holding the lake's ingest lock, before this run stages anything:
+    the only run that may stage batches is the one holding the lock, so every
+    folder found then was left by a run that was killed (SIGKILL, a power cut)
+    before its failure hook could remove it.
+    """
+    root = location.path / STAGING_DIR
+    try:
+        leftovers = sorted(root.iterdir())
+    except OSError:
+        return []  # no staging root: nothing was left
+    for leftover in leftovers:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    try:
+        root.rmdir()
+    except OSError:
+        pass
+    return [leftover.name for leftover in leftovers]

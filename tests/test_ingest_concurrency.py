@@ -78,7 +78,9 @@ def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path, cli_environme
     assert sorted(code for code, _, _ in results) == [0, 1], results
     _, refused_out, refused_err = next(result for result in results if result[0] == 1)
     assert refused_out == ""
-    (message,) = refused_err.strip().splitlines()
+    # What it is doing first (before Prefect is imported), then one line saying why it stopped.
+    starting, message = refused_err.strip().splitlines()
+    assert starting == "starting Prefect…"
     assert message.startswith(f"citelake ingest: another ingest is running on {location.path} since ")
     assert message.endswith("; nothing was written")
     con = open_lake(location, read_only=True)

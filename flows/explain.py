@@ -1,0 +1,46 @@
+"""The explain flow: explanations of papers' reports, as Markdown artifacts in the Prefect UI and a static site.
+
+    publish_explanations
+    (explain each paper from the lake, write its HTML page and the site's index,
+     publish one artifact per paper, keyed citelake-explain-<doi slug>)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from tasks.explain_report import artifact_key, publish_explanations
+from tasks.explain_run import ExplainError
+from tasks.lake import resolve_location
+
+SITE_DIR = "explain"
+
+
+def default_site(lake: str | None = None, catalog: str | None = None) -> Path:
+    """Where the flow writes its site unless told: ``explain/`` beside the lake folder."""
+    return resolve_location(lake, catalog).path.parent / SITE_DIR
+
+
+@flow(name="citelake-explain")
+def explain_flow(
+    dois: list[str] | None = None,
+    watchlist: bool = False,
+    lake: str | None = None,
+    catalog: str | None = None,
+    out_dir: str | None = None,
+) -> list[str]:
+    """Explain the papers of ``dois`` and/or of the lake's watchlist; returns the artifact keys published."""
+    if not dois and not watchlist:
+        raise ExplainError("give DOIs, or watchlist=true to explain the lake's watchlist")
+    location = resolve_location(lake, catalog)
+    site = Path(out_dir).expanduser().resolve() if out_dir else default_site(lake, catalog)
+    summary = publish_explanations(location, site, dois, watchlist=watchlist)
+    return [artifact_key(explanation.doi) for explanation in summary.explanations]
+
+
+if __name__ == "__main__":
+    import sys
+
+    explain_flow(dois=sys.argv[1:])  # python -m flows.explain DOI...

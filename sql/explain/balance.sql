@@ -1,0 +1,30 @@
+-- The balance of the paper's citation statements by type: the latest page's
+-- tallies and each one's share (percent, one decimal) of their sum.
+with paper as (
+    select doi, statement_count, supporting, mentioning, contrasting, unclassified
+    from papers
+    where doi = $doi
+),
+
+summed as (
+    select *, supporting + mentioning + contrasting + unclassified as tally_total
+    from paper
+),
+
+final as (
+    select
+        doi,
+        statement_count,
+        supporting,
+        mentioning,
+        contrasting,
+        unclassified,
+        tally_total,
+        round(100.0 * supporting / nullif(tally_total, 0), 1) as supporting_pct,
+        round(100.0 * mentioning / nullif(tally_total, 0), 1) as mentioning_pct,
+        round(100.0 * contrasting / nullif(tally_total, 0), 1) as contrasting_pct,
+        round(100.0 * unclassified / nullif(tally_total, 0), 1) as unclassified_pct
+    from summed
+)
+
+select * from final

@@ -1,0 +1,40 @@
+-- The trend across the paper's saved pages: the first and the latest page's
+-- dates and counts, and how much each count grew in between.
+with pages as (
+    select
+        observed_at, source_sha256, cited_by, statement_count, supporting, mentioning, contrasting, unclassified,
+        row_number() over (order by observed_at, source_sha256) as page_number,
+        count(*) over () as pages
+    from paper_snapshots
+    where doi = $doi
+),
+
+first_page as (
+    select * from pages where page_number = 1
+),
+
+last_page as (
+    select * from pages where page_number = pages
+),
+
+final as (
+    select
+        last_page.pages,
+        cast(first_page.observed_at as date) as first_saved_on,
+        cast(last_page.observed_at as date) as last_saved_on,
+        date_diff('day', first_page.observed_at, last_page.observed_at) as days_between,
+        first_page.cited_by as first_cited_by,
+        last_page.cited_by as last_cited_by,
+        last_page.cited_by - first_page.cited_by as cited_by_growth,
+        first_page.statement_count as first_statement_count,
+        last_page.statement_count as last_statement_count,
+        last_page.statement_count - first_page.statement_count as statement_count_growth,
+        last_page.supporting - first_page.supporting as supporting_growth,
+        last_page.mentioning - first_page.mentioning as mentioning_growth,
+        last_page.contrasting - first_page.contrasting as contrasting_growth,
+        last_page.unclassified - first_page.unclassified as unclassified_growth
+    from first_page
+    cross join last_page
+)
+
+select * from final

@@ -1,0 +1,261 @@
+"""Writing explanations where they were asked for: one paper in a form, or many papers as a static site.
+
+``citelake explain`` and the ``citelake-explain`` flow both come here; the
+sentences are ``tasks.explain_facts``, the charts ``tasks.explain_charts``, the
+HTML ``tasks.explain_site``. The lake is opened read-only, once per call.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from tasks.explain_facts import (
+    Explanation,
+    PaperNotFound,
+    explain,
+    query_rows,
+    render_json,
+    render_markdown,
+    render_text,
+)
+from tasks.lake import LakeLocation, open_lake, read_sql
+from tasks.record import normalise_doi
+
+FORMATS: tuple[str, ...] = ("text", "markdown", "html", "json")
+
+
+class ExplainError(ValueError):
+    """An explanation that cannot be given as asked; ``exit_code`` 1 (nothing to explain) or 2 (bad usage)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def check_format(output_format: str) -> None:
+    if output_format not in FORMATS:
+        raise ExplainError(f"unknown format {output_format!r}; choose one of {', '.join(FORMATS)}", exit_code=2)
+
+
+def render(explanation: Explanation, output_format: str, out: Path | None = None) -> str:
+    """The explanation in ``output_format``; Markdown written to ``out`` gets its charts as PNG files beside it."""
+    check_format(output_format)
+    if output_format == "text":
+        return render_text(explanation)
+    if output_format == "json":
+        return render_json(explanation)
+    if output_format == "markdown":
+        if out is None:
+            return render_markdown(explanation)
+        from tasks.explain_charts import write_chart_pngs
+
+        return render_markdown(explanation, write_chart_pngs(explanation, out.with_suffix("")))
+    from tasks.explain_charts import chart_svgs
+    from tasks.explain_site import explanation_page
+
+    return explanation_page(explanation, chart_svgs(explanation))
+
+
+def explain_one(location: LakeLocation, doi: str | None, output_format: str = "text", out: Path | None = None) -> str:
+    """Explain one paper; print it, or write it to ``out``. Returns the text written."""
+    check_format(output_format)
+    if not doi:
+        raise ExplainError("give a DOI, or --all, --doi-file FILE or --watchlist with --out DIR", exit_code=2)
+    con = open_lake(location, read_only=True)
+    try:
+        try:
+            explanation = explain(con, doi)
+        except PaperNotFound as error:
+            raise ExplainError(str(error)) from None
+    finally:
+        con.close()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    text = render(explanation, output_format, out)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Many papers
+# ---------------------------------------------------------------------------
+
+
+def has_watchlist(con: duckdb.DuckDBPyConnection) -> bool:
+    """Does the lake have a ``watchlist`` table?"""
+    return bool(query_rows(con, "watchlist_exists")[0]["has_watchlist"])
+
+
+def watchlist_dois(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The DOIs of the lake's watchlist, normalised; raises :class:`ExplainError` when the lake has none."""
+    if not has_watchlist(con):
+        raise ExplainError("this lake has no watchlist table; explain papers by DOI, --doi-file FILE or --all instead")
+    return _unique(normalise_doi(row["doi"]) for row in query_rows(con, "watchlist_dois"))
+
+
+def read_doi_file(path: Path) -> list[str]:
+    """The DOIs of a file, one a line; blank lines and lines starting with ``#`` are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ExplainError(f"cannot read {path}: {error.strerror or error}") from None
+    return _unique(normalise_doi(line) for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def _unique(dois: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(dois))
+
+
+@dataclass(slots=True)
+class SiteSummary:
+    """What a run over many papers wrote: the pages, the DOIs not in the lake, the index."""
+
+    out_dir: Path
+    pages: list[Path] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    explanations: list[Explanation] = field(default_factory=list)
+
+    @property
+    def index(self) -> Path:
+        return self.out_dir / "index.html"
+
+
+# The views the explanations read, recreated beside the in-memory copy of the tables.
+SNAPSHOT_VIEWS: tuple[str, ...] = ("paper_section_mix", "statement_reclassifications")
+
+
+def snapshot_in_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Make ``con`` read a copy in memory of what explanations need, from one snapshot of the lake.
+
+    Explaining many papers runs about ten queries per paper; on the copy they take
+    a fraction of the time the lake's Parquet files and catalog would.
+    """
+    con.execute(read_sql("explain/snapshot_in_memory.sql"))
+    for view in SNAPSHOT_VIEWS:
+        con.execute(read_sql(f"views/{view}.sql"))
+
+
+def chosen_dois(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    every_paper: bool = False,
+    doi_file: Path | None = None,
+    watchlist: bool = False,
+    dois: Iterable[str] = (),
+) -> list[str]:
+    """The DOIs a run over many papers explains, in order: given ones, the file's, the watchlist's, or all."""
+    chosen = [normalise_doi(doi) for doi in dois if doi]
+    if doi_file is not None:
+        chosen += read_doi_file(doi_file)
+    if watchlist:
+        chosen += watchlist_dois(con)
+    if every_paper:
+        chosen += [row["doi"] for row in query_rows(con, "paper_list")]
+    return _unique(chosen)
+
+
+def write_site(
+    location: LakeLocation,
+    out_dir: Path,
+    dois: list[str] | None = None,
+    *,
+    every_paper: bool = False,
+    doi_file: Path | None = None,
+    watchlist: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+    keep: bool = False,
+) -> SiteSummary:
+    """One HTML page per paper and an ``index.html`` listing them, under ``out_dir``.
+
+    DOIs the lake does not hold are skipped and listed in the summary.
+    ``progress(done, total, doi)`` is called after each paper. ``keep`` keeps the
+    explanations in the summary (the flow publishes them).
+    """
+    from tasks.explain_charts import chart_svgs
+    from tasks.explain_site import explanation_page, index_page, page_name
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = SiteSummary(out_dir=out_dir)
+    con = open_lake(location, read_only=True)
+    try:
+        chosen = chosen_dois(con, every_paper=every_paper, doi_file=doi_file, watchlist=watchlist, dois=dois or ())
+        if not chosen:
+            raise ExplainError("no papers to explain: the lake, the file or the watchlist is empty")
+        if len(chosen) > 1:
+            snapshot_in_memory(con)
+        listed = {row["doi"]: row for row in query_rows(con, "paper_list")}
+        for done, doi in enumerate(chosen, start=1):
+            try:
+                explanation = explain(con, doi)
+            except PaperNotFound:
+                summary.missing.append(doi)
+            else:
+                page = out_dir / page_name(doi)
+                page.write_text(explanation_page(explanation, chart_svgs(explanation), index_href="index.html"), encoding="utf-8")
+                summary.pages.append(page)
+                if keep:
+                    summary.explanations.append(explanation)
+            if progress:
+                progress(done, len(chosen), doi)
+    finally:
+        con.close()
+    explained = [listed[doi] for doi in chosen if doi in listed]
+    summary.index.write_text(index_page(explained), encoding="utf-8")
+    return summary
+
+
+def explain_many(
+    location: LakeLocation,
+    out_dir: Path | None,
+    *,
+    every_paper: bool = False,
+    doi_file: Path | None = None,
+    watchlist: bool = False,
+    single: str | None = None,
+) -> SiteSummary:
+    """``citelake explain --all | --doi-file | --watchlist --out DIR``: the site, with progress on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if out_dir is None:
+        raise ExplainError("--all, --doi-file and --watchlist write a site: give --out DIR", exit_code=2)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExplainError(f"--out {out_dir} is a file; several papers need a folder", exit_code=2)
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn("[bold]explaining"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[doi]}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    )
+    task_id = bar.add_task("explaining", total=None, doi="")
+
+    def show(done: int, total: int, doi: str) -> None:
+        if console.is_terminal:
+            bar.update(task_id, completed=done, total=total, doi=doi)
+        elif done == total or done % 100 == 0:
+            console.print(f"explained {done:,}/{total:,}", highlight=False)
+
+    with bar if console.is_terminal else _nothing():
+        summary = write_site(
+            location, out_dir, [single] if single else None, every_paper=every_paper, doi_file=doi_file,
+            watchlist=watchlist, progress=show,
+        )
+    for doi in summary.missing:
+        console.print(f"citelake explain: {doi} is not in the lake; skipped", highlight=False)
+    sys.stdout.write(f"{len(summary.pages):,} pages and {summary.index} written\n")
+    return summary
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None

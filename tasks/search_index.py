@@ -1,0 +1,485 @@
+"""The statement search index: a tantivy index derived from the lake, in ``LAKE/_search/``.
+
+Layout::
+
+    LAKE/_search/
+        CURRENT               the name of the generation readers use (replaced atomically)
+        .lock                 held (flock) by whoever builds or updates the index
+        gen-00000042-3fa2…/   one generation: a tantivy index plus STAMP_FILE
+
+A generation is never changed once CURRENT names it. An update copies the
+current generation by hard links (tantivy never rewrites a file: segments are
+written once, ``meta.json`` is replaced by rename), applies the lake's changes
+to the copy, commits, stamps it and then swaps CURRENT with ``os.replace``: a
+search during an update answers from the previous generation, whole. The stamp
+(``citelake-search.json``) says which lake the index belongs to (:func:`lake_id`)
+and which lake snapshot it reflects.
+
+Updates follow DuckLake's change feed: the statements ``table_changes`` lists
+between the stamped snapshot and the current one (and the statements of papers
+whose row changed) are deleted from the index by ``statement_id`` and added
+again as the lake holds them now. Re-applying a change is harmless, so a
+stamp that lags its content (a crash between steps) only costs time.
+
+An index that is missing, belongs to another lake, or cannot be read is
+rebuilt from the lake, with a one-line message. Prefect stays out of this
+module (see ``tasks.search_tasks``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import tantivy
+
+from tasks.lake import LakeLocation, open_lake, read_sql, registered
+
+INDEX_DIR = "_search"
+POINTER_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+STAMP_FILE = "citelake-search.json"
+GENERATION_PREFIX = "gen-"
+# Bump when the schema or the documents change: an index of another format is rebuilt.
+INDEX_FORMAT = 1
+# Generations kept besides the current one, for searches that opened them just before a swap.
+KEPT_GENERATIONS = 2
+WRITER_HEAP = 100_000_000
+FETCH_ROWS = 20_000
+
+Notify = Callable[[str], None]
+
+
+class SearchIndexError(RuntimeError):
+    """The search index cannot be used as it is; the message says why."""
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def index_root(location: LakeLocation) -> Path:
+    return location.path / INDEX_DIR
+
+
+def lake_id(location: LakeLocation) -> str:
+    """Which lake an index belongs to: a digest of its catalog (the SQLite file's path, or the PostgreSQL connection)."""
+    catalog = f"postgres:{location.catalog}" if location.catalog else f"sqlite:{location.catalog_file.resolve()}"
+    return hashlib.sha256(catalog.encode()).hexdigest()[:32]
+
+
+def index_schema() -> tantivy.Schema:
+    """One document per statement. Raw (untokenised) fields filter and count; ``text`` and ``title`` are stemmed."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("statement_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
+    builder.add_text_field("doi", stored=True, tokenizer_name="raw")
+    builder.add_text_field("doi_key", tokenizer_name="raw")  # lower-cased: DOIs match in any case
+    builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
+    builder.add_integer_field("year", stored=True, indexed=True, fast=True)
+    builder.add_text_field("section", stored=True)
+    builder.add_text_field("section_category", stored=True, fast=True, tokenizer_name="raw")
+    builder.add_text_field("type", stored=True, fast=True, tokenizer_name="raw")
+    builder.add_float_field("confidence", stored=True, indexed=True, fast=True)
+    builder.add_date_field("first_seen", stored=True, indexed=True, fast=True)
+    builder.add_date_field("last_seen", stored=True, indexed=True, fast=True)
+    return builder.build()
+
+
+def to_document(row: dict[str, Any]) -> tantivy.Document:
+    """The index document of one statement row (``sql/search/statements_to_index.sql``); NULLs are left out."""
+    fields = {name: value for name, value in row.items() if value is not None}
+    if "doi" in fields:
+        fields["doi_key"] = fields["doi"].lower()
+    return tantivy.Document(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What a generation reflects: the lake it belongs to and the lake snapshot it was brought to."""
+
+    lake_id: str
+    snapshot_id: int
+    documents: int
+    format: int = INDEX_FORMAT
+    written_at: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "lake_id": self.lake_id,
+                "snapshot_id": self.snapshot_id,
+                "documents": self.documents,
+                "format": self.format,
+                "written_at": self.written_at,
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> Stamp:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            lake_id=str(data["lake_id"]),
+            snapshot_id=int(data["snapshot_id"]),
+            documents=int(data["documents"]),
+            format=int(data["format"]),
+            written_at=str(data.get("written_at", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """A published generation of the index, opened."""
+
+    path: Path
+    stamp: Stamp
+    index: tantivy.Index
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUpdate:
+    """What one build or update did: documents added and removed, the snapshot now reflected.
+
+    ``rebuilt`` is the reason the index was built from scratch (None for an
+    incremental update); ``error`` is set by the Prefect task when the update failed.
+    """
+
+    snapshot_id: int | None
+    added: int = 0
+    removed: int = 0
+    documents: int = 0
+    rebuilt: str | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.error:
+            return f"search index not updated: {self.error}"
+        how = f"rebuilt ({self.rebuilt})" if self.rebuilt else "updated"
+        return (
+            f"search index {how} to snapshot {self.snapshot_id}: "
+            f"{self.added:,} added, {self.removed:,} removed, {self.documents:,} documents"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reading: the published generation
+# ---------------------------------------------------------------------------
+
+_open_indexes: dict[Path, tantivy.Index] = {}
+
+
+def open_generation(location: LakeLocation) -> Generation:
+    """The generation CURRENT names, checked: raises :class:`SearchIndexError` saying why it cannot be used."""
+    root = index_root(location)
+    pointer = root / POINTER_FILE
+    if not pointer.is_file():
+        raise SearchIndexError(f"no search index in {root}")
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+        if not name.startswith(GENERATION_PREFIX) or "/" in name:
+            raise SearchIndexError(f"{pointer} names no generation")
+        path = root / name
+        stamp = Stamp.read(path / STAMP_FILE)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SearchIndexError(f"the search index in {root} is unreadable ({_first_line(error)})") from error
+    if stamp.format != INDEX_FORMAT:
+        raise SearchIndexError(f"the search index in {root} has format {stamp.format}, not {INDEX_FORMAT}")
+    if stamp.lake_id != lake_id(location):
+        raise SearchIndexError(f"the search index in {root} belongs to another lake")
+    index = _open_indexes.get(path)
+    if index is None:
+        try:
+            index = tantivy.Index.open(str(path))
+            documents = index.searcher().num_docs
+        except BaseException as error:  # tantivy raises ValueError, or a pyo3 panic on damaged files
+            if isinstance(error, KeyboardInterrupt | SystemExit):
+                raise
+            raise SearchIndexError(f"the search index in {root} is unreadable ({_first_line(error)})") from error
+        if documents != stamp.documents:
+            raise SearchIndexError(
+                f"the search index in {root} is damaged: it holds {documents:,} documents, its stamp says {stamp.documents:,}"
+            )
+        _forget_other_generations(root, keep=path)
+        _open_indexes[path] = index
+    return Generation(path=path, stamp=stamp, index=index)
+
+
+def _forget_other_generations(root: Path, keep: Path) -> None:
+    for cached in [path for path in _open_indexes if path.parent == root and path != keep]:
+        del _open_indexes[cached]
+
+
+def ensure_index(location: LakeLocation, *, rebuild: bool = False, notify: Notify = _stderr) -> Generation:
+    """The index to search: the published generation, or one built now when it is missing, foreign or unreadable.
+
+    ``rebuild`` builds it from scratch whatever its state. A rebuild that was
+    not asked for is announced with one line through ``notify``.
+    """
+    if not rebuild:
+        try:
+            return open_generation(location)
+        except SearchIndexError as error:
+            reason = str(error)
+        with index_lock(location):
+            try:  # another process may have rebuilt it while this one waited for the lock
+                return open_generation(location)
+            except SearchIndexError:
+                pass
+            notify(f"citelake search: {reason}; rebuilding it from the lake")
+            build_index(location, reason=reason)
+    else:
+        with index_lock(location):
+            build_index(location, reason="asked for")
+    return open_generation(location)
+
+
+# ---------------------------------------------------------------------------
+# Writing: build, update, merge
+# ---------------------------------------------------------------------------
+
+
+class IndexBusy(SearchIndexError):
+    """Another process is building or updating the index (raised only when not waiting for it)."""
+
+
+@contextmanager
+def index_lock(location: LakeLocation, *, wait: bool = True) -> Iterator[None]:
+    """One builder or updater of a lake's index at a time (an flock, released if the process dies).
+
+    With ``wait=False`` raises :class:`IndexBusy` at once when another holds it.
+    """
+    root = index_root(location)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_FILE, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexBusy(f"the search index in {root} is being updated") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _new_generation_path(root: Path, snapshot_id: int) -> Path:
+    return root / f"{GENERATION_PREFIX}{snapshot_id:010d}-{uuid.uuid4().hex[:12]}"
+
+
+def _publish(location: LakeLocation, path: Path, stamp: Stamp) -> None:
+    """Stamp the generation, then point CURRENT at it atomically, then remove generations no reader needs."""
+    root = index_root(location)
+    (path / STAMP_FILE).write_text(stamp.to_json(), encoding="utf-8")
+    staged_pointer = root / f".{POINTER_FILE}.{uuid.uuid4().hex[:8]}"
+    staged_pointer.write_text(path.name, encoding="utf-8")
+    os.replace(staged_pointer, root / POINTER_FILE)
+    _remove_old_generations(root, current=path)
+
+
+def _remove_old_generations(root: Path, current: Path) -> None:
+    generations = sorted(
+        (entry for entry in root.iterdir() if entry.is_dir() and entry.name.startswith(GENERATION_PREFIX) and entry != current),
+        key=lambda entry: entry.stat().st_mtime,
+    )
+    for old in generations[: max(0, len(generations) - KEPT_GENERATIONS)]:
+        shutil.rmtree(old, ignore_errors=True)
+    for entry in root.iterdir():  # anything a crash left behind and nobody points at
+        if entry.is_dir() and not entry.name.startswith(GENERATION_PREFIX):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _stamp(location: LakeLocation, snapshot_id: int, documents: int) -> Stamp:
+    return Stamp(
+        lake_id=lake_id(location),
+        snapshot_id=snapshot_id,
+        documents=documents,
+        written_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
+    (snapshot_id,) = con.execute(read_sql("search/current_snapshot.sql")).fetchone()
+    return int(snapshot_id)
+
+
+def _add_rows(writer: tantivy.IndexWriter, result: duckdb.DuckDBPyConnection) -> int:
+    added = 0
+    reader = result.to_arrow_reader(FETCH_ROWS)
+    for batch in reader:
+        for row in batch.to_pylist():
+            writer.add_document(to_document(row))
+            added += 1
+    return added
+
+
+def _commit(writer: tantivy.IndexWriter) -> None:
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def build_index(location: LakeLocation, *, reason: str = "asked for") -> IndexUpdate:
+    """Build the index from scratch at the lake's current snapshot into a new generation, and publish it.
+
+    The caller holds :func:`index_lock`. Readers keep the previous generation until the swap.
+    """
+    root = index_root(location)
+    root.mkdir(parents=True, exist_ok=True)
+    con = open_lake(location, read_only=True)
+    try:
+        con.begin()  # one snapshot for the snapshot id and the rows
+        snapshot_id = current_snapshot(con)
+        path = _new_generation_path(root, snapshot_id)
+        path.mkdir()
+        try:
+            index = tantivy.Index(index_schema(), path=str(path), reuse=False)
+            writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            added = _add_rows(writer, con.execute(read_sql("search/statements_to_index.sql"), {"snapshot": snapshot_id}))
+            _commit(writer)
+            _publish(location, path, _stamp(location, snapshot_id, added))
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        con.rollback()
+    finally:
+        con.close()
+    return IndexUpdate(snapshot_id=snapshot_id, added=added, documents=added, rebuilt=reason)
+
+
+def update_index(location: LakeLocation, *, notify: Notify = _stderr, wait: bool = True) -> IndexUpdate:
+    """Bring the index to the lake's current snapshot: apply the change feed since its stamp, or rebuild.
+
+    Rebuilds (with a line through ``notify``) when there is no usable index, or
+    when its stamp cannot be followed (a snapshot the lake no longer holds, or
+    one newer than the lake's). Otherwise copies the published generation,
+    deletes every changed statement by ``statement_id``, adds those still in
+    the lake, commits and publishes the copy. ``wait=False``: raise
+    :class:`IndexBusy` rather than wait for another update.
+    """
+    with index_lock(location, wait=wait):
+        try:
+            generation = open_generation(location)
+        except SearchIndexError as error:
+            if not str(error).startswith("no search index"):  # a first build is no news
+                notify(f"citelake search: {error}; rebuilding it from the lake")
+            return build_index(location, reason=str(error))
+        con = open_lake(location, read_only=True)
+        try:
+            con.begin()
+            snapshot_id = current_snapshot(con)
+            stamped = generation.stamp.snapshot_id
+            if stamped == snapshot_id:
+                con.rollback()
+                return IndexUpdate(snapshot_id=snapshot_id, documents=generation.stamp.documents)
+            known = {row[0] for row in con.execute(read_sql("search/snapshot_ids.sql")).fetchall()}
+            if stamped > snapshot_id or stamped not in known:
+                reason = f"its snapshot {stamped} is not in the lake's history"
+                notify(f"citelake search: the search index in {index_root(location)}: {reason}; rebuilding it")
+            else:
+                reason = None
+                update = _apply_changes(location, con, generation, stamped + 1, snapshot_id)
+            con.rollback()
+        finally:
+            con.close()
+        if reason is not None:
+            return build_index(location, reason=reason)
+        return update
+
+
+def _apply_changes(
+    location: LakeLocation, con: duckdb.DuckDBPyConnection, generation: Generation, from_snapshot: int, to_snapshot: int
+) -> IndexUpdate:
+    changed = con.execute(
+        read_sql("search/changed_statement_ids.sql"), {"from_snapshot": from_snapshot, "to_snapshot": to_snapshot}
+    ).pl()
+    path = _new_generation_path(index_root(location), to_snapshot)
+    shutil.copytree(generation.path, path, copy_function=_link_or_copy, ignore=shutil.ignore_patterns(STAMP_FILE, "*.lock"))
+    try:
+        index = tantivy.Index.open(str(path))
+        searcher = index.searcher()
+        removed = 0
+        ids = changed["statement_id"].to_list()
+        writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        for statement_id in ids:
+            removed += searcher.doc_freq("statement_id", statement_id) > 0
+            writer.delete_documents_by_term("statement_id", statement_id)
+        with registered(con, "changed_ids", changed.select(pl.col("statement_id").cast(pl.Utf8))):
+            result = con.execute(read_sql("search/statements_for_ids.sql"), {"snapshot": to_snapshot})
+            added = _add_rows(writer, result)
+        _commit(writer)
+        index.reload()
+        documents = index.searcher().num_docs
+        _publish(location, path, _stamp(location, to_snapshot, documents))
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return IndexUpdate(snapshot_id=to_snapshot, added=added, removed=removed, documents=documents)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexMerge:
+    """What merging the index's segments did."""
+
+    segments_before: int
+    segments_after: int
+    documents: int
+
+
+def merge_index_segments(location: LakeLocation) -> IndexMerge | None:
+    """Rewrite the published generation's segments into one (dropping deleted documents), as a new generation.
+
+    tantivy-py has no explicit merge call, so the generation is rebuilt from
+    its own stored documents: same snapshot, same content, one segment. None
+    when there is no usable index (the next update builds one).
+    """
+    with index_lock(location):
+        try:
+            generation = open_generation(location)
+        except SearchIndexError:
+            return None
+        searcher = generation.index.searcher()
+        before = searcher.num_segments
+        if before <= 1:
+            return IndexMerge(segments_before=before, segments_after=before, documents=searcher.num_docs)
+        path = _new_generation_path(index_root(location), generation.stamp.snapshot_id)
+        path.mkdir()
+        try:
+            index = tantivy.Index(index_schema(), path=str(path), reuse=False)
+            writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            everything = searcher.search(tantivy.Query.all_query(), limit=max(searcher.num_docs, 1))
+            for _, address in everything.hits:
+                stored = searcher.doc(address).to_dict()
+                writer.add_document(to_document({name: values[0] for name, values in stored.items() if values}))
+            _commit(writer)
+            index.reload()
+            merged = index.searcher()
+            documents, after = merged.num_docs, merged.num_segments
+            _publish(location, path, _stamp(location, generation.stamp.snapshot_id, documents))
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+    return IndexMerge(segments_before=before, segments_after=after, documents=documents)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,279 @@
+"""Searching citation statements: the query language, the page's filters, facets, and :func:`search`.
+
+A query is tantivy's query language over the statement text, every term
+required unless ``OR`` says otherwise: ``stem cells`` (both), ``"stem cells"``
+(the phrase), ``stem OR cord``, ``-mouse`` (excluded), ``immuno*`` (a prefix,
+which tantivy's parser does not do: :func:`translate_prefixes` turns it into a
+regex over the indexed terms). ``title:word`` searches the cited paper's title.
+Filters (:class:`SearchFilters`) narrow the matches without changing their scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import tantivy
+
+from tasks.lake import LakeLocation
+from tasks.search_index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
+
+TYPES = ("supporting", "mentioning", "contrasting")
+SECTION_CATEGORIES = ("introduction", "methods", "results", "discussion", "conclusion", "other", "unknown")
+DEFAULT_FIELDS = ["text"]
+SNIPPET_CHARS = 240
+PREFIX_TERMS_MARKED = 50  # indexed terms of one prefix that snippets mark
+FACET_FIELDS = ("type", "section_category", "year")
+MISSING_YEAR = -1  # the facet key of statements whose paper has no year
+
+RESULT_SCHEMA = {
+    "rank": pl.Int64,
+    "score": pl.Float64,
+    "statement_id": pl.Utf8,
+    "doi": pl.Utf8,
+    "title": pl.Utf8,
+    "year": pl.Int64,
+    "section": pl.Utf8,
+    "section_category": pl.Utf8,
+    "type": pl.Utf8,
+    "confidence": pl.Float64,
+    "snippet": pl.Utf8,
+}
+
+
+class QuerySyntaxError(ValueError):
+    """The query (or a filter) cannot be understood; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """The page's filters: each one left empty/None filters nothing; several values of one filter are alternatives."""
+
+    types: tuple[str, ...] = ()
+    section_categories: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    doi: str | None = None
+    min_confidence: float | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [value for value in self.types if value not in TYPES]
+        if unknown:
+            raise QuerySyntaxError(f"unknown type {unknown[0]!r}; use {', '.join(TYPES)}")
+        unknown = [value for value in self.section_categories if value not in SECTION_CATEGORIES]
+        if unknown:
+            raise QuerySyntaxError(f"unknown section category {unknown[0]!r}; use {', '.join(SECTION_CATEGORIES)}")
+
+
+# Outside quotes: a bare word ending in '*', with an optional + or - before it.
+_QUOTED_OR_PREFIX = re.compile(r'"[^"]*"?|(?<![\w:*])([+-]?)(\w+)\*(?![\w*])')
+_STEMMER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
+
+
+def translate_prefixes(query: str) -> str:
+    """``word*`` → a regex on ``text`` matching indexed terms that start with the word or with its stem.
+
+    The text field is stemmed, so ``immunomodulatory*`` must also match the
+    indexed ``immunomodulatori…``. Quoted phrases and a lone ``*`` (everything)
+    are left alone.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(2) is None:
+            return match.group(0)
+        sign, word = match.group(1), match.group(2).lower()
+        stems = {word, *_STEMMER.analyze(word)}
+        alternatives = "|".join(sorted(re.escape(stem) for stem in stems if stem))
+        return f"{sign}text:/({alternatives}).*/"
+
+    return _QUOTED_OR_PREFIX.sub(replace, query)
+
+
+def prefixes(query: str) -> list[str]:
+    """The prefixes (lower-cased, and their stems) of the ``word*`` in ``query``, outside quotes and not excluded."""
+    found: list[str] = []
+    for match in _QUOTED_OR_PREFIX.finditer(query):
+        if match.group(2) is not None and match.group(1) != "-":
+            word = match.group(2).lower()
+            found.extend(sorted({word, *_STEMMER.analyze(word)}))
+    return found
+
+
+def snippet_query(searcher: tantivy.Searcher, schema: tantivy.Schema, query: str, text_query: tantivy.Query) -> tantivy.Query:
+    """The text query plus the indexed terms its prefixes stand for, so that snippets mark prefix matches too."""
+    terms = {
+        term
+        for prefix in prefixes(query)
+        for term, _ in searcher.terms_with_prefix("text", prefix, limit=PREFIX_TERMS_MARKED)
+    }
+    if not terms:
+        return text_query
+    return tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, text_query), (tantivy.Occur.Should, tantivy.Query.term_set_query(schema, "text", sorted(terms)))]
+    )
+
+
+def parse_user_query(index: tantivy.Index, query: str) -> tantivy.Query:
+    """The user's query as a tantivy query (all terms required); :class:`QuerySyntaxError` when malformed."""
+    if not query.strip():
+        return tantivy.Query.all_query()
+    try:
+        return index.parse_query(
+            translate_prefixes(query), DEFAULT_FIELDS, conjunction_by_default=True, allow_regexes=True
+        )
+    except ValueError as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        raise QuerySyntaxError(f"cannot parse the query {query!r}: {detail}") from None
+
+
+def filter_queries(schema: tantivy.Schema, filters: SearchFilters) -> list[tantivy.Query]:
+    """One query per filter set; they score nothing (constant 0), so they never change the ranking."""
+    found: list[tantivy.Query] = []
+
+    def any_of(field: str, values: Iterable[str]) -> tantivy.Query:
+        return tantivy.Query.term_set_query(schema, field, list(values))
+
+    if filters.types:
+        found.append(any_of("type", filters.types))
+    if filters.section_categories:
+        found.append(any_of("section_category", filters.section_categories))
+    if filters.year_from is not None or filters.year_to is not None:
+        found.append(
+            tantivy.Query.range_query(
+                schema, "year", tantivy.FieldType.Integer, lower_bound=filters.year_from, upper_bound=filters.year_to
+            )
+        )
+    if filters.doi:
+        found.append(tantivy.Query.term_query(schema, "doi_key", filters.doi.strip().lower()))
+    if filters.min_confidence is not None:
+        found.append(
+            tantivy.Query.range_query(
+                schema, "confidence", tantivy.FieldType.Float, lower_bound=float(filters.min_confidence)
+            )
+        )
+    return [tantivy.Query.const_score_query(query, 0.0) for query in found]
+
+
+def build_query(index: tantivy.Index, query: str, filters: SearchFilters | None) -> tuple[tantivy.Query, tantivy.Query]:
+    """(the whole query with filters, the user's text query alone: for snippets)."""
+    text_query = parse_user_query(index, query)
+    restrictions = filter_queries(index.schema, filters or SearchFilters())
+    if not restrictions:
+        return text_query, text_query
+    clauses = [(tantivy.Occur.Must, text_query), *((tantivy.Occur.Must, part) for part in restrictions)]
+    return tantivy.Query.boolean_query(clauses), text_query
+
+
+def _generation(location: LakeLocation, refresh: bool, notify: Notify) -> Generation:
+    if refresh:
+        try:
+            update_index(location, notify=notify, wait=False)
+        except IndexBusy:
+            pass  # an update is under way: answer from the state published before it
+    return ensure_index(location, notify=notify)
+
+
+def search(
+    location: LakeLocation,
+    query: str,
+    filters: SearchFilters | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    *,
+    refresh: bool = False,
+    notify: Notify = _stderr,
+) -> pl.DataFrame:
+    """The statements matching ``query`` and ``filters``, best first: ranks ``offset+1 …``, at most ``limit`` rows.
+
+    Columns: :data:`RESULT_SCHEMA`; ``snippet`` is HTML-escaped text with the
+    matched terms in ``<b>…</b>``. Reads the published index (building it when
+    it is missing, foreign or unreadable, with a line through ``notify``);
+    ``refresh`` first brings it up to the lake's latest snapshot (opens the lake).
+    """
+    if limit < 0 or offset < 0:
+        raise QuerySyntaxError("limit and offset must not be negative")
+    generation = _generation(location, refresh, notify)
+    full_query, text_query = build_query(generation.index, query, filters)
+    searcher = generation.index.searcher()
+    rows: list[dict[str, Any]] = []
+    if limit:
+        result = searcher.search(full_query, limit=limit, offset=offset, count=False)
+        schema = generation.index.schema
+        snippets = tantivy.SnippetGenerator.create(searcher, snippet_query(searcher, schema, query, text_query), schema, "text")
+        snippets.set_max_num_chars(SNIPPET_CHARS)
+        for rank, (score, address) in enumerate(result.hits, start=offset + 1):
+            document = searcher.doc(address)
+            snippet = snippets.snippet_from_doc(document)
+            html = snippet.to_html() or _escape(document.get_first("text")[:SNIPPET_CHARS])
+            rows.append(
+                {
+                    "rank": rank,
+                    "score": float(score),
+                    "statement_id": document.get_first("statement_id"),
+                    "doi": document.get_first("doi"),
+                    "title": document.get_first("title"),
+                    "year": document.get_first("year"),
+                    "section": document.get_first("section"),
+                    "section_category": document.get_first("section_category"),
+                    "type": document.get_first("type"),
+                    "confidence": document.get_first("confidence"),
+                    "snippet": html,
+                }
+            )
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """Counts over the whole matching set: the total, and per type, section category and paper year."""
+
+    total: int
+    by_type: dict[str, int]
+    by_section_category: dict[str, int]
+    by_year: dict[int | None, int]
+    snapshot_id: int
+
+
+def search_facets(
+    location: LakeLocation,
+    query: str,
+    filters: SearchFilters | None = None,
+    *,
+    refresh: bool = False,
+    notify: Notify = _stderr,
+) -> Facets:
+    """Counts of every statement matching ``query`` and ``filters`` (one tantivy aggregation over fast fields)."""
+    generation = _generation(location, refresh, notify)
+    full_query, _ = build_query(generation.index, query, filters)
+    searcher = generation.index.searcher()
+    total = searcher.search(full_query, limit=1, count=True).count
+    aggregations = {
+        "type": {"terms": {"field": "type", "size": len(TYPES) + 10}},
+        "section_category": {"terms": {"field": "section_category", "size": len(SECTION_CATEGORIES) + 10}},
+        "year": {"terms": {"field": "year", "size": 10_000, "missing": MISSING_YEAR}},
+    }
+    answer = searcher.aggregate(full_query, aggregations) if total else {}
+
+    def buckets(name: str) -> dict[Any, int]:
+        return {bucket["key"]: int(bucket["doc_count"]) for bucket in answer.get(name, {}).get("buckets", [])}
+
+    years = {(None if int(key) == MISSING_YEAR else int(key)): count for key, count in buckets("year").items()}
+    return Facets(
+        total=total,
+        by_type=dict(sorted(buckets("type").items())),
+        by_section_category=dict(sorted(buckets("section_category").items())),
+        by_year=dict(sorted(years.items(), key=lambda item: (item[0] is None, item[0] or 0))),
+        snapshot_id=generation.stamp.snapshot_id,
+    )

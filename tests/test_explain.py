@@ -1,0 +1,293 @@
+"""citelake explain: plain sentences about a paper's report, every number re-checkable with the SQL it cites."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tasks.explain_facts import MIN_PEERS, explain, explanation_dict
+from tasks.generate import write_corpus
+from tasks.ingest import ingest
+from tasks.lake import LakeLocation, LakeWriter, open_lake, read_sql
+from tasks.split import split_records
+
+SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
+SAMPLE_DOI = "10.1089/scd.2013.0023"
+
+
+@pytest.fixture(scope="module")
+def sample_lake(tmp_path_factory) -> LakeLocation:
+    """The real sample page, ingested by the real ingest."""
+    folder = tmp_path_factory.mktemp("sample")
+    shutil.copy2(SAMPLE, folder / SAMPLE.name)
+    location = LakeLocation(path=folder / "lake")
+    ingest(folder, location, workers=1)
+    return location
+
+
+@pytest.fixture(scope="module")
+def generated_lake(tmp_path_factory) -> LakeLocation:
+    """A generated corpus with re-saved pages, ingested."""
+    folder = tmp_path_factory.mktemp("generated")
+    write_corpus(folder / "reports", 120, 11)
+    location = LakeLocation(path=folder / "lake")
+    ingest(folder / "reports", location, workers=1)
+    return location
+
+
+def _explain_json(location: LakeLocation, doi: str) -> dict:
+    result = CliRunner().invoke(app, ["explain", doi, "--lake", str(location.path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _numbers(document: dict) -> dict[str, object]:
+    merged: dict[str, object] = {}
+    for sentence in document["sentences"]:
+        merged.update(sentence["numbers"])
+    return merged
+
+
+def test_the_sample_paper_is_explained_with_its_real_counts(sample_lake):
+    document = _explain_json(sample_lake, "https://doi.org/10.1089/SCD.2013.0023")
+    assert document["doi"] == SAMPLE_DOI
+    numbers = _numbers(document)
+    assert numbers["cited_by"] == 204
+    assert numbers["statement_count"] == 191
+    assert (numbers["supporting"], numbers["mentioning"], numbers["contrasting"], numbers["unclassified"]) == (8, 181, 1, 1)
+    assert numbers["abstract_truncated"] is True
+    texts = [sentence["text"] for sentence in document["sentences"]]
+    assert any("204 publications cite this paper" in text and "191 citation statements" in text for text in texts)
+    assert any("8 supports" not in text and "8 support" in text and "181 merely mention" in text
+               and "1 contrasts" in text and "1 is unclassified" in text for text in texts)
+    assert any("cut the abstract short" in text for text in texts)
+    # The page tallies 1 contrasting statement but quotes none: the explanation says so instead of quoting.
+    evidence = [sentence for sentence in document["sentences"] if sentence["section"] == "evidence"]
+    contrasting = [sentence for sentence in evidence if "contrasting" in sentence["text"]]
+    assert contrasting and contrasting[0]["quote"] is None
+    assert contrasting[0]["text"] == (
+        "No saved page quotes a contrasting statement: the lake holds 0 of them, although the tallies count 1."
+    )
+    plain = CliRunner().invoke(app, ["explain", SAMPLE_DOI, "--lake", str(sample_lake.path)])
+    assert plain.exit_code == 0
+    assert "204 publications" in plain.stdout and "showed only 4 of its 191 statements" in plain.stdout
+
+
+def _same(expected: object, stated: object) -> bool:
+    if isinstance(expected, date | datetime):
+        expected = expected.isoformat()
+    if isinstance(expected, float) and isinstance(stated, int | float):
+        return math.isclose(expected, stated)
+    return expected == stated
+
+
+def test_every_number_of_every_sentence_equals_the_sql_it_cites(generated_lake):
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        resaved = [doi for (doi,) in con.execute(
+            "select doi from paper_snapshots group by doi having count(*) > 1 order by doi"
+        ).fetchall()]
+        (everyone,) = con.execute("select count(*) from papers").fetchone()
+        assert len(resaved) >= 3, "the generated corpus should re-save some pages"
+        checked = set()
+        for doi in resaved[:8] + [doi for (doi,) in con.execute("select doi from papers order by doi limit 4").fetchall()]:
+            document = explanation_dict(explain(con, doi))
+            assert document["sentences"]
+            for sentence in document["sentences"]:
+                sql = read_sql(sentence["sql"].removeprefix("sql/"))
+                result = con.execute(sql, sentence["parameters"])
+                columns = [column[0] for column in result.description]
+                rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+                assert len(rows) == 1, sentence["sql"]
+                for name, stated in sentence["numbers"].items():
+                    assert _same(rows[0][name], stated), (doi, sentence["sql"], name, rows[0][name], stated)
+                    checked.add(sentence["sql"])
+                    # The number also appears in the sentence as the reader sees it.
+                    if isinstance(stated, int) and not isinstance(stated, bool):
+                        shown = str(stated) if "year" in name else f"{abs(stated):,}"
+                        assert shown in sentence["text"], (name, stated, sentence["text"])
+                    elif isinstance(stated, float):
+                        assert f"{stated:.1f}" in sentence["text"], (name, stated, sentence["text"])
+            trend = [s for s in document["sentences"] if s["sql"] == "sql/explain/trend.sql"]
+            if doi in resaved:
+                assert any("grew" in s["text"] or "fell" in s["text"] or "did not change" in s["text"] for s in trend)
+        assert {f"sql/explain/{name}.sql" for name in ("counts", "balance", "standing", "trend", "changes", "sections",
+                                                      "evidence", "caveats")} <= checked
+        assert everyone > MIN_PEERS
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def hand_built_lake(lake, lake_location, make_page, report_files_of):
+    """Five papers whose shares are known: the percentiles of 10.1/a can be worked out by hand."""
+    saved = datetime(2024, 3, 1, tzinfo=UTC)
+
+    def statements(prefix: str, **counts: int) -> list[tuple[str, str | None, str, float]]:
+        return [
+            (f"{prefix} {kind} {i}", "Discussion", kind, 0.5 + i / 100)
+            for kind, count in counts.items()
+            for i in range(count)
+        ]
+
+    pages = [
+        # a: 4 statements, contrasting 1/4, supporting 0.
+        make_page("10.1/a", saved, statements("a", contrasting=1, mentioning=3)),
+        # b: 4 statements, contrasting 0, supporting 2/4.
+        make_page("10.1/b", saved, statements("b", supporting=2, mentioning=2)),
+        # c: 5 statements, contrasting 2/5, supporting 3/5.
+        make_page("10.1/c", saved, statements("c", contrasting=2, supporting=3)),
+        # d: 8 statements, contrasting 1/8, supporting 1/8.
+        make_page("10.1/d", saved, statements("d", contrasting=1, supporting=1, mentioning=6)),
+        # e: 2 statements, fewer than a's: not a peer of a.
+        make_page("10.1/e", saved, statements("e", contrasting=2)),
+    ]
+    with LakeWriter(lake, run_id="run-1") as writer:
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        writer.finish({"seen": len(pages), "new": len(pages)})
+    return lake_location
+
+
+def test_percentiles_against_a_lake_whose_answer_is_known(hand_built_lake):
+    con = open_lake(hand_built_lake, read_only=True)
+    try:
+        explanation = explain(con, "10.1/a")
+    finally:
+        con.close()
+    standing = explanation.facts["standing"]
+    # Peers of a: b, c, d (at least 4 statements). Lower contrasting share than 1/4: b (0) and d (1/8).
+    assert standing["peer_papers"] == 3
+    assert standing["peers_lower_contrasting"] == 2
+    assert standing["contrasting_percentile"] == 66.7
+    # Lower supporting share than a's 0: none.
+    assert standing["peers_lower_supporting"] == 0
+    assert standing["supporting_percentile"] == 0.0
+    # Median over all five papers of the contrasting share: 0, 1/8, 1/4, 2/5, 1 → 1/4.
+    assert standing["median_contrasting_pct"] == 25.0
+    texts = [sentence.text for sentence in explanation.sentences if sentence.section == "standing"]
+    assert any("3 other papers" in text and "higher than that of 2 (percentile 66.7)" in text for text in texts)
+    assert any("only 3 papers" in text and "too few" in text for text in texts)
+    # The strongest contrasting statement is quoted with its section, confidence and id.
+    evidence = [sentence for sentence in explanation.sentences if sentence.quote]
+    assert [sentence.quote for sentence in evidence] == ["a contrasting 0"]
+    assert "Discussion" in evidence[0].text and "50.0% confidence" in evidence[0].text
+    assert evidence[0].numbers["contrasting_statement_id"] in evidence[0].text
+
+
+def test_an_unknown_doi_exits_1_naming_the_nearest_dois(hand_built_lake):
+    result = CliRunner().invoke(app, ["explain", "10.1/zz", "--lake", str(hand_built_lake.path)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "10.1/zz is not in the lake" in result.stderr
+    assert "nearest by prefix: 10.1/a, 10.1/b, 10.1/c" in result.stderr
+    assert "Traceback" not in result.output
+    nothing = CliRunner().invoke(app, ["explain", "--lake", str(hand_built_lake.path)])
+    assert nothing.exit_code == 2 and "give a DOI" in nothing.stderr
+    elsewhere = CliRunner().invoke(app, ["explain", "10.9999/x", "--lake", str(hand_built_lake.path)])
+    assert elsewhere.exit_code == 1
+    assert "no DOI in the lake shares its prefix" in elsewhere.stderr
+
+
+def test_markdown_to_a_file_writes_its_charts_as_png_beside_it(hand_built_lake, tmp_path):
+    out = tmp_path / "explained" / "a.md"
+    result = CliRunner().invoke(app, ["explain", "10.1/a", "--lake", str(hand_built_lake.path), "-f", "markdown", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    for chart in ("balance", "history", "sections"):
+        png = out.with_name(f"a-{chart}.png")
+        assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 2000
+        assert f"](a-{chart}.png)" in text
+    assert text.startswith("# A paper\n")
+
+
+def test_a_site_of_every_paper_of_a_doi_file_and_of_the_watchlist(hand_built_lake, tmp_path):
+    lake = ["--lake", str(hand_built_lake.path)]
+    site = tmp_path / "site"
+    every = CliRunner().invoke(app, ["explain", "--all", "--out", str(site), *lake])
+    assert every.exit_code == 0, every.output
+    pages = sorted(path.name for path in site.glob("*.html"))
+    assert pages == ["10-1-a.html", "10-1-b.html", "10-1-c.html", "10-1-d.html", "10-1-e.html", "index.html"]
+    index = (site / "index.html").read_text()
+    assert index.count("<tr><td") == 5 and 'href="10-1-c.html"' in index and "table.sortable" in index
+    # Many papers are explained from an in-memory copy of the lake: the pages say what a single explanation says.
+    single = CliRunner().invoke(app, ["explain", "10.1/c", "-f", "html", *lake])
+    assert single.exit_code == 0
+    in_site = (site / "10-1-c.html").read_text()
+    assert in_site.replace('<p class="note"><a href="index.html">All papers</a></p>\n', "") == single.stdout
+    listed = tmp_path / "dois.txt"
+    listed.write_text("# mine\nhttps://doi.org/10.1/B\n\n10.1/nope\n")
+    chosen = CliRunner().invoke(app, ["explain", "--doi-file", str(listed), "--out", str(tmp_path / "mine"), *lake])
+    assert chosen.exit_code == 0, chosen.output
+    assert sorted(path.name for path in (tmp_path / "mine").iterdir()) == ["10-1-b.html", "index.html"]
+    assert "10.1/nope is not in the lake; skipped" in chosen.stderr
+    no_watchlist = CliRunner().invoke(app, ["explain", "--watchlist", "--out", str(tmp_path / "w"), *lake])
+    assert no_watchlist.exit_code == 1
+    assert "no watchlist table" in no_watchlist.stderr
+    # Once the lake has a watchlist table, --watchlist explains its papers.
+    con = open_lake(hand_built_lake)
+    try:
+        con.execute("create table watchlist (doi varchar)")
+        con.execute("insert into watchlist values ('10.1/D'), ('10.1/e')")
+    finally:
+        con.close()
+    watched = CliRunner().invoke(app, ["explain", "--watchlist", "--out", str(tmp_path / "w"), *lake])
+    assert watched.exit_code == 0, watched.output
+    assert sorted(path.name for path in (tmp_path / "w").iterdir()) == ["10-1-d.html", "10-1-e.html", "index.html"]
+    needs_folder = CliRunner().invoke(app, ["explain", "--all", *lake])
+    assert needs_folder.exit_code == 2 and "--out DIR" in needs_folder.stderr
+
+
+def test_explain_does_not_import_prefect(hand_built_lake):
+    script = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom flows.cli import app\n"
+        f"result = CliRunner().invoke(app, ['explain', '10.1/a', '--lake', {str(hand_built_lake.path)!r}, '-f', 'html'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'prefect'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_lake, tmp_path, prefect_harness):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.deployments import scheduled_deployments
+    from flows.explain import explain_flow
+
+    site = tmp_path / "site"
+    state = explain_flow(dois=["10.1/A", "10.1/c", "10.1/missing"], lake=str(hand_built_lake.path), out_dir=str(site),
+                         return_state=True)
+    assert state.result() == ["citelake-explain-10-1-a", "citelake-explain-10-1-c"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
+    artifacts = {artifact.key: artifact for artifact in found}
+    assert set(artifacts) == {"citelake-explain-10-1-a", "citelake-explain-10-1-c"}
+    markdown = artifacts["citelake-explain-10-1-a"].data
+    assert artifacts["citelake-explain-10-1-a"].type == "markdown"
+    assert "higher than that of 2 (percentile 66.7)" in markdown
+    assert "| contrasting | 25.0 | 25.0 |" in markdown
+    assert "| discussion | 4 | 100.0 |" in markdown
+    assert f"`{site / '10-1-a.html'}`" in markdown
+    # The charts inline as PNG data URIs (the Prefect UI draws them), one per chart.
+    import base64
+    import re as regex
+
+    images = regex.findall(r"!\[(\w+) chart\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert [name for name, _ in images] == ["balance", "history", "sections"]
+    assert all(base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n") for _, data in images)
+    assert (site / "10-1-a.html").is_file() and (site / "index.html").is_file()
+    names = [deployment.name for deployment in scheduled_deployments("reports", lake=str(hand_built_lake.path))]
+    assert names == ["scheduled", "scheduled", "on-demand"]
