@@ -231,12 +231,15 @@ def test_a_site_of_every_paper_of_a_doi_file_and_of_the_watchlist(hand_built_lak
     assert "10.1/nope is not in the lake; skipped" in chosen.stderr
     no_watchlist = CliRunner().invoke(app, ["explain", "--watchlist", "--out", str(tmp_path / "w"), *lake])
     assert no_watchlist.exit_code == 1
-    assert "no watchlist table" in no_watchlist.stderr
+    assert "watchlist is empty" in no_watchlist.stderr
     # Once the lake has a watchlist table, --watchlist explains its papers.
     con = open_lake(hand_built_lake)
     try:
-        con.execute("create table watchlist (doi varchar)")
-        con.execute("insert into watchlist values ('10.1/D'), ('10.1/e')")
+        # The lake's own watchlist table (sql/schema/002_watch_alerts.sql); a removed DOI is not explained.
+        con.execute(
+            "insert into watchlist (doi, added_at, removed_at) values "
+            "('10.1/D', now(), null), ('10.1/e', now(), null), ('10.1/b', now(), now())"
+        )
     finally:
         con.close()
     watched = CliRunner().invoke(app, ["explain", "--watchlist", "--out", str(tmp_path / "w"), *lake])

@@ -112,7 +112,12 @@ def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path, cli_enviro
     assert counts["report_files"] == corpus.files
 
 
-def test_a_commit_conflict_with_a_writer_outside_the_guard_is_a_clear_refusal(tmp_path: Path, cli_environment: dict[str, str]) -> None:
+def test_a_writer_outside_the_guard_with_an_open_transaction_no_longer_stops_the_ingest(tmp_path: Path, cli_environment: dict[str, str]) -> None:
+    # This test used to expect a refusal: an outside connection that had only read
+    # the lake and staged rows, without writing to it, held the SQLite catalog and
+    # made the ingest's COMMIT fail ("database is locked"). With the catalog in WAL
+    # mode nothing it holds stands in the way; a catalog that is really locked is
+    # tests/test_lake_readers.py::test_a_locked_catalog_is_named_as_such_with_the_process_holding_it.
     source = tmp_path / "corpus"
     write_corpus(source, 20, seed=43)
     location = LakeLocation(path=tmp_path / "lake")
@@ -129,13 +134,16 @@ def test_a_commit_conflict_with_a_writer_outside_the_guard_is_a_clear_refusal(tm
         ),
     )
 
-    refused = start_ingest(source, location, cli_environment, "--workers", "1")
-    code, out, err = refused.wait(timeout=120), *refused.communicate()
+    run = start_ingest(source, location, cli_environment, "--workers", "1")
+    code, out, err = run.wait(timeout=120), *run.communicate()
 
     other.rollback()
     other.close()
-    assert (code, out) == (1, ""), err
-    (message,) = err.strip().splitlines()[-1:]
-    assert message.startswith(f"citelake ingest: another writer changed {location.path} during this ingest")
-    assert message.endswith("; nothing was written")
-    assert lake_counts(location) == before
+    assert code == 0, err
+    assert "1 rejected" in out, out
+    con = open_lake(location, read_only=True)
+    try:
+        assert con.execute("select count(*) from runs").fetchone() == (2,)
+    finally:
+        con.close()
+    assert lake_counts(location)["papers"] == before["papers"]
