@@ -401,8 +401,18 @@ def _print_hits(hits, counts) -> None:
 
     from tasks.output import write_rows
 
-    shown = hits.select("rank", "score", "doi", "title", "section", "type", "confidence", "snippet", "statement_id")
-    write_rows(shown.with_columns(shown["score"].round(2)), "table", table_cells={"snippet": _snippet_text})
+    import polars as pl
+
+    # A terminal table keeps to what a reader scans; --format json or csv gives every column.
+    shown = hits.select(
+        pl.col("rank").alias("#"),
+        pl.col("score").round(2),
+        pl.concat_str([pl.col("type"), pl.col("confidence").round(2).cast(pl.Utf8)], separator="\n", ignore_nulls=True).alias("type"),
+        "doi",
+        pl.concat_str([pl.col("title"), pl.lit("§ ") + pl.col("section")], separator="\n", ignore_nulls=True).alias("paper, section"),
+        "snippet",
+    )
+    write_rows(shown, "table", table_cells={"snippet": _snippet_text})
     console = Console()
     if counts is not None:
         console.print(f"{counts.total:,} matching statements (snapshot {counts.snapshot_id})")
