@@ -2,11 +2,11 @@
 
 Starts a ``prefect server`` of its own (its own ``PREFECT_HOME`` in a temporary
 folder, on a free port; or uses ``--api-url``), generates a small and a large
-corpus with ``tasks.generate.write_corpus`` (or reuses them under
+corpus with ``tasks.reading.generate.write_corpus`` (or reuses them under
 ``--corpus-dir``), and for each corpus times, each into a fresh lake (embedded
 SQLite catalog):
 
-* plain: ``tasks.ingest.ingest`` (no Prefect), the same steps as the flow;
+* plain: ``tasks.lake.ingest.ingest`` (no Prefect), the same steps as the flow;
 * flow: ``flows.ingest.ingest_flow`` with ``--runner`` (default: threads);
 * then a re-run of each with nothing changed.
 
@@ -49,8 +49,8 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 from bench.corpus import MB, ensure_corpus  # noqa: E402 - after the environment above
-from tasks.ingest import IngestSummary, discover_reports, ingest  # noqa: E402
-from tasks.lake import LakeLocation  # noqa: E402
+from tasks.lake.ingest import IngestSummary, discover_reports, ingest  # noqa: E402
+from tasks.lake.connection import LakeLocation  # noqa: E402
 
 DEFAULT_CORPUS_DIR = Path("/tmp/citelake-bench-flow")
 RUNNERS = ("threads", "processes", "dask")

@@ -1,9 +1,9 @@
 """Benchmark: a whole ingest of a generated corpus into a fresh lake, then a re-run with nothing changed.
 
-Generates a corpus with ``tasks.generate.write_corpus`` (or reuses ``--corpus``),
+Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``),
 times the baseline first (``bench/naive_parser.py``: the single-pass parser a
 user would write, on one core, parse only), then runs the plain
-``tasks.ingest.ingest`` (no Prefect) twice on a fresh lake (embedded SQLite
+``tasks.lake.ingest.ingest`` (no Prefect) twice on a fresh lake (embedded SQLite
 catalog) and prints
 
 * the baseline's time and the ingest's speed as a ratio of it (≥ 1.0: the whole
@@ -38,8 +38,8 @@ from pathlib import Path
 
 from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb
 from bench.naive_parser import parse_corpus
-from tasks.ingest import IngestProgress, IngestSummary, discover_reports, ingest
-from tasks.lake import LakeLocation
+from tasks.lake.ingest import IngestProgress, IngestSummary, discover_reports, ingest
+from tasks.lake.connection import LakeLocation
 
 
 def _arguments() -> argparse.Namespace:

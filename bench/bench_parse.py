@@ -1,6 +1,6 @@
 """Benchmark: report files on disk → the six combined frames, on all cores.
 
-Generates a corpus with ``tasks.generate.write_corpus`` (or reuses ``--corpus``),
+Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``),
 then measures
 
 * the parallel path the ingest runs: ``parse_in_parallel`` over every file and
@@ -36,11 +36,11 @@ from pathlib import Path
 import polars as pl
 
 from bench.corpus import MB, add_corpus_arguments, ensure_corpus, peak_rss_mb
-from tasks.batch import parse_and_split, parse_in_parallel
-from tasks.parse import parse_report
-from tasks.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
-from tasks.record import DiscoveredFile, Rejection, SourceFile
-from tasks.split import combine_frames, split_records
+from tasks.reading.batch import parse_and_split, parse_in_parallel
+from tasks.reading.parse import parse_report
+from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
+from tasks.reading.record import DiscoveredFile, Rejection, SourceFile
+from tasks.reading.split import combine_frames, split_records
 
 
 def _arguments() -> argparse.Namespace:

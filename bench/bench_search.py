@@ -1,4 +1,4 @@
-"""Benchmark: statement search (tantivy, ``tasks.search_query.search``) side by side with DuckDB FTS ``match_bm25``.
+"""Benchmark: statement search (tantivy, ``tasks.search.query.search``) side by side with DuckDB FTS ``match_bm25``.
 
 Builds a lake with the plain ingest from a generated corpus of about
 ``--count`` statements (reused between runs under ``--corpus``), then measures,
@@ -38,11 +38,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.corpus import MB, ensure_corpus
-from tasks.generate import WORDS
-from tasks.ingest import ingest
-from tasks.lake import LakeLocation, connect, load_extensions, open_lake, read_sql, registered
-from tasks.search_index import build_index, index_lock, index_root, open_generation, update_index
-from tasks.search_query import SECTION_CATEGORIES, TYPES, SearchFilters, search
+from tasks.reading.generate import WORDS
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import LakeLocation, connect, load_extensions, open_lake, read_sql, registered
+from tasks.search.index import build_index, index_lock, index_root, open_generation, update_index
+from tasks.search.query import SECTION_CATEGORIES, TYPES, SearchFilters, search
 
 # Distinct statements the generator's corpus holds per file, about (measured on its output).
 STATEMENTS_PER_FILE = 3.5

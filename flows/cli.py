@@ -44,7 +44,7 @@ def generate(
     """
     import json
 
-    from tasks.generate import write_corpus
+    from tasks.reading.generate import write_corpus
 
     if out_dir.exists() and not out_dir.is_dir():
         typer.echo(f"citelake generate: {out_dir}: exists and is not a folder", err=True)
@@ -74,8 +74,8 @@ def parse(
     """
     import json
 
-    from tasks.parse import load_report
-    from tasks.record import Rejection
+    from tasks.reading.parse import load_report
+    from tasks.reading.record import Rejection
 
     rejected = False
     for path in files:
@@ -172,9 +172,9 @@ def ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
     from flows.ingest import ingest_flow, prefect_api, task_runner
-    from tasks.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
-    from tasks.lake import LakeError
-    from tasks.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
+    from tasks.lake.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
+    from tasks.lake.connection import LakeError
+    from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
     bar = Progress(
@@ -256,8 +256,8 @@ def sql_command(
     """
     import duckdb
 
-    from tasks.lake import LakeError, resolve_location
-    from tasks.query import WriteRefused, run_readonly_query
+    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.query import WriteRefused, run_readonly_query
 
     _check_format("sql", output_format)
     try:
@@ -283,9 +283,9 @@ def attach(
     duckdb-extension-* packages (built for the DuckDB version citelake pins,
     which your DuckDB must be too) and ATTACHes the lake as 'lake'. Paste it into `duckdb`, or
     run `duckdb -init <(citelake attach)`. From Python:
-    `from tasks.lake import connect_read_only; con = connect_read_only("lake")`.
+    `from tasks.lake.connection import connect_read_only; con = connect_read_only("lake")`.
     """
-    from tasks.lake import LakeError, attach_script, resolve_location
+    from tasks.lake.connection import LakeError, attach_script, resolve_location
 
     try:
         typer.echo(attach_script(resolve_location(lake, catalog)))
@@ -333,9 +333,9 @@ def search_command(
 
     import duckdb
 
-    from tasks.lake import LakeError, resolve_location
-    from tasks.search_index import SearchIndexError
-    from tasks.search_query import QuerySyntaxError, SearchFilters, search, search_facets
+    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.search.index import SearchIndexError
+    from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
 
     _check_format("search", output_format)
     location = resolve_location(lake, catalog)
@@ -349,7 +349,7 @@ def search_command(
             min_confidence=min_confidence,
         )
         if rebuild:
-            from tasks.search_index import ensure_index
+            from tasks.search.index import ensure_index
 
             ensure_index(location, rebuild=True)
         hits = search(location, query, filters, limit=limit, offset=offset, refresh=not rebuild)
@@ -439,8 +439,8 @@ def export(
     """
     import duckdb
 
-    from tasks.lake import LakeError, resolve_location
-    from tasks.query import export_lake
+    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.query import export_lake
 
     try:
         rows = export_lake(resolve_location(lake, catalog), out_dir)
@@ -510,8 +510,8 @@ def explain(
     """
     import duckdb
 
-    from tasks.explain_run import ExplainError, explain_many, explain_one
-    from tasks.lake import LakeError, resolve_location
+    from tasks.explain.run import ExplainError, explain_many, explain_one
+    from tasks.lake.connection import LakeError, resolve_location
 
     try:
         location = resolve_location(lake, catalog)
@@ -574,8 +574,8 @@ def _print_rows(result, output_format: str) -> None:
 def _watch_errors():
     import duckdb
 
-    from tasks.ingest import IngestError
-    from tasks.lake import LakeError
+    from tasks.lake.ingest import IngestError
+    from tasks.lake.connection import LakeError
 
     return (IngestError, LakeError, duckdb.Error, OSError)
 
@@ -593,9 +593,9 @@ def watch_add(
     A DOI the lake has no page of yet may be watched: its first page raises a
     first_seen alert. One lake transaction; exit status 2 for a text that is not a DOI.
     """
-    from tasks.lake import resolve_location
-    from tasks.record import InvalidDOI
-    from tasks.watch import describe_watch, parse_dois, watch
+    from tasks.lake.connection import resolve_location
+    from tasks.reading.record import InvalidDOI
+    from tasks.alerts.watch import describe_watch, parse_dois, watch
 
     try:
         wanted = parse_dois(dois)
@@ -617,9 +617,9 @@ def watch_remove(
     wait: WaitOption = 0.0,
 ) -> None:
     """Stop watching papers (their alerts stay in the lake). One lake transaction."""
-    from tasks.lake import resolve_location
-    from tasks.record import InvalidDOI
-    from tasks.watch import describe_watch, parse_dois, unwatch
+    from tasks.lake.connection import resolve_location
+    from tasks.reading.record import InvalidDOI
+    from tasks.alerts.watch import describe_watch, parse_dois, unwatch
 
     try:
         wanted = parse_dois(dois)
@@ -636,8 +636,8 @@ def watch_remove(
 @watch_app.command("list")
 def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_format: FormatOption = "table") -> None:
     """List the watched papers: label, since when, title, latest page, counts and alerts raised."""
-    from tasks.lake import resolve_location
-    from tasks.watch import watchlist
+    from tasks.lake.connection import resolve_location
+    from tasks.alerts.watch import watchlist
 
     _check_format("watch list", output_format)
     try:
@@ -660,8 +660,8 @@ def watch_import(
     Entries without a DOI, or whose DOI is not one, are counted and listed; the
     others are watched in one lake transaction.
     """
-    from tasks.lake import resolve_location
-    from tasks.watch import describe_watch, read_doi_file, watch
+    from tasks.lake.connection import resolve_location
+    from tasks.alerts.watch import describe_watch, read_doi_file, watch
 
     try:
         found = read_doi_file(file)
@@ -719,9 +719,9 @@ def alerts_list(
         return
     from datetime import datetime
 
-    from tasks.alerts import list_alerts, readable_alerts
-    from tasks.lake import resolve_location
-    from tasks.record import InvalidDOI, valid_doi
+    from tasks.alerts.detect import list_alerts, readable_alerts
+    from tasks.lake.connection import resolve_location
+    from tasks.reading.record import InvalidDOI, valid_doi
 
     _check_format("alerts", output_format)
     try:
@@ -780,7 +780,7 @@ def alerts_notify(
             )
             raise typer.Exit(code=1)
 
-    from tasks.notify import EMAIL_NAME, WEBHOOK_NAME, NotifySetupError, email_block, set_up, webhook_block
+    from tasks.alerts.notify import EMAIL_NAME, WEBHOOK_NAME, NotifySetupError, email_block, set_up, webhook_block
 
     try:
         if email is not None:

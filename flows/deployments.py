@@ -20,7 +20,7 @@ from prefect.deployments.runner import RunnerDeployment
 from flows.explain import default_site, explain_flow
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
-from tasks.lake import resolve_location
+from tasks.lake.connection import resolve_location
 
 DEPLOYMENT_NAME = "scheduled"
 EXPLAIN_DEPLOYMENT_NAME = "on-demand"

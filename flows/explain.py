@@ -11,9 +11,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.explain_report import artifact_key, publish_explanations
-from tasks.explain_run import ExplainError
-from tasks.lake import resolve_location
+from tasks.explain.report import artifact_key, publish_explanations
+from tasks.explain.run import ExplainError
+from tasks.lake.connection import resolve_location
 
 SITE_DIR = "explain"
 

@@ -7,9 +7,9 @@ It reads top to bottom as its DAG:
      plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)    into LAKE/_search)    files, changed papers)
 
 A failed search-index update is a warning, never a failed run: the run is
-committed, and the next one catches the index up (``tasks.search_tasks``).
+committed, and the next one catches the index up (``tasks.search.prefect_tasks``).
 
-The whole run holds the lake's ingest lock (``tasks.ingest.ingest_guard``), so
+The whole run holds the lake's ingest lock (``tasks.lake.ingest.ingest_guard``), so
 a second run on the same lake stops at once with a message naming the holder
 instead of racing it. The default task runner is a pool of threads, one per
 core: polars does much of the parsing outside the GIL, and threads start at
@@ -38,14 +38,14 @@ from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.temporary_server import TemporaryServer
-from tasks.alert_tasks import detect_alerts
-from tasks.batch import parser_processes as parse_on_processes
-from tasks.ingest import IngestSummary, ingest_guard, notice
-from tasks.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
-from tasks.lake import resolve_location
-from tasks.run_report import RunProgress, publish_run_report
-from tasks.search_tasks import update_search_index
-from tasks.staging import remove_staging, staging_folder
+from tasks.alerts.prefect_tasks import detect_alerts
+from tasks.reading.batch import parser_processes as parse_on_processes
+from tasks.lake.ingest import IngestSummary, ingest_guard, notice
+from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
+from tasks.lake.connection import resolve_location
+from tasks.lake.run_report import RunProgress, publish_run_report
+from tasks.search.prefect_tasks import update_search_index
+from tasks.reading.staging import remove_staging, staging_folder
 
 DEFAULT_BATCH_SIZE = 2000
 RUNNERS = ("threads", "processes", "dask")

@@ -3,9 +3,9 @@
     delete_unneeded_files ─► merge_small_files ─► expire_old_snapshots ─► merge_search_segments
 
 Files are deleted first: what this pass merges away or expires waits for the
-next pass, so no reader loses a file it is scanning (see ``tasks.maintenance``).
+next pass, so no reader loses a file it is scanning (see ``tasks.lake.maintenance``).
 
-It holds the lake's ingest lock throughout (``tasks.ingest.ingest_guard``), so
+It holds the lake's ingest lock throughout (``tasks.lake.ingest.ingest_guard``), so
 it never rewrites files while an ingest is committing; when an ingest is
 running it waits for it, up to ``lock_wait``.
 """
@@ -16,9 +16,9 @@ from datetime import timedelta
 
 from prefect import flow, get_run_logger
 
-from tasks.ingest import ingest_guard
-from tasks.lake import resolve_location
-from tasks.maintenance import (
+from tasks.lake.ingest import ingest_guard
+from tasks.lake.connection import resolve_location
+from tasks.lake.maintenance import (
     DEFAULT_DELETION_GRACE,
     DEFAULT_SNAPSHOT_RETENTION,
     MaintenanceResult,
@@ -26,7 +26,7 @@ from tasks.maintenance import (
     expire_old_snapshots,
     merge_small_files,
 )
-from tasks.search_tasks import merge_search_segments
+from tasks.search.prefect_tasks import merge_search_segments
 
 # An hourly ingest of a large folder may run for a while; maintenance is daily
 # and can wait for it rather than fail.

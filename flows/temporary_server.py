@@ -24,7 +24,7 @@ import prefect
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
 
-from tasks.ingest import IngestError
+from tasks.lake.ingest import IngestError
 
 # Prefect's default (20 s) is too short on a loaded machine: a fresh server imports and migrates for longer.
 STARTUP_TIMEOUT_SECONDS = 120

@@ -11,8 +11,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from tasks.lake import REPORT_FILES_SCHEMA, LakeLocation, open_lake
-from tasks.record import Record, SourceFile, Statement
+from tasks.lake.connection import REPORT_FILES_SCHEMA, LakeLocation, open_lake
+from tasks.reading.record import Record, SourceFile, Statement
 
 MakePage = Callable[..., tuple[SourceFile, Record]]
 

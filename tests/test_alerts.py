@@ -14,11 +14,11 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from alert_pages import write_page
 from flows.ingest import ingest_flow
-from tasks.alert_tasks import ALERTS_KEY
-from tasks.alerts import alert_message, detect_in_lake
-from tasks.ingest import ingest
-from tasks.lake import LakeLocation, open_lake
-from tasks.watch import unwatch, watch
+from tasks.alerts.prefect_tasks import ALERTS_KEY
+from tasks.alerts.detect import alert_message, detect_in_lake
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import LakeLocation, open_lake
+from tasks.alerts.watch import unwatch, watch
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -260,8 +260,8 @@ def test_the_message_of_an_alert_names_the_paper_and_quotes_the_statement(tmp_pa
 def test_a_failing_detection_warns_and_leaves_the_run_committed(tmp_path, caplog) -> None:
     from prefect import flow
 
-    from tasks.alert_tasks import detect_alerts
-    from tasks.ingest import IngestSummary
+    from tasks.alerts.prefect_tasks import detect_alerts
+    from tasks.lake.ingest import IngestSummary
 
     not_a_lake = tmp_path / "not-a-lake"
     not_a_lake.write_text("a file where the lake folder should be")

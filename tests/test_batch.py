@@ -12,11 +12,11 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from tasks.batch import OUTCOME_SCHEMA, parse_and_split, parse_in_parallel
-from tasks.frames import validate_frames
-from tasks.generate import write_corpus
-from tasks.record import DiscoveredFile
-from tasks.split import combine_frames
+from tasks.reading.batch import OUTCOME_SCHEMA, parse_and_split, parse_in_parallel
+from tasks.reading.frames import validate_frames
+from tasks.reading.generate import write_corpus
+from tasks.reading.record import DiscoveredFile
+from tasks.reading.split import combine_frames
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 
@@ -54,7 +54,7 @@ def test_parse_and_split_reads_reports_and_sets_aside_what_it_cannot_read(tmp_pa
     assert reasons[:2] == [None, None]
     assert all(reasons[2:]), reasons
     assert "No such file or directory" in reasons[3]
-    assert "not a regular file" in reasons[4]  # a folder named like a report (tasks.parse.read_report_file)
+    assert "not a regular file" in reasons[4]  # a folder named like a report (tasks.reading.parse.read_report_file)
     assert outcomes["warnings"].to_list()[:2] == [[], []]
 
     frames = validate_frames(result.frames)

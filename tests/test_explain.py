@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.explain_facts import MIN_PEERS, explain, explanation_dict
-from tasks.generate import write_corpus
-from tasks.ingest import ingest
-from tasks.lake import LakeLocation, LakeWriter, open_lake, read_sql
-from tasks.split import split_records
+from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
+from tasks.reading.generate import write_corpus
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
+from tasks.reading.split import split_records
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 SAMPLE_DOI = "10.1089/scd.2013.0023"

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake import LakeWriter
-from tasks.split import split_records
+from tasks.lake.connection import LakeWriter
+from tasks.reading.split import split_records
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tasks.lake import LakeLocation, open_lake
+from tasks.lake.connection import LakeLocation, open_lake
 
 REPO = Path(__file__).resolve().parent.parent
 

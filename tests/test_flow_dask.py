@@ -8,8 +8,8 @@ import pytest
 from distributed import LocalCluster
 
 from flows.ingest import ingest_flow, task_runner
-from tasks.generate import write_corpus
-from tasks.lake import USER_TABLES, LakeLocation, open_lake
+from tasks.reading.generate import write_corpus
+from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -18,12 +18,12 @@ from prefect.client.schemas.objects import Artifact
 from prefect.settings import PREFECT_API_URL
 
 from flows.ingest import ingest_flow
-from tasks.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
-from tasks.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary
-from tasks.lake import USER_TABLES, LakeLocation, open_lake
-from tasks.record import Rejection
-from tasks.run_report import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
-from tasks.staging import STAGING_DIR
+from tasks.reading.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
+from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary
+from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
+from tasks.reading.record import Rejection
+from tasks.lake.run_report import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
+from tasks.reading.staging import STAGING_DIR
 
 CORPUS_FILES = 240
 FIRST_PART = 150

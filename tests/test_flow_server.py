@@ -22,8 +22,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.deployments import DEFAULT_INGEST_CRON, DEFAULT_MAINTAIN_CRON, DEPLOYMENT_NAME
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
-from tasks.generate import write_corpus
-from tasks.lake import LakeLocation, open_lake
+from tasks.reading.generate import write_corpus
+from tasks.lake.connection import LakeLocation, open_lake
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.generate import (
+from tasks.reading.generate import (
     EXPECT_WARNING_CP1252,
     EXPECT_WARNING_CUT_OFF,
     EXPECT_WARNING_NO_CONFIDENCE,
@@ -29,8 +29,8 @@ from tasks.generate import (
     parse_matches,
     write_corpus,
 )
-from tasks.parse import parse_report
-from tasks.record import Record, Rejection, collapse_whitespace
+from tasks.reading.parse import parse_report
+from tasks.reading.record import Record, Rejection, collapse_whitespace
 
 CORPUS_SIZE = 400
 

@@ -13,9 +13,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from tasks.frames import FILE_STATES, empty_frames
-from tasks.generate import CorpusSummary, write_corpus
-from tasks.ingest import (
+from tasks.reading.frames import FILE_STATES, empty_frames
+from tasks.reading.generate import CorpusSummary, write_corpus
+from tasks.lake.ingest import (
     IngestCollision,
     SourceError,
     classify_outcomes,
@@ -25,10 +25,10 @@ from tasks.ingest import (
     pages_to_store,
     plan_run,
 )
-from tasks.lake import LakeLocation, LakeWriter, open_lake, read_sql
-from tasks.parse import load_report
-from tasks.record import DiscoveredFile
-from tasks.split import split_records
+from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
+from tasks.reading.parse import load_report
+from tasks.reading.record import DiscoveredFile
+from tasks.reading.split import split_records
 
 TEST_SQL = Path(__file__).parent / "sql"
 DATA_TABLES = ("papers", "abstracts", "statements", "paper_snapshots", "statement_sightings", "facets")
@@ -187,7 +187,7 @@ def test_plan_reads_only_paths_whose_size_or_mtime_differ_from_the_manifest(lake
 
 
 def outcomes(rows: list[tuple[str, str | None, str, str | None]]) -> pl.DataFrame:
-    """Batch outcome rows (path, sha256, status, reason), as tasks.batch gives them."""
+    """Batch outcome rows (path, sha256, status, reason), as tasks.reading.batch gives them."""
     return report_files([(path, 1, T0, sha256, status, reason) for path, sha256, status, reason in rows])
 
 

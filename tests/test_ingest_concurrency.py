@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tasks.frames import empty_frames
-from tasks.generate import write_corpus
-from tasks.ingest import ingest
-from tasks.lake import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, run_checks
+from tasks.reading.frames import empty_frames
+from tasks.reading.generate import write_corpus
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, run_checks
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.generate import write_corpus
-from tasks.ingest import ingest
-from tasks.lake import USER_TABLES, LakeLocation, open_lake, quote_identifier, read_sql
+from tasks.reading.generate import write_corpus
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake, quote_identifier, read_sql
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.generate import write_corpus
-from tasks.staging import STAGING_DIR
+from tasks.reading.generate import write_corpus
+from tasks.reading.staging import STAGING_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 STARTING_PREFECT = "starting Prefect…"

@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks.batch import parse_and_split
-from tasks.ingest import commit_batches, discover_reports, ingest, plan_run
-from tasks.lake import LakeLocation, LakeWriter, open_lake
-from tasks.frames import empty_frames
-from tasks.record import DiscoveredFile, path_bytes, path_text
+from tasks.reading.batch import parse_and_split
+from tasks.lake.ingest import commit_batches, discover_reports, ingest, plan_run
+from tasks.lake.connection import LakeLocation, LakeWriter, open_lake
+from tasks.reading.frames import empty_frames
+from tasks.reading.record import DiscoveredFile, path_bytes, path_text
 
 from tests.test_ingest import SHA_A, T0, report_files
 
@@ -112,8 +112,8 @@ def folder_beyond_path_max(root: Path) -> Path:
 
 
 def test_a_folder_that_cannot_be_read_is_counted_named_and_the_run_goes_on(tmp_path: Path) -> None:
-    from tasks.ingest import format_summary
-    from tasks.run_report import summary_markdown
+    from tasks.lake.ingest import format_summary
+    from tasks.lake.run_report import summary_markdown
 
     source = tmp_path / "reports"
     source.mkdir()

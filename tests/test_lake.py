@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks.frames import Frames
-from tasks.lake import KeyCheckFailed, LakeError, LakeWriter, file_manifest, migrations, open_lake
-from tasks.split import split_records
+from tasks.reading.frames import Frames
+from tasks.lake.connection import KeyCheckFailed, LakeError, LakeWriter, file_manifest, migrations, open_lake
+from tasks.reading.split import split_records
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
 FEB = datetime(2024, 2, 1, tzinfo=UTC)
@@ -204,7 +204,7 @@ def test_views_answer(lake, make_page, report_files_of):
 READER = """
 import sys
 from pathlib import Path
-from tasks.lake import LakeLocation, open_lake
+from tasks.lake.connection import LakeLocation, open_lake
 con = open_lake(LakeLocation(Path(sys.argv[1])), read_only=True)
 print(con.execute("select count(*) from papers").fetchone()[0])
 """

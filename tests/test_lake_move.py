@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import shutil
 
-from tasks.generate import write_corpus
-from tasks.ingest import ingest
-from tasks.lake import LakeLocation, open_lake
-from tasks.query import run_readonly_query
+from tasks.reading.generate import write_corpus
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.query import run_readonly_query
 
 
 def _tree_digest(folder) -> dict[str, str]:
@@ -37,7 +37,7 @@ def test_a_copied_lake_is_read_and_written_where_it_is_and_the_original_is_untou
     untouched = _tree_digest(original.path)
     copy = LakeLocation(path=tmp_path / "copy")
 
-    with caplog.at_level("WARNING", logger="tasks.lake"):
+    with caplog.at_level("WARNING", logger="tasks.lake.connection"):
         answer = run_readonly_query(copy, "select count(*) as n from papers")
     assert answer.column("n")[0].as_py() == papers_before
     assert "moved or copied from" in caplog.text
@@ -60,7 +60,7 @@ def test_a_moved_lake_opens_and_remembers_its_new_place(tmp_path, caplog):
 
     open_lake(moved).close()  # a writable open re-points the catalog
     caplog.clear()
-    with caplog.at_level("WARNING", logger="tasks.lake"):
+    with caplog.at_level("WARNING", logger="tasks.lake.connection"):
         rows = run_readonly_query(moved, "select count(*) as n from report_files").column("n")[0].as_py()
     assert rows == 20
     assert "moved" not in caplog.text  # said once, when it was re-pointed

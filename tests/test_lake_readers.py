@@ -13,14 +13,14 @@ import textwrap
 
 import pytest
 
-from tasks.generate import write_corpus
-from tasks.ingest import IngestCollision, ingest
-from tasks.lake import open_lake
+from tasks.reading.generate import write_corpus
+from tasks.lake.ingest import IngestCollision, ingest
+from tasks.lake.connection import open_lake
 
 HOLD_READER = textwrap.dedent(
     """
     import sys, time
-    from tasks.lake import LakeLocation, open_lake
+    from tasks.lake.connection import LakeLocation, open_lake
     from pathlib import Path
     con = open_lake(LakeLocation(path=Path(sys.argv[1])), read_only=True)
     con.execute("select count(*) from papers").fetchone()
@@ -32,7 +32,7 @@ HOLD_READER = textwrap.dedent(
 HOLD_PLAIN_DUCKDB_READER = textwrap.dedent(
     """
     import sys, time, duckdb
-    from tasks.lake import connect, load_extensions
+    from tasks.lake.connection import connect, load_extensions
     con = connect()
     load_extensions(con, "ducklake", "sqlite")
     con.execute(f"attach 'ducklake:sqlite:{sys.argv[1]}/catalog.sqlite' as lake (read_only)")

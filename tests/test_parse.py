@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.parse import MAX_REPORT_BYTES, load_report, parse_report
-from tasks.record import Record, Rejection
+from tasks.reading.parse import MAX_REPORT_BYTES, load_report, parse_report
+from tasks.reading.record import Record, Rejection
 
 SAMPLE_PATH = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 SAMPLE = SAMPLE_PATH.read_text(encoding="utf-8")

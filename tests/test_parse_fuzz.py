@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.parse import FACET_NAMES, NO_REPORT_BLOCK, parse_report
-from tasks.record import TALLY_CLASSES, Record, Rejection, collapse_whitespace
+from tasks.reading.parse import FACET_NAMES, NO_REPORT_BLOCK, parse_report
+from tasks.reading.record import TALLY_CLASSES, Record, Rejection, collapse_whitespace
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "scd.2013.0023.txt").read_bytes()
 SAMPLE_LINES = SAMPLE.split(b"\n")

@@ -1,6 +1,6 @@
 """The vectorised fast path of ``parse_and_split`` against the reference path, its oracle.
 
-``parse_and_split(files)`` parses canonical pages in polars (``tasks.parse_vectorized``)
+``parse_and_split(files)`` parses canonical pages in polars (``tasks.reading.parse_vectorized``)
 and the rest with ``parse_report``; ``parse_and_split(files, vectorized=False)`` parses
 every file with ``parse_report`` and splits with ``split_records``. Both must give the
 same frames and outcomes, on generated corpora and on pages mutated to sit just off
@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from tasks.batch import BatchResult, parse_and_split
-from tasks.frames import validate_frames
-from tasks.generate import generate_corpus, write_corpus
-from tasks.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
-from tasks.record import DiscoveredFile
+from tasks.reading.batch import BatchResult, parse_and_split
+from tasks.reading.frames import validate_frames
+from tasks.reading.generate import generate_corpus, write_corpus
+from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
+from tasks.reading.record import DiscoveredFile
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 # Each frame's key, to compare frames whatever their row order.

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake import USER_TABLES, LakeWriter, open_lake
-from tasks.query import WriteRefused, export_lake, run_readonly_query
-from tasks.split import split_records
+from tasks.lake.connection import USER_TABLES, LakeWriter, open_lake
+from tasks.lake.query import WriteRefused, export_lake, run_readonly_query
+from tasks.reading.split import split_records
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.ingest import ingest
-from tasks.lake import LakeLocation, open_lake, read_sql
-from tasks.search_index import (
+from tasks.lake.ingest import ingest
+from tasks.lake.connection import LakeLocation, open_lake, read_sql
+from tasks.search.index import (
     INDEX_DIR,
     index_lock,
     POINTER_FILE,
@@ -32,7 +32,7 @@ from tasks.search_index import (
     open_generation,
     update_index,
 )
-from tasks.search_query import (
+from tasks.search.query import (
     QuerySyntaxError,
     SearchFilters,
     prefixes,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.frames import SECTION_CATEGORIES
-from tasks.sections import SECTION_KEYWORDS, section_category
+from tasks.reading.frames import SECTION_CATEGORIES
+from tasks.reading.sections import SECTION_KEYWORDS, section_category
 
 
 @pytest.mark.parametrize(

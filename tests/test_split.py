@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from tasks.frames import Frames, validate_frames
-from tasks.parse import parse_report
-from tasks.record import Record, SourceFile, Statement
-from tasks.split import combine_frames, split_records, statement_id
+from tasks.reading.frames import Frames, validate_frames
+from tasks.reading.parse import parse_report
+from tasks.reading.record import Record, SourceFile, Statement
+from tasks.reading.split import combine_frames, split_records, statement_id
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 MAY_1 = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake import LakeWriter
-from tasks.split import split_records
+from tasks.lake.connection import LakeWriter
+from tasks.reading.split import split_records
 
 
 def _tree_digest(folder) -> dict[str, str]:
@@ -194,7 +194,7 @@ def test_the_attach_helper_gives_a_read_only_connection_in_a_fresh_interpreter(s
     location, _ = sealed_lake
     script = textwrap.dedent(
         f"""
-        from tasks.lake import connect_read_only
+        from tasks.lake.connection import connect_read_only
         con = connect_read_only({str(location.path)!r})
         print(con.execute("select count(*) from papers").fetchone()[0])
         try:

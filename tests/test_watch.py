@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake import LakeLocation, open_lake
-from tasks.record import InvalidDOI, valid_doi
-from tasks.watch import read_doi_file
+from tasks.lake.connection import LakeLocation, open_lake
+from tasks.reading.record import InvalidDOI, valid_doi
+from tasks.alerts.watch import read_doi_file
 
 REPO = Path(__file__).resolve().parent.parent
 

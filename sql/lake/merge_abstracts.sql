@@ -1,7 +1,7 @@
 -- Upsert abstracts by doi, once per run, from every batch staged in
 -- run_abstracts: the latest page's abstract wins (by observed_at, within one
 -- 2-second window by the page's cited_by then statement_count, as
--- tasks/split.py orders pages; ties broken by source_sha256); unchanged rows
+-- tasks/reading/split.py orders pages; ties broken by source_sha256); unchanged rows
 -- are left out. Runs after insert_paper_snapshots.sql, so every page's counts are there.
 merge into abstracts as target
 using (

@@ -1,7 +1,7 @@
 -- Upsert papers by doi, once per run, from every batch staged in run_papers:
 -- the values of the latest page win (by last_seen, except that within one
 -- 2-second window the larger cited_by then statement_count is the later page,
--- as tasks/split.py orders pages; ties broken by source_sha256 so the result
+-- as tasks/reading/split.py orders pages; ties broken by source_sha256 so the result
 -- never depends on batch order);
 -- first_seen and last_seen span every page. Rows that would not change are
 -- left out so a re-run rewrites nothing.

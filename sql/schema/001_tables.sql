@@ -1,4 +1,4 @@
--- The lake's tables. Columns of the six split tables follow tasks/frames.py;
+-- The lake's tables. Columns of the six split tables follow tasks/reading/frames.py;
 -- DuckLake has no primary keys, so keys are kept by the writer's merges and
 -- verified by sql/checks/duplicate_keys_*.sql on every run.
 

@@ -26,7 +26,7 @@ with_previous as (
         lag(contrasting) over by_page as previous_contrasting,
         lag(unclassified) over by_page as previous_unclassified
     from snapshots
-    -- Pages in the lake's order of "latest" (tasks/split.py): within one 2-second
+    -- Pages in the lake's order of "latest" (tasks/reading/split.py): within one 2-second
     -- window (a checkout or copy, not two saves) the larger counts came later.
     window by_page as (
         partition by doi

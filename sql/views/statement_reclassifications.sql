@@ -22,7 +22,7 @@ with_previous as (
         lag(confidence) over by_time as previous_confidence,
         lag(observed_at) over by_time as previous_observed_at
     from sightings
-    -- Sightings in the lake's order of "latest" (tasks/split.py): within one
+    -- Sightings in the lake's order of "latest" (tasks/reading/split.py): within one
     -- 2-second window the page with the larger counts came later.
     window by_time as (
         partition by statement_id

@@ -23,7 +23,7 @@ stamp that lags its content (a crash between steps) only costs time.
 
 An index that is missing, belongs to another lake, or cannot be read is
 rebuilt from the lake, with a one-line message. Prefect stays out of this
-module (see ``tasks.search_tasks``).
+module (see ``tasks.search.prefect_tasks``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import duckdb
 import polars as pl
 import tantivy
 
-from tasks.lake import LakeLocation, open_lake, read_sql, registered
+from tasks.lake.connection import LakeLocation, open_lake, read_sql, registered
 
 INDEX_DIR = "_search"
 POINTER_FILE = "CURRENT"

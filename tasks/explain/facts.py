@@ -6,7 +6,7 @@ turns those rows into :class:`Sentence` objects. A sentence keeps the numbers
 it states and the SQL file they come from, so anyone (and a test) can re-run
 that file and check each one. :func:`render_text`, :func:`render_markdown` and
 :func:`render_json` write the same sentences in three forms; the HTML page is
-``tasks.explain_site``.
+``tasks.explain.site``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 
 import duckdb
 
-from tasks.lake import read_sql
+from tasks.lake.connection import read_sql
 from tasks.output import to_json
-from tasks.record import normalise_doi
+from tasks.reading.record import normalise_doi
 
 # The fact groups, one SQL file each in sql/explain/, in the order the explanation reads.
 FACT_GROUPS: tuple[str, ...] = ("counts", "balance", "standing", "trend", "changes", "sections", "evidence", "caveats")

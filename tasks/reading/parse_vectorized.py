@@ -1,7 +1,7 @@
 """The fast path of ``parse_and_split``: canonical report pages parsed a whole batch at a time in polars.
 
 Most report files are *canonical*: UTF-8 pages in the exact layout of
-``report-format.md``, on which the reference parser (``tasks.parse``) reads every
+``report-format.md``, on which the reference parser (``tasks.reading.parse``) reads every
 line and warns about nothing. For those, the per-line Python of the reference
 parser is replaced by a few polars regex passes over the batch's texts (Rust,
 multi-threaded), and the frames are built from the resulting columns.
@@ -38,11 +38,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from tasks.frames import UTC_TIME, polars_schema
-from tasks.parse import FACET_NAMES, MAX_REPORT_BYTES
-from tasks.record import TALLY_CLASSES
-from tasks.sections import section_category
-from tasks.split import PageFrames
+from tasks.reading.frames import UTC_TIME, polars_schema
+from tasks.reading.parse import FACET_NAMES, MAX_REPORT_BYTES
+from tasks.reading.record import TALLY_CLASSES
+from tasks.reading.sections import section_category
+from tasks.reading.split import PageFrames
 
 # ---------------------------------------------------------------------------
 # The canonical page's grammar (Rust regex syntax: no lookaround, no backreferences)
@@ -172,7 +172,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def canonical_text(data: bytes) -> str | None:
     """The page's text as the reference parser reads it, if its bytes are UTF-8, else None.
 
-    Decoded as ``tasks.parse`` decodes (a byte-order mark dropped, CRLF and CR read as
+    Decoded as ``tasks.reading.parse`` decodes (a byte-order mark dropped, CRLF and CR read as
     line ends); None sends the file to the reference parser: Windows-1252, gzip with
     more than one member or anything after it, and oversized files all do.
     """
@@ -210,7 +210,7 @@ class CanonicalPages:
 
     ``accepted[i]`` says whether page ``i`` was parsed here (it would have given a
     record without warnings); ``page_frames`` are the accepted pages' rows in the
-    form ``tasks.split.page_frames`` gives them: snapshots, sightings, facets,
+    form ``tasks.reading.split.page_frames`` gives them: snapshots, sightings, facets,
     abstract candidates and statement identities.
     """
 
@@ -400,7 +400,7 @@ def _page_frames(pages: pl.DataFrame, statements: pl.DataFrame) -> PageFrames:
 
 
 def _statement_ids(statements: pl.DataFrame) -> list[str]:
-    """``tasks.split.statement_id`` of each row (its text is collapsed already), digested by hashlib as there.
+    """``tasks.reading.split.statement_id`` of each row (its text is collapsed already), digested by hashlib as there.
 
     polars joins the key's UTF-8 bytes (``doi \\x1f text \\x1f section-or-empty``); Python hashes them.
     """

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from tasks.record import TALLY_CLASSES, Record, Rejection, Statement, StatementType, collapse_whitespace
+from tasks.reading.record import TALLY_CLASSES, Record, Rejection, Statement, StatementType, collapse_whitespace
 
 # ---------------------------------------------------------------------------
 # What the generated reports are and what a corpus summary counts

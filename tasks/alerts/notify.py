@@ -25,8 +25,8 @@ from prefect.blocks.notifications import AppriseNotificationBlock, CustomWebhook
 from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
 
-from tasks.alerts import EVENT_PREFIX, RESOURCE_PREFIX
-from tasks.lake import LakeError
+from tasks.alerts.detect import EVENT_PREFIX, RESOURCE_PREFIX
+from tasks.lake.connection import LakeError
 
 EMAIL_NAME = "citelake-alerts-email"
 WEBHOOK_NAME = "citelake-alerts-webhook"

@@ -1,8 +1,8 @@
 """Writing explanations where they were asked for: one paper in a form, or many papers as a static site.
 
 ``citelake explain`` and the ``citelake-explain`` flow both come here; the
-sentences are ``tasks.explain_facts``, the charts ``tasks.explain_charts``, the
-HTML ``tasks.explain_site``. The lake is opened read-only, once per call.
+sentences are ``tasks.explain.facts``, the charts ``tasks.explain.charts``, the
+HTML ``tasks.explain.site``. The lake is opened read-only, once per call.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.explain_facts import (
+from tasks.explain.facts import (
     Explanation,
     PaperNotFound,
     explain,
@@ -23,8 +23,8 @@ from tasks.explain_facts import (
     render_markdown,
     render_text,
 )
-from tasks.lake import LakeLocation, open_lake, read_sql
-from tasks.record import normalise_doi
+from tasks.lake.connection import LakeLocation, open_lake, read_sql
+from tasks.reading.record import normalise_doi
 
 FORMATS: tuple[str, ...] = ("text", "markdown", "html", "json")
 
@@ -52,11 +52,11 @@ def render(explanation: Explanation, output_format: str, out: Path | None = None
     if output_format == "markdown":
         if out is None:
             return render_markdown(explanation)
-        from tasks.explain_charts import write_chart_pngs
+        from tasks.explain.charts import write_chart_pngs
 
         return render_markdown(explanation, write_chart_pngs(explanation, out.with_suffix("")))
-    from tasks.explain_charts import chart_svgs
-    from tasks.explain_site import explanation_page
+    from tasks.explain.charts import chart_svgs
+    from tasks.explain.site import explanation_page
 
     return explanation_page(explanation, chart_svgs(explanation))
 
@@ -179,8 +179,8 @@ def write_site(
     ``progress(done, total, doi)`` is called after each paper. ``keep`` keeps the
     explanations in the summary (the flow publishes them).
     """
-    from tasks.explain_charts import chart_svgs
-    from tasks.explain_site import explanation_page, index_page, page_name
+    from tasks.explain.charts import chart_svgs
+    from tasks.explain.site import explanation_page, index_page, page_name
 
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = SiteSummary(out_dir=out_dir)

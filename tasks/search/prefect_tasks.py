@@ -1,4 +1,4 @@
-"""The Prefect tasks of the statement search index: thin wrappers over ``tasks.search_index``.
+"""The Prefect tasks of the statement search index: thin wrappers over ``tasks.search.index``.
 
 The index is derived from the lake, so keeping it current never decides a
 run's fate: :func:`update_search_index` runs after the run committed, and a
@@ -11,8 +11,8 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.lake import LakeLocation
-from tasks.search_index import IndexMerge, IndexUpdate, merge_index_segments, update_index
+from tasks.lake.connection import LakeLocation
+from tasks.search.index import IndexMerge, IndexUpdate, merge_index_segments, update_index
 
 
 @task(cache_policy=NO_CACHE)

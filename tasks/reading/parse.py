@@ -26,7 +26,7 @@ import stat
 import zlib
 from dataclasses import dataclass, field
 
-from tasks.record import (
+from tasks.reading.record import (
     TALLY_CLASSES,
     Record,
     Rejection,

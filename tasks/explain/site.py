@@ -1,7 +1,7 @@
 """The HTML forms of explanations: one self-contained page per paper, and the index of a static site.
 
 A page is one file: its CSS inline, its charts inline as SVG (from
-``tasks.explain_charts``), the statements quoted; readable on a phone (viewport
+``tasks.explain.charts``), the statements quoted; readable on a phone (viewport
 meta, a single fluid column, charts scaled to the width) and printable (print
 CSS: no colours behind text, charts kept whole on a page). The index lists the
 papers with their balance and trend in a table sortable by clicking a column
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from tasks.explain_facts import Explanation
+from tasks.explain.facts import Explanation
 
 CSS = """
 :root { color-scheme: light; --ink: #1a1a1a; --muted: #5f6368; --rule: #dadce0; --accent: #1565c0; }
@@ -104,7 +104,7 @@ def explanation_page(explanation: Explanation, svgs: dict[str, str], *, index_hr
     sections: dict[str, list] = {}
     for sentence in explanation.sentences:
         sections.setdefault(sentence.section, []).append(sentence)
-    from tasks.explain_facts import HEADINGS
+    from tasks.explain.facts import HEADINGS
 
     for section, heading in HEADINGS.items():
         if section not in sections:

@@ -1,12 +1,12 @@
-"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.ingest``, ``tasks.batch`` and ``tasks.lake``.
+"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.lake.ingest``, ``tasks.reading.batch`` and ``tasks.lake.connection``.
 
-The steps are those of ``tasks.ingest.ingest`` (the run without Prefect), cut
+The steps are those of ``tasks.lake.ingest.ingest`` (the run without Prefect), cut
 where a flow can spread them over workers:
 
 - :func:`plan_ingest`: discover the report files and set them against the lake's
   manifest (``discover_reports`` + ``plan_run``), in the flow's process;
 - :func:`parse_batch`: read, parse and split one batch of files and park the
-  result under the run's staging folder (``tasks.staging``), on a worker;
+  result under the run's staging folder (``tasks.reading.staging``), on a worker;
 - :func:`commit_run`: classify every staged batch, merge it, run the quality
   checks and commit, all in one ``LakeWriter`` transaction, then remove the
   staging folder.
@@ -28,12 +28,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from tasks.batch import run_in_parser_process
-from tasks.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
-from tasks.lake import LakeError, LakeLocation, open_lake
-from tasks.record import DiscoveredFile
-from tasks.run_report import announce
-from tasks.staging import StagedBatch, parse_and_stage, read_staged, remove_staging, staging_folder
+from tasks.reading.batch import run_in_parser_process
+from tasks.lake.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
+from tasks.lake.connection import LakeError, LakeLocation, open_lake
+from tasks.reading.record import DiscoveredFile
+from tasks.lake.run_report import announce
+from tasks.reading.staging import StagedBatch, parse_and_stage, read_staged, remove_staging, staging_folder
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.batch import BatchResult, parse_and_split
-from tasks.frames import SCHEMAS, Frames
-from tasks.lake import LakeLocation
-from tasks.record import DiscoveredFile
+from tasks.reading.batch import BatchResult, parse_and_split
+from tasks.reading.frames import SCHEMAS, Frames
+from tasks.lake.connection import LakeLocation
+from tasks.reading.record import DiscoveredFile
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"

@@ -1,7 +1,7 @@
 """The Prefect side of alerts: the ``detect_alerts`` task of the ingest flow.
 
 After a run's commit it stores the alerts of the watched papers the run changed
-(``tasks.alerts.detect_in_lake``, a lake transaction of its own), emits one
+(``tasks.alerts.detect.detect_in_lake``, a lake transaction of its own), emits one
 Prefect event per new alert (``citelake.alert.<kind>``, resource
 ``citelake.paper.<doi>``, related to the flow run) for automations to act on,
 and publishes the run's ``citelake-alerts`` table artifact. A failure here is
@@ -17,9 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from tasks.alerts import Alert, alert_event, alert_rows, detect_in_lake
-from tasks.ingest import IngestSummary
-from tasks.lake import LakeLocation
+from tasks.alerts.detect import Alert, alert_event, alert_rows, detect_in_lake
+from tasks.lake.ingest import IngestSummary
+from tasks.lake.connection import LakeLocation
 
 ALERTS_KEY = "citelake-alerts"
 

@@ -6,12 +6,12 @@ The steps, each a plain function with a clear input and output:
 2. :func:`plan_run` sets the discovered files against the lake's manifest
    (``report_files``): a path whose size and mtime are as recorded is unchanged
    and never read (unless its last read failed: it is retried); the rest are read.
-3. ``tasks.batch.parse_in_parallel`` reads, hashes, parses and splits them in batches.
+3. ``tasks.reading.batch.parse_in_parallel`` reads, hashes, parses and splits them in batches.
 4. :func:`classify_outcomes` decides each read file's fate by its content hash:
    ``unchanged`` (the path had these bytes: only its mtime is recorded anew),
    ``duplicate`` (the bytes are a page stored from another path), ``rejected``
    (not a report), or ingested as ``new`` (path never seen) or ``changed``.
-5. ``tasks.lake.LakeWriter`` stages every batch, then merges the whole run at
+5. ``tasks.lake.connection.LakeWriter`` stages every batch, then merges the whole run at
    once and commits it as one snapshot. Its merges are idempotent (a page
    already stored adds nothing), so a batch's frames are handed over whole.
 
@@ -23,8 +23,8 @@ Paths are stored absolute: the source folder is resolved (``./corpus`` and
 with the names walked below it. A symlink inside the folder keeps its own name.
 So a lake can collect several folders without two files sharing a path, and a
 path in the lake leads back to its file. A path is stored as text
-(``tasks.record.path_text``): a byte of a name that is not UTF-8 is written
-``\\xHH`` and a backslash ``\\\\``; ``tasks.record.path_bytes`` gives the real path back.
+(``tasks.reading.record.path_text``): a byte of a name that is not UTF-8 is written
+``\\xHH`` and a backslash ``\\\\``; ``tasks.reading.record.path_bytes`` gives the real path back.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ import polars as pl
 import psycopg
 from filelock import FileLock, Timeout
 
-from tasks.batch import BatchResult, parse_in_parallel
-from tasks.frames import UTC_TIME, Frames
-from tasks.lake import (
+from tasks.reading.batch import BatchResult, parse_in_parallel
+from tasks.reading.frames import UTC_TIME, Frames
+from tasks.lake.connection import (
     CheckFinding,
     LakeLocation,
     LakeWriter,
@@ -58,10 +58,10 @@ from tasks.lake import (
     open_lake,
     read_sql,
 )
-from tasks.parse import READ_FAILURE
-from tasks.record import DiscoveredFile, path_text
-from tasks.split import combine_frames
-from tasks.staging import remove_stale_staging
+from tasks.reading.parse import READ_FAILURE
+from tasks.reading.record import DiscoveredFile, path_text
+from tasks.reading.split import combine_frames
+from tasks.reading.staging import remove_stale_staging
 
 logger = logging.getLogger(__name__)
 # One-line messages for the user while a run starts or waits (see :func:`notice`).
@@ -212,7 +212,7 @@ def plan_run(
 
     A path whose size and mtime equal the recorded ones is unchanged and is not
     read at all, unless its last read failed (a reason starting with
-    ``tasks.parse.READ_FAILURE``): such a path is read again by every run until it
+    ``tasks.reading.parse.READ_FAILURE``): such a path is read again by every run until it
     is read. One polars join, so a million paths cost a few seconds and the
     discovered files are held as columns, not as a million Python objects.
     ``skipped_folders`` is read once ``discovered`` is exhausted (discovery fills it as it goes).
@@ -272,7 +272,7 @@ def classify_outcomes(
 ) -> pl.DataFrame:
     """Each read file's fate: the batch's outcomes with ``outcome`` and the ``status`` to record.
 
-    - ``outcomes``: ``tasks.batch`` outcome rows (path, size, mtime, sha256, status
+    - ``outcomes``: ``tasks.reading.batch`` outcome rows (path, size, mtime, sha256, status
       ``parsed``/``rejected``, reason, warnings);
     - ``previous``: path, previous_sha256, previous_status of the paths (as in :class:`RunPlan`);
     - ``batch_pages``: source_sha256, source_path of the batch's ``paper_snapshots``,
@@ -322,7 +322,7 @@ def pages_to_store(frames: Frames, hashes: Collection[str]) -> Frames:
     """The batch's frames reduced to the pages with these content hashes.
 
     The per-page frames are filtered; ``papers``, ``abstracts`` and ``statements``
-    are derived anew from what is left (``tasks.split.combine_frames``), so a page
+    are derived anew from what is left (``tasks.reading.split.combine_frames``), so a page
     left out cannot move a paper's latest values or a statement's first and last
     sighting. ``abstracts`` holds only each DOI's latest abstract, so a kept page
     whose abstract lost to a page left out loses its abstract here: :func:`store_batch`
@@ -352,7 +352,7 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]
     when the lock is still held after ``wait`` seconds, and says whom it waits
     for (:func:`notice`) when it waits; raises :class:`LakeFolderError` when the
     lake folder is a file or cannot be written. Holding the lock, it removes
-    the staging folders that killed runs left (:func:`tasks.staging.remove_stale_staging`).
+    the staging folders that killed runs left (:func:`tasks.reading.staging.remove_stale_staging`).
     """
     check_lake_folder(location)
     guard = _advisory_lock if location.catalog else _lock_file
@@ -533,7 +533,7 @@ def ingest(
     does the work again. A rejected file never fails the run. Raises
     :class:`SourceError` for a missing source, :class:`IngestCollision` when
     another ingest holds the lake longer than ``wait`` seconds or committed
-    during this run, ``tasks.lake.LakeError`` when the lake cannot be opened.
+    during this run, ``tasks.lake.connection.LakeError`` when the lake cannot be opened.
     """
     started = time.time()
     run_id = run_id or uuid.uuid4().hex

@@ -1,6 +1,6 @@
 """The charts of an explanation, drawn with Vega-Altair and rendered offline by vl-convert.
 
-Three charts, each from the facts an :class:`~tasks.explain_facts.Explanation`
+Three charts, each from the facts an :class:`~tasks.explain.facts.Explanation`
 already holds (so a chart shows exactly the numbers its sentences state):
 
 - ``balance``: the paper's share of each statement type beside the lake's median paper;
@@ -19,7 +19,7 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
-from tasks.explain_facts import SECTION_CATEGORIES, STATEMENT_TYPES, Explanation
+from tasks.explain.facts import SECTION_CATEGORIES, STATEMENT_TYPES, Explanation
 
 CHART_NAMES: tuple[str, ...] = ("balance", "history", "sections")
 WIDTH = 340

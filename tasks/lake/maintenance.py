@@ -33,8 +33,8 @@ from datetime import timedelta
 import duckdb
 from prefect import task
 
-from tasks.ingest_tasks import OUTSIDE
-from tasks.lake import LakeLocation, open_lake, read_sql
+from tasks.lake.prefect_tasks import OUTSIDE
+from tasks.lake.connection import LakeLocation, open_lake, read_sql
 
 # Snapshots younger than this stay reachable by time travel ("the lake as of
 # last Tuesday's run").

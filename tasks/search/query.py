@@ -18,8 +18,8 @@ from typing import Any
 import polars as pl
 import tantivy
 
-from tasks.lake import LakeLocation
-from tasks.search_index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
+from tasks.lake.connection import LakeLocation
+from tasks.search.index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
 
 TYPES = ("supporting", "mentioning", "contrasting")
 SECTION_CATEGORIES = ("introduction", "methods", "results", "discussion", "conclusion", "other", "unknown")

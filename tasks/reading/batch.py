@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from tasks.frames import FILE_STATES, Frames
-from tasks.parse import parse_report, read_report_file
-from tasks.parse_vectorized import canonical_text, parse_canonical
-from tasks.record import DiscoveredFile, Rejection, SourceFile, path_bytes
-from tasks.split import page_frames, reduce_page_frames, split_records
+from tasks.reading.frames import FILE_STATES, Frames
+from tasks.reading.parse import parse_report, read_report_file
+from tasks.reading.parse_vectorized import canonical_text, parse_canonical
+from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
+from tasks.reading.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = FILE_STATES
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def parse_and_split(files: Sequence[DiscoveredFile], *, vectorized: bool = True)
     discovery; ``sha256`` is of the bytes as read (compressed, for a ``.gz`` file).
 
     With ``vectorized`` (the default) the batch's canonical pages are parsed together
-    in polars (``tasks.parse_vectorized``) and only the others by ``parse_report``;
+    in polars (``tasks.reading.parse_vectorized``) and only the others by ``parse_report``;
     the result is the same as with ``vectorized=False``, which parses every file with
     ``parse_report`` and splits the records with ``split_records``.
     """
@@ -149,7 +149,7 @@ def parse_in_parallel(
     ``workers`` defaults to ``os.cpu_count()``. ``files`` is consumed lazily and at
     most ``2 × workers`` batches are in flight, so memory does not grow with the
     number of files. Results are yielded **as batches finish, not in input order**;
-    combine them with ``tasks.split.combine_frames``, whose result does not depend
+    combine them with ``tasks.reading.split.combine_frames``, whose result does not depend
     on the order. Closing the iterator early cancels the batches not yet started.
     """
     if batch_size < 1:

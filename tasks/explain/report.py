@@ -18,11 +18,11 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.explain_charts import balance_rows, chart_pngs, history_rows, section_rows
-from tasks.explain_facts import Explanation, render_markdown
-from tasks.explain_run import SiteSummary, write_site
-from tasks.explain_site import doi_slug, page_name
-from tasks.lake import LakeLocation
+from tasks.explain.charts import balance_rows, chart_pngs, history_rows, section_rows
+from tasks.explain.facts import Explanation, render_markdown
+from tasks.explain.run import SiteSummary, write_site
+from tasks.explain.site import doi_slug, page_name
+from tasks.lake.connection import LakeLocation
 
 KEY_PREFIX = "citelake-explain-"
 

@@ -30,9 +30,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from tasks.ingest import FILE_OUTCOMES, IngestProgress, IngestSummary, RunPlan
-from tasks.lake import CheckFinding, LakeLocation, open_lake, read_sql
-from tasks.staging import StagedBatch
+from tasks.lake.ingest import FILE_OUTCOMES, IngestProgress, IngestSummary, RunPlan
+from tasks.lake.connection import CheckFinding, LakeLocation, open_lake, read_sql
+from tasks.reading.staging import StagedBatch
 
 PROGRESS_KEY = "citelake-ingest-progress"
 SUMMARY_KEY = "citelake-ingest-summary"

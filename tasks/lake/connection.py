@@ -31,13 +31,13 @@ import duckdb
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
     import polars as pl
 
-    from tasks.frames import Frames
+    from tasks.reading.frames import Frames
 
 
 def _sql_dir() -> Path:
     """The SQL files: ``tasks/sql`` in an installed wheel (see pyproject.toml), else the repository's ``sql/``."""
-    packaged = Path(__file__).resolve().parent / "sql"
-    return packaged if packaged.is_dir() else packaged.parent.parent / "sql"
+    packaged = Path(__file__).resolve().parents[1] / "sql"
+    return packaged if packaged.is_dir() else packaged.parents[1] / "sql"
 
 
 SQL_DIR = _sql_dir()
@@ -574,14 +574,14 @@ def _normalise_file_counts(file_counts: dict[str, int]) -> dict[str, int]:
 def __getattr__(name: str) -> Any:
     # REPORT_FILES_SCHEMA is the frames' FILE_STATES, imported when first asked for (see TYPE_CHECKING above).
     if name == "REPORT_FILES_SCHEMA":
-        from tasks.frames import FILE_STATES
+        from tasks.reading.frames import FILE_STATES
 
         return FILE_STATES
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
-    from tasks.frames import FILE_STATES as REPORT_FILES_SCHEMA
+    from tasks.reading.frames import FILE_STATES as REPORT_FILES_SCHEMA
 
     missing = [name for name in REPORT_FILES_SCHEMA if name not in report_files.columns]
     if missing:

@@ -1,10 +1,10 @@
-"""The watchlist: the papers whose changes raise alerts (``tasks.alerts``).
+"""The watchlist: the papers whose changes raise alerts (``tasks.alerts.detect``).
 
 It lives in the lake (table ``watchlist``, ``sql/watch``), so it is versioned by
 the lake's snapshots like every other table. Each command's writes are one lake
-transaction, taken under the ingest lock (``tasks.ingest.ingest_guard``) so they
+transaction, taken under the ingest lock (``tasks.lake.ingest.ingest_guard``) so they
 never race an ingest's commit. DOIs go through the one normaliser,
-``tasks.record.valid_doi``.
+``tasks.reading.record.valid_doi``.
 
 :func:`read_doi_file` reads the DOIs of a plain list, a BibTeX file or an RIS
 file; entries without a DOI, or with text that is not one, are reported, never
@@ -22,9 +22,9 @@ import duckdb
 import pyarrow as pa
 import polars as pl
 
-from tasks.ingest import ingest_guard
-from tasks.lake import LakeError, LakeLocation, open_lake, read_sql, registered
-from tasks.record import InvalidDOI, valid_doi
+from tasks.lake.ingest import ingest_guard
+from tasks.lake.connection import LakeError, LakeLocation, open_lake, read_sql, registered
+from tasks.reading.record import InvalidDOI, valid_doi
 
 FILE_FORMATS = ("list", "bibtex", "ris")
 

@@ -1,4 +1,4 @@
-"""The split: parsed records in, the lake's six frames out (``tasks/frames.py``).
+"""The split: parsed records in, the lake's six frames out (``tasks/reading/frames.py``).
 
 Two steps, both pure:
 
@@ -35,9 +35,9 @@ from itertools import chain, repeat
 
 import polars as pl
 
-from tasks.frames import Frames, empty_frames, polars_schema
-from tasks.record import TALLY_CLASSES, Record, SourceFile, collapse_whitespace
-from tasks.sections import section_category
+from tasks.reading.frames import Frames, empty_frames, polars_schema
+from tasks.reading.record import TALLY_CLASSES, Record, SourceFile, collapse_whitespace
+from tasks.reading.sections import section_category
 
 _LATEST_ORDER = ["observed_at", "source_sha256"]
 SAME_SAVE_MICROSECONDS = 2_000_000
@@ -64,7 +64,7 @@ def statement_id(doi: str, text: str, section: str | None) -> str:
 
     The BLAKE2b digest (16 bytes) of the UTF-8 bytes of
     ``doi + "\\x1f" + collapse_whitespace(text) + "\\x1f" + (section or "")``.
-    ``doi`` is expected normalised (``tasks.record.normalise_doi``), as records carry it.
+    ``doi`` is expected normalised (``tasks.reading.record.normalise_doi``), as records carry it.
     """
     return _digest(doi, collapse_whitespace(text), section)
 
@@ -75,7 +75,7 @@ def _digest(doi: str, collapsed_text: str, section: str | None) -> str:
 
 
 def split_records(items: Sequence[tuple[SourceFile, Record]]) -> Frames:
-    """The six frames of ``tasks/frames.py`` for parsed records and the files they came from.
+    """The six frames of ``tasks/reading/frames.py`` for parsed records and the files they came from.
 
     Each record's ``observed_at`` is its source's ``mtime``. Rows are sorted by each
     frame's key, so equal inputs in any order give equal frames.

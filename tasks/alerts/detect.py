@@ -1,4 +1,4 @@
-"""Alerts: what committed runs changed about watched papers (``tasks.watch``).
+"""Alerts: what committed runs changed about watched papers (``tasks.alerts.watch``).
 
 :func:`detect_alerts` reads what the snapshots since the last handled one
 changed (DuckLake's change feed of ``paper_snapshots`` and ``runs``), compares
@@ -14,7 +14,7 @@ Kinds: ``first_seen``, ``contrasting_added``, ``supporting_added``,
 ``reclassified`` and ``tally_changed``. :func:`alert_event` and
 :func:`alert_message` say each as a Prefect event and as a message for a
 person; :func:`list_alerts` is ``citelake alerts``. Nothing here imports Prefect
-(``tasks.alert_tasks`` holds the Prefect side).
+(``tasks.alerts.prefect_tasks`` holds the Prefect side).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tasks.lake import LakeError, LakeLocation, open_lake, read_sql
+from tasks.lake.connection import LakeError, LakeLocation, open_lake, read_sql
 
 ALERT_KINDS = ("first_seen", "contrasting_added", "supporting_added", "reclassified", "tally_changed")
 EVENT_PREFIX = "citelake.alert."

@@ -1,0 +1,1 @@
+"""Watching papers: the watchlist, alert detection after each commit, and delivery of notifications."""

@@ -1,0 +1,1 @@
+""""Help me understand this report": the facts and sentences, the charts, the HTML pages and site, and the flow's artifacts."""
