@@ -1,9 +1,12 @@
--- The run's staging (create_run_staging.sql), once the run is committed or rolled back.
-drop table if exists temp.run_paper_snapshots;
-drop table if exists temp.run_statement_sightings;
-drop table if exists temp.run_facets;
-drop table if exists temp.run_papers;
-drop table if exists temp.run_abstracts;
-drop table if exists temp.run_statements;
+-- The run's staging (create_run_staging.sql, and the views of run_view.sql),
+-- once the run is committed or rolled back.
+drop view if exists temp.run_paper_snapshots;
+drop view if exists temp.run_statement_sightings;
+drop view if exists temp.run_facets;
+drop view if exists temp.run_papers;
+drop view if exists temp.run_abstracts;
+drop view if exists temp.run_statements;
 drop table if exists temp.run_report_files;
+drop table if exists temp.run_page_hashes;
+drop table if exists temp.run_batch_folders;
 drop table if exists temp.run_new_pages;

@@ -17,7 +17,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -68,15 +70,8 @@ USER_TABLES: tuple[str, ...] = (
 )
 
 # The run's staging table of each frame the writer takes (sql/lake/create_run_staging.sql).
-STAGING_TABLES: dict[str, str] = {
-    "paper_snapshots": "run_paper_snapshots",
-    "statement_sightings": "run_statement_sightings",
-    "facets": "run_facets",
-    "papers": "run_papers",
-    "abstracts": "run_abstracts",
-    "statements": "run_statements",
-    "report_files": "run_report_files",
-}
+# The frames a batch parks as Parquet ({table}.parquet); finish() reads them as the views run_{table}.
+STAGED_FRAMES: tuple[str, ...] = ("paper_snapshots", "statement_sightings", "facets", "papers", "abstracts", "statements")
 
 # What finish() runs, in this order, to bring the staged run into the lake: each
 # a set-based statement over every batch at once. The pages the run adds are
@@ -616,13 +611,19 @@ class LakeWriter:
     the lake stays at its previous snapshot. A failed COMMIT raises its own error.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, run_id: str, source: str | None = None) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, *, run_id: str, source: str | None = None, staging: Path | None = None
+    ) -> None:
         self.con = con
         self.run_id = run_id
         self.source = source
         self._open = False
         self._finished = False
         self._batches = 0
+        # Where add_batch parks frames handed over in memory; without one, a temporary folder of the writer's own.
+        self._staging = staging
+        self._own_staging: Path | None = None
+        self._staged: list[tuple[int, Path]] = []
         self._started_at: datetime | None = None
         self._counts_before: dict[str, int] = {}
 
@@ -656,6 +657,8 @@ class LakeWriter:
             if exc_type is None:
                 raise LakeError(f"run {self.run_id}: the writer was left without finish(); nothing was committed")
         self._drop_staging(quiet=exc_type is not None)
+        if self._own_staging is not None:
+            shutil.rmtree(self._own_staging, ignore_errors=True)
 
     def _drop_staging(self, *, quiet: bool) -> None:
         """Free the run's staging (after COMMIT or ROLLBACK; a rollback already removed what it created)."""
@@ -666,33 +669,48 @@ class LakeWriter:
                 raise
 
     def add_batch(self, frames: Frames, report_files: pl.DataFrame) -> None:
-        """Stage one batch of split frames and its files' states for the run.
+        """Stage one batch of split frames, given in memory, and its files' states for the run.
 
-        Nothing is merged here: :meth:`finish` merges every staged batch at once,
-        by identity, so a batch already in the lake (or staged twice) changes
-        nothing. Of a page staged by several batches the first batch's copy is
-        stored; of a path staged twice, the later batch's state is recorded.
-        The frames are lent to DuckDB only while they are copied (see
-        :func:`registered`), and the staging stays in memory only up to the
-        connection's memory_limit (CITELAKE_MEMORY_LIMIT), beyond which DuckDB
-        spills it to SPILL_DIR: so memory is bounded, not grown with the run.
+        The frames are written as Parquet under the writer's staging folder and
+        staged from there, as :meth:`add_staged` does with a batch a parser
+        process parked itself.
         """
         if not self._open:
             raise LakeError("add_batch() outside the writer's with-block")
+        if self._staging is None:
+            self._own_staging = self._staging = Path(tempfile.mkdtemp(prefix=f"citelake-run-{self.run_id}-"))
+        folder = self._staging / f"writer-{self._batches:06d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        from tasks.reading.frames import write_frames
+
+        write_frames(frames, folder)
+        self.add_staged(folder, report_files)
+
+    def add_staged(self, folder: Path, report_files: pl.DataFrame) -> None:
+        """Stage one batch parked as Parquet in ``folder`` (a ``{table}.parquet`` per frame) and its files' states.
+
+        Nothing is copied here: :meth:`finish` reads the parked files in place,
+        by identity, so a batch already in the lake (or staged twice) changes
+        nothing. Of a page staged by several batches the first batch's copy is
+        stored; of a path staged twice, the later batch's state is recorded.
+        Only the files' states and the batch's page hashes (for
+        :meth:`stored_hashes`) go into the connection, a few bytes a file. The
+        folder must stay until the writer's block ends.
+        """
+        if not self._open:
+            raise LakeError("add_staged() outside the writer's with-block")
         batch = self._batches
         self._batches += 1
-        tables = dict(frames.items())
-        tables["report_files"] = _prepare_report_files(report_files)
-        for table, staging in STAGING_TABLES.items():
-            frame = tables[table]
-            if frame.is_empty():
-                continue
-            name = f"batch_{table}"
-            statement = read_sql("lake/stage_batch.sql").format(
-                staging=quote_identifier(staging), frame=quote_identifier(name)
-            )
-            with registered(self.con, name, frame):
-                self.con.execute(statement, {"batch": batch})
+        folder = Path(folder).resolve()
+        self._staged.append((batch, folder))
+        self.con.execute(read_sql("lake/stage_batch_folder.sql"), {"folder": str(folder), "batch": batch})
+        self.con.execute(
+            read_sql("lake/stage_page_hashes.sql"), {"snapshots": str(folder / "paper_snapshots.parquet"), "batch": batch}
+        )
+        files = _prepare_report_files(report_files)
+        if not files.is_empty():
+            with registered(self.con, "batch_report_files", files):
+                self.con.execute(read_sql("lake/stage_report_files.sql"), {"batch": batch})
 
     def stored_hashes(self, hashes: Sequence[str]) -> set[str]:
         """Which of these content hashes are pages stored in the lake or staged earlier in this run."""
@@ -704,6 +722,20 @@ class LakeWriter:
         with registered(self.con, "wanted_hashes", wanted):
             found = self.con.execute(read_sql("lake/known_hashes_in_run.sql")).pl()
         return set(found["sha256"].to_list())
+
+    def _create_run_views(self) -> None:
+        """The run's staged frames as views over the parked Parquet files, with each row's batch number."""
+        for table in STAGED_FRAMES:
+            files = [str(folder / f"{table}.parquet") for _, folder in self._staged]
+            if files:
+                statement = read_sql("lake/run_view.sql").format(
+                    view=quote_identifier(f"run_{table}"), files="[" + ", ".join(map(quote_literal, files)) + "]"
+                )
+            else:
+                statement = read_sql("lake/run_view_empty.sql").format(
+                    view=quote_identifier(f"run_{table}"), table=quote_identifier(table)
+                )
+            self.con.execute(statement)
 
     def finish(self, file_counts: dict[str, int]) -> RunSummary:
         """Merge the staged run into the lake, run the checks, record the run and its findings, and COMMIT.
@@ -717,6 +749,7 @@ class LakeWriter:
         if not self._open:
             raise LakeError("finish() outside the writer's with-block")
         counts = _normalise_file_counts(file_counts)
+        self._create_run_views()
         for statement in FINISH_STATEMENTS:
             self.con.execute(read_sql(statement))
         self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})

@@ -47,7 +47,7 @@ import polars as pl
 import psycopg
 from filelock import FileLock, Timeout
 
-from tasks.reading.batch import BatchResult, parse_in_parallel
+from tasks.reading.batch import BatchResult
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.connection import (
     CheckFinding,
@@ -61,7 +61,15 @@ from tasks.lake.connection import (
 from tasks.reading.parse import READ_FAILURE
 from tasks.reading.record import DiscoveredFile, path_text
 from tasks.reading.split import combine_frames
-from tasks.reading.staging import remove_stale_staging
+from tasks.reading.staging import (
+    StagedBatch,
+    read_staged,
+    read_staged_outcomes,
+    remove_stale_staging,
+    remove_staging,
+    stage_in_parallel,
+    staging_folder,
+)
 
 logger = logging.getLogger(__name__)
 # One-line messages for the user while a run starts or waits (see :func:`notice`).
@@ -545,19 +553,22 @@ def ingest(
         try:
             plan = plan_run(con, discovered, skipped_folders)
             notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
-            batches = parse_in_parallel(plan.files_to_read(), batch_size=batch_size, workers=workers)
+            # The parser processes park each batch as Parquet; the writer reads it in place.
+            staging = staging_folder(location, run_id)
+            staged = stage_in_parallel(plan.files_to_read(), staging, batch_size=batch_size, workers=workers)
             return commit_batches(
                 con,
                 location,
                 run_id=run_id,
                 source=source,
                 plan=plan,
-                batches=_in_discovery_order(batches, plan.to_read, batch_size),
+                batches=((plan.to_read.slice(batch.number * batch_size, batch_size), batch) for batch in staged),
                 started=started,
                 progress=notify,
             )
         finally:
             con.close()
+            remove_staging(staging_folder(location, run_id))
 
 
 def commit_batches(
@@ -567,7 +578,7 @@ def commit_batches(
     run_id: str,
     source: Path | str,
     plan: RunPlan,
-    batches: Iterable[tuple[pl.DataFrame, BatchResult]],
+    batches: Iterable[tuple[pl.DataFrame, BatchResult | StagedBatch]],
     started: float,
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
@@ -614,9 +625,14 @@ def commit_batches(
 
 
 def store_batch(
-    con: duckdb.DuckDBPyConnection, writer: LakeWriter, result: BatchResult, previous: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, writer: LakeWriter, result: BatchResult | StagedBatch, previous: pl.DataFrame
 ) -> pl.DataFrame:
     """Classify one parsed batch, stage its pages and its files' states with the writer; return the classification.
+
+    ``result`` is a batch in memory or one a parser process parked as Parquet
+    (:class:`~tasks.reading.staging.StagedBatch`); of a parked batch only the
+    outcomes and the pages' hashes and paths are read here, and the writer
+    reads its frames in place when the run is merged.
 
     The frames go to the writer whole: its merges store each page once and let
     a page already stored change nothing, so unchanged and duplicate files need
@@ -626,44 +642,26 @@ def store_batch(
     rejected before) are left out, so a rejected file never adds a page.
     ``con`` is the writer's connection (kept for callers; the writer holds it).
     """
-    hashes = result.outcomes["sha256"].drop_nulls().unique().to_list()
+    if isinstance(result, StagedBatch):
+        outcomes, pages = read_staged_outcomes(result)
+    else:
+        outcomes, pages = result.outcomes, result.frames.paper_snapshots.select("source_sha256", "source_path")
+    hashes = outcomes["sha256"].drop_nulls().unique().to_list()
     # The writer sees the lake and the batches staged earlier in this run, so a
     # page staged earlier in this run counts as stored.
-    classified = classify_outcomes(
-        result.outcomes,
-        previous,
-        result.frames.paper_snapshots.select("source_sha256", "source_path"),
-        writer.stored_hashes(hashes),
-    )
-    frames = result.frames
+    classified = classify_outcomes(outcomes, previous, pages, writer.stored_hashes(hashes))
     parsed_but_rejected = classified.filter(
-        (pl.col("status") == "rejected") & pl.col("sha256").is_in(frames.paper_snapshots["source_sha256"].implode())
+        (pl.col("status") == "rejected") & pl.col("sha256").is_in(pages["source_sha256"].implode())
     )
+    report_files = classified.drop("outcome")
+    if parsed_but_rejected.is_empty() and isinstance(result, StagedBatch):
+        writer.add_staged(Path(result.path), report_files)
+        return classified
+    frames = result.frames if isinstance(result, BatchResult) else read_staged(result).frames
     if not parsed_but_rejected.is_empty():
         frames = pages_to_store(frames, classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list())
-    writer.add_batch(frames, classified.drop("outcome"))
+    writer.add_batch(frames, report_files)
     return classified
-
-
-def _in_discovery_order(
-    results: Iterator[BatchResult], to_read: pl.DataFrame, batch_size: int
-) -> Iterator[tuple[pl.DataFrame, BatchResult]]:
-    """The parsed batches in the order they were cut from ``to_read``, each with its slice of the plan.
-
-    ``parse_in_parallel`` yields batches as they finish; taking them in discovery
-    order makes "the first copy of a page" the same in every run, whatever the
-    timing. Batch ``i`` is rows ``i*batch_size …`` of ``to_read``, so its first
-    path identifies it; early finishers wait here (at most the batches in flight).
-    """
-    first_paths = to_read["path"].gather_every(batch_size).to_list()
-    index_of = {path: index for index, path in enumerate(first_paths)}
-    waiting: dict[int, BatchResult] = {}
-    next_index = 0
-    for result in results:
-        waiting[index_of[result.outcomes["path"][0]]] = result
-        while next_index in waiting:
-            yield to_read.slice(next_index * batch_size, batch_size), waiting.pop(next_index)
-            next_index += 1
 
 
 @contextmanager

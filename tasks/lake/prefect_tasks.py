@@ -33,7 +33,7 @@ from tasks.lake.ingest import IngestError, IngestSummary, RunPlan, commit_batche
 from tasks.lake.connection import LakeError, LakeLocation, open_lake
 from tasks.reading.record import DiscoveredFile
 from tasks.lake.run_report import announce
-from tasks.reading.staging import StagedBatch, parse_and_stage, read_staged, remove_staging, staging_folder
+from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, staging_folder
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.
@@ -108,14 +108,13 @@ def commit_run(
     """Merge the staged batches in discovery order, run the checks and commit the run as one snapshot.
 
     ``staged[i]`` holds batch ``i`` of :func:`cut_batches` (``batch_size`` files
-    from row ``i * batch_size`` of the plan); batches are read back one at a
-    time, so memory is bounded by a batch. The staging folder is removed once
-    the run is committed. ``started`` is the run's start (``time.time()``), for
+    from row ``i * batch_size`` of the plan); of each batch only the outcomes
+    and page hashes are read here (the writer reads the frames in place), so
+    memory is bounded by a batch. The staging folder is removed once the run is
+    committed. ``started`` is the run's start (``time.time()``), for
     the summary's duration.
     """
-    batches = (
-        (plan.to_read.slice(number * batch_size, batch_size), read_staged(batch)) for number, batch in enumerate(staged)
-    )
+    batches = ((plan.to_read.slice(number * batch_size, batch_size), batch) for number, batch in enumerate(staged))
     con = open_lake(location)
     try:
         summary = commit_batches(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -154,21 +155,35 @@ def parse_in_parallel(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    workers = workers or os.cpu_count() or 1
-    max_in_flight = _BATCHES_AHEAD_PER_WORKER * workers
     files_iterator = iter(files)
     batches = iter(lambda: list(islice(files_iterator, batch_size)), [])
+    yield from in_worker_processes(
+        partial(parse_and_split, vectorized=vectorized), ((batch,) for batch in batches), workers=workers
+    )
+
+
+def in_worker_processes(
+    function: Callable[..., T], arguments: Iterable[tuple[Any, ...]], *, workers: int | None = None
+) -> Iterator[T]:
+    """``function(*args)`` for each of ``arguments`` on ``workers`` spawned processes, yielded as each finishes.
+
+    ``workers`` defaults to ``os.cpu_count()``. ``arguments`` is consumed lazily
+    and at most ``2 × workers`` calls are in flight, so memory does not grow with
+    the amount of work. Closing the iterator early cancels the calls not yet started.
+    """
+    workers = workers or os.cpu_count() or 1
+    max_in_flight = _BATCHES_AHEAD_PER_WORKER * workers
     # Workers are spawned, not forked: forking a process whose polars thread pool
     # is running can deadlock the child. The pool spawns them in ``submit``.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    in_flight: set[Future[BatchResult]] = set()
+    in_flight: set[Future[T]] = set()
     try:
-        for batch in batches:
+        for args in arguments:
             if len(in_flight) >= max_in_flight:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 yield from (future.result() for future in done)
             with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
-                in_flight.add(pool.submit(parse_and_split, batch, vectorized=vectorized))
+                in_flight.add(pool.submit(function, *args))
         while in_flight:
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             yield from (future.result() for future in done)

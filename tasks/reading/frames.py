@@ -8,6 +8,7 @@ ingest run before a commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
@@ -175,3 +176,9 @@ def empty_frames() -> Frames:
 def validate_frames(frames: Frames) -> Frames:
     """Check every frame against its model; raises ``pandera.errors.SchemaError`` naming the column."""
     return Frames(**{name: SCHEMAS[name].validate(frame) for name, frame in frames.items()})
+
+
+def write_frames(frames: Frames, folder: Path) -> None:
+    """Park the frames in ``folder`` as one ``{table}.parquet`` each (what ``LakeWriter.add_staged`` reads)."""
+    for table, frame in frames.items():
+        frame.write_parquet(folder / f"{table}.parquet")

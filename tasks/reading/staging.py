@@ -15,13 +15,15 @@ folder that exists is complete; a retried parse task simply rewrites it.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import polars as pl
 
-from tasks.reading.batch import BatchResult, parse_and_split
-from tasks.reading.frames import SCHEMAS, Frames
+from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_split
+from tasks.reading.frames import SCHEMAS, Frames, write_frames
 from tasks.lake.connection import LakeLocation
 from tasks.reading.record import DiscoveredFile
 
@@ -38,6 +40,7 @@ class StagedBatch:
     bytes: int
     parsed: int
     rejected: int
+    number: int = 0  # the batch's place in the run (batch-NNNNNN)
 
 
 def staging_folder(location: LakeLocation, run_id: str) -> Path:
@@ -51,8 +54,7 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
     partial = folder / f".{target.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    for table, frame in result.frames.items():
-        frame.write_parquet(partial / f"{table}.parquet")
+    write_frames(result.frames, partial)
     result.outcomes.write_parquet(partial / OUTCOMES_FILE)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
@@ -64,12 +66,42 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
         bytes=int(result.outcomes["size"].sum()),
         parsed=statuses.len() - rejected,
         rejected=rejected,
+        number=batch_number,
     )
 
 
 def parse_and_stage(files: list[DiscoveredFile], folder: Path, batch_number: int) -> StagedBatch:
     """Read, parse and split one batch and park it under ``folder``: the frames never travel between processes."""
     return stage_batch(parse_and_split(files), folder, batch_number)
+
+
+def stage_in_parallel(
+    files: Iterable[DiscoveredFile], folder: Path, *, batch_size: int = 2000, workers: int | None = None
+) -> Iterator[StagedBatch]:
+    """:func:`parse_and_stage` over batches of ``batch_size`` files on ``workers`` processes, in the order cut.
+
+    Batch ``i`` is files ``i*batch_size …`` and is parked as ``batch-{i:06d}``;
+    the parser processes write the Parquet files themselves and hand back only
+    the :class:`StagedBatch`, so no frame travels between processes. Batches
+    that finish early wait here for the earlier ones (at most those in flight).
+    """
+    files_iterator = iter(files)
+    batches = iter(lambda: list(islice(files_iterator, batch_size)), [])
+    work = ((batch, folder, number) for number, batch in enumerate(batches))
+    waiting: dict[int, StagedBatch] = {}
+    next_number = 0
+    for staged in in_worker_processes(parse_and_stage, work, workers=workers):
+        waiting[staged.number] = staged
+        while next_number in waiting:
+            yield waiting.pop(next_number)
+            next_number += 1
+
+
+def read_staged_outcomes(batch: StagedBatch) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A staged batch's outcomes and its pages' ``source_sha256`` and ``source_path``: what classifying it needs."""
+    folder = Path(batch.path)
+    pages = pl.read_parquet(folder / "paper_snapshots.parquet", columns=["source_sha256", "source_path"])
+    return pl.read_parquet(folder / OUTCOMES_FILE), pages
 
 
 def read_staged(batch: StagedBatch) -> BatchResult:
