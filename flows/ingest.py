@@ -86,8 +86,10 @@ def ingest_flow(
     logger = get_run_logger()
     location = resolve_location(lake, catalog)
     run_id = str(flow_run.id)
-    with ingest_guard(location, wait=lock_wait.total_seconds()):
-        plan = plan_ingest(source, location)
+    workers = parser_processes if parser_processes is not None else (os.cpu_count() or 1)
+    with ingest_guard(location, wait=lock_wait.total_seconds()), parse_on_processes(workers) as processes:
+        # The plan starts the parser processes once it is sure of two batches to read or more.
+        plan = plan_ingest(source, location, batch_size)
         batches = cut_batches(plan, batch_size)
         for folder, reason in plan.skipped_folders:
             logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
@@ -98,12 +100,13 @@ def ingest_flow(
 
         staging = staging_folder(location, run_id)
         progress = RunProgress(plan, len(batches))
-        processes = parser_processes if parser_processes is not None else (os.cpu_count() or 1) * (len(batches) > 1)
-        with parse_on_processes(processes):
-            futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
-            for future in as_completed(futures):
-                progress.batch_done(future.result())
-            staged = [future.result() for future in futures]
+        if parser_processes is None and len(batches) <= 1:
+            processes.not_needed()  # one batch is not worth a process's start
+        futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
+        for future in as_completed(futures):
+            progress.batch_done(future.result())
+        staged = [future.result() for future in futures]
+        processes.close()  # the parser processes' memory is let go of before the commit
 
         summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
         detect_alerts(location, summary)

@@ -40,14 +40,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
 import psycopg
 from filelock import FileLock, Timeout
 
-from tasks.reading.batch import BatchResult
+from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.connection import (
     CheckFinding,
@@ -71,6 +73,7 @@ from tasks.reading.staging import (
     staging_folder,
 )
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 # One-line messages for the user while a run starts or waits (see :func:`notice`).
 NOTICE_LOGGER = logging.getLogger("citelake.notice")
@@ -118,7 +121,7 @@ def is_report_name(name: str) -> bool:
     return name.lower().endswith(REPORT_SUFFIXES)
 
 
-def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | None = None) -> Iterator[DiscoveredFile]:
+def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | None = None) -> Discovery:
     """Every report file under ``root``, recursively, in sorted order (names sorted per folder).
 
     Paths are absolute (see the module docstring). A symlink is followed only when
@@ -126,10 +129,55 @@ def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | 
     link to a folder already walked) is walked once. A sub-folder that cannot be
     read is logged and skipped, and ``(folder, reason)`` is appended to
     ``skipped_folders`` (as the walk gets there). Raises :class:`SourceError` at once when ``root``
-    is missing, not a folder or unreadable.
+    is missing, not a folder or unreadable. The walk itself happens as the
+    result is iterated (``DiscoveredFile`` by file) or turned into columns
+    (:meth:`Discovery.frame`, what the plan uses).
     """
     real_root = _readable_root(Path(root))
-    return _walk(str(real_root), str(real_root), set(), [] if skipped_folders is None else skipped_folders)
+    return Discovery(str(real_root), [] if skipped_folders is None else skipped_folders)
+
+
+class Discovery:
+    """The report files under a folder, walked lazily: iterate for ``DiscoveredFile``, or take :meth:`frame`.
+
+    The plan takes the columns: a hundred thousand files are then three lists
+    of plain values, never a ``DiscoveredFile`` and a ``datetime`` each.
+    """
+
+    def __init__(self, real_root: str, skipped: list[tuple[str, str]]) -> None:
+        self._root = real_root
+        self._skipped = skipped
+
+    def __iter__(self) -> Iterator[DiscoveredFile]:
+        for path, size, mtime_ns in _walk(self._root, self._root, set(), self._skipped):
+            yield DiscoveredFile(path=path, size=size, mtime=_utc_mtime(mtime_ns))
+
+    def frame(self, *, beyond: int | None = None, then: Callable[[], None] | None = None) -> pl.DataFrame:
+        """path, size and mtime (UTC, whole microseconds) of every file found, in discovery order.
+
+        With ``beyond`` and ``then``: ``then()`` is called once, as soon as more
+        than ``beyond`` files have been found.
+        """
+        found = _walk(self._root, self._root, set(), self._skipped)
+        if beyond is not None and then is not None:
+            found = _calling_once_beyond(found, beyond, then)
+        chunks = [pl.DataFrame(schema=_DISCOVERED_SCHEMA)]
+        while chunk := list(islice(found, _DISCOVERY_CHUNK)):
+            paths, sizes, mtimes = zip(*chunk, strict=True)
+            chunks.append(
+                pl.DataFrame(
+                    {"path": paths, "size": sizes, "mtime": mtimes},
+                    schema={"path": pl.Utf8, "size": pl.Int64, "mtime": pl.Int64},
+                ).with_columns((pl.col("mtime") // 1000).cast(UTC_TIME))
+            )
+        return pl.concat(chunks)
+
+
+def _calling_once_beyond(items: Iterator[T], beyond: int, then: Callable[[], None]) -> Iterator[T]:
+    for count, item in enumerate(items):
+        if count == beyond:
+            then()
+        yield item
 
 
 def _readable_root(root: Path) -> Path:
@@ -144,28 +192,31 @@ def _readable_root(root: Path) -> Path:
     return real_root
 
 
-def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[str, str]]) -> Iterator[DiscoveredFile]:
+def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[str, str]]) -> Iterator[tuple[str, int, int]]:
+    """(path as stored, size, mtime in nanoseconds) of each report file below ``directory``, names sorted."""
     real_directory = os.path.realpath(directory)
     if real_directory in walked:
         return
     walked.add(real_directory)
     try:
         with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
+            entries = sorted(scan, key=attrgetter("name"))
     except OSError as error:
         reason = error.strerror or str(error)
         logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
         skipped.append((path_text(directory), reason))
         return
     for entry in entries:
+        # This loop runs once per file of the source: it is kept to what the
+        # directory entry already knows, and one stat.
         if entry.is_symlink() and not _is_inside(os.path.realpath(entry.path), real_root):
             continue
         try:
             if entry.is_dir():
                 yield from _walk(entry.path, real_root, walked, skipped)
-            elif entry.is_file() and is_report_name(entry.name):
+            elif is_report_name(entry.name) and entry.is_file():
                 status = entry.stat()
-                yield DiscoveredFile(path=path_text(entry.path), size=status.st_size, mtime=_utc_mtime(status.st_mtime_ns))
+                yield path_text(entry.path), status.st_size, status.st_mtime_ns
         except OSError as error:
             logger.warning("%s: skipped, cannot stat it (%s)", entry.path, error.strerror or error)
 
@@ -215,6 +266,8 @@ def plan_run(
     con: duckdb.DuckDBPyConnection,
     discovered: Iterable[DiscoveredFile],
     skipped_folders: Collection[tuple[str, str]] = (),
+    *,
+    when_work: tuple[int, Callable[[], None]] | None = None,
 ) -> RunPlan:
     """Set the discovered files against the lake's manifest: which must be read, which are unchanged.
 
@@ -224,8 +277,19 @@ def plan_run(
     is read. One polars join, so a million paths cost a few seconds and the
     discovered files are held as columns, not as a million Python objects.
     ``skipped_folders`` is read once ``discovered`` is exhausted (discovery fills it as it goes).
+
+    ``when_work`` is ``(files, call)``: ``call()`` as soon as discovery is sure
+    to find at least ``files`` files to read (that many more paths than the
+    manifest holds), to start the parser processes while the plan goes on.
     """
-    files = _discovered_frame(discovered)
+    if isinstance(discovered, Discovery):
+        if when_work is None:
+            files = discovered.frame()
+        else:
+            recorded = con.execute(read_sql("lake/recorded_file_count.sql")).fetchone()[0]
+            files = discovered.frame(beyond=recorded + when_work[0] - 1, then=when_work[1])
+    else:
+        files = _discovered_frame(discovered)
     manifest = file_manifest(con).select(
         "path",
         previous_size=pl.col("size"),
@@ -548,10 +612,13 @@ def ingest(
     skipped_folders: list[tuple[str, str]] = []
     discovered = discover_reports(source, skipped_folders)  # raises before the lake is touched
     notify = progress or (lambda _: None)
-    with ingest_guard(location, wait=wait):
+    workers = workers or os.cpu_count() or 1
+    with ingest_guard(location, wait=wait), parser_processes(workers) as processes:
         con = open_lake(location)
         try:
-            plan = plan_run(con, discovered, skipped_folders)
+            # A run with two batches or more to read starts its parser processes as soon as
+            # discovery is sure of it: their start overlaps the rest of the plan.
+            plan = plan_run(con, discovered, skipped_folders, when_work=(batch_size + 1, processes.warm))
             notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
             # The parser processes park each batch as Parquet; the writer reads it in place.
             staging = staging_folder(location, run_id)
@@ -562,13 +629,21 @@ def ingest(
                 run_id=run_id,
                 source=source,
                 plan=plan,
-                batches=((plan.to_read.slice(batch.number * batch_size, batch_size), batch) for batch in staged),
+                batches=_closing_after(
+                    ((plan.to_read.slice(batch.number * batch_size, batch_size), batch) for batch in staged), processes
+                ),
                 started=started,
                 progress=notify,
             )
         finally:
             con.close()
             remove_staging(staging_folder(location, run_id))
+
+
+def _closing_after(batches: Iterable[T], processes: ParserProcesses) -> Iterator[T]:
+    """The batches; once the last is parsed, the parser processes are stopped, so their memory is free for the merge."""
+    yield from batches
+    processes.close()
 
 
 def commit_batches(

@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from tasks.reading.batch import run_in_parser_process
+from tasks.reading.batch import run_in_parser_process, warm_parser_processes
 from tasks.lake.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
 from tasks.lake.connection import LakeError, LakeLocation, open_lake
 from tasks.reading.record import DiscoveredFile
@@ -69,14 +69,19 @@ def cut_batches(plan: RunPlan, batch_size: int) -> list[pl.DataFrame]:
 
 
 @task(**OUTSIDE)
-def plan_ingest(source: str, location: LakeLocation) -> RunPlan:
-    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
+def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = None) -> RunPlan:
+    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use).
+
+    With ``batch_size``, the flow's parser processes are started (without
+    waiting) as soon as discovery is sure of more than one batch to read.
+    """
     notice("discovering files…")
     skipped_folders: list[tuple[str, str]] = []
     discovered = discover_reports(source, skipped_folders)
     con = open_lake(location)
     try:
-        return plan_run(con, discovered, skipped_folders)
+        when_work = None if batch_size is None else (batch_size + 1, warm_parser_processes)
+        return plan_run(con, discovered, skipped_folders, when_work=when_work)
     finally:
         con.close()
 

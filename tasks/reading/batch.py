@@ -171,24 +171,48 @@ def in_worker_processes(
     and at most ``2 × workers`` calls are in flight, so memory does not grow with
     the amount of work. Closing the iterator early cancels the calls not yet started.
     """
-    workers = workers or os.cpu_count() or 1
-    max_in_flight = _BATCHES_AHEAD_PER_WORKER * workers
     # Workers are spawned, not forked: forking a process whose polars thread pool
-    # is running can deadlock the child. The pool spawns them in ``submit``.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # is running can deadlock the child. Inside a parser_processes block of as
+    # many workers, its processes (perhaps started ahead) are used.
+    workers = workers or os.cpu_count() or 1
+    current = _parser_processes
+    if current is not None and current.workers == workers and workers > 1:
+        yield from _bounded(current.start(), function, arguments, workers)
+        return
+    pool = _spawn_pool(workers)
+    try:
+        yield from _bounded(pool, function, arguments, workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _spawn_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, each with its share of polars threads, started without waiting."""
+    with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(workers):
+            pool.submit(os.getpid)  # a worker is spawned by each submit that finds none idle, up to max_workers
+    return pool
+
+
+def _bounded(
+    pool: ProcessPoolExecutor, function: Callable[..., T], arguments: Iterable[tuple[Any, ...]], workers: int
+) -> Iterator[T]:
+    """Submit ``function(*args)`` to ``pool``, at most ``2 × workers`` in flight; results as they finish."""
+    max_in_flight = _BATCHES_AHEAD_PER_WORKER * workers
     in_flight: set[Future[T]] = set()
     try:
         for args in arguments:
             if len(in_flight) >= max_in_flight:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 yield from (future.result() for future in done)
-            with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
-                in_flight.add(pool.submit(function, *args))
+            in_flight.add(pool.submit(function, *args))
         while in_flight:
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             yield from (future.result() for future in done)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for future in in_flight:
+            future.cancel()
 
 
 @contextmanager
@@ -209,38 +233,83 @@ def _polars_threads_for_new_workers(threads: int) -> Iterator[None]:
         del os.environ["POLARS_MAX_THREADS"]
 
 
-_parser_pool: ProcessPoolExecutor | None = None
+class ParserProcesses:
+    """A pool of spawned parser processes, started only when there is work for it.
+
+    Spawning a process and importing polars in it costs about a second and a
+    half: :meth:`warm` starts the processes without waiting for them (the
+    plan calls it as soon as it knows a run has several batches to read, so the
+    imports overlap the rest of the plan), :meth:`start` makes sure they run.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def warm(self) -> None:
+        """Start the processes if they are not yet, without waiting for them to be ready."""
+        if self._pool is None and self.workers > 1:
+            self._pool = _spawn_pool(self.workers)
+
+    def start(self) -> ProcessPoolExecutor:
+        """The running pool (started now if :meth:`warm` did not)."""
+        self.warm()
+        if self._pool is None:
+            raise ValueError(f"a pool of {self.workers} parser process(es) is not worth starting")
+        return self._pool
+
+    def not_needed(self) -> None:
+        """The run is too small for processes: stop any that :meth:`warm` started, and work in the calling thread."""
+        self.close()
+        self.workers = 0
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+_parser_processes: ParserProcesses | None = None
 
 
 @contextmanager
-def parser_processes(workers: int) -> Iterator[None]:
+def parser_processes(workers: int) -> Iterator[ParserProcesses]:
     """For the block, :func:`run_in_parser_process` runs its work on ``workers`` spawned processes.
 
     The ingest flow's parse tasks run on threads (they start at once, where
     Prefect's process runner costs seconds per worker); this gives their CPU
     work a core each instead of sharing one interpreter. With ``workers`` 0 or 1
-    the work stays in the calling thread (a small run is not worth a process's start).
-    The workers are started here, each with its share of polars threads.
+    the work stays in the calling thread (a small run is not worth a process's
+    start). The processes are started by the first call that needs them, or
+    ahead of it by :func:`warm_parser_processes`; each has its share of polars
+    threads. Blocks do not nest: an inner block uses the outer block's processes.
     """
-    global _parser_pool
-    if workers <= 1 or _parser_pool is not None:
-        yield
+    global _parser_processes
+    if _parser_processes is not None:
+        yield _parser_processes
         return
-    with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        for started in [pool.submit(os.getpid) for _ in range(workers)]:
-            started.result()
-    _parser_pool = pool
+    processes = ParserProcesses(workers)
+    _parser_processes = processes
     try:
-        yield
+        yield processes
     finally:
-        _parser_pool = None
-        pool.shutdown(wait=True, cancel_futures=True)
+        _parser_processes = None
+        processes.close()
+
+
+def warm_parser_processes() -> None:
+    """Start the current :func:`parser_processes` block's processes now, without waiting (none: nothing)."""
+    if _parser_processes is not None:
+        _parser_processes.warm()
 
 
 def run_in_parser_process(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` on a process of the current :func:`parser_processes` block, or here without one."""
-    pool = _parser_pool
-    if pool is None:
+    processes = _parser_processes
+    if processes is None or processes.workers <= 1:
         return function(*args)
-    return pool.submit(function, *args).result()
+    return processes.start().submit(function, *args).result()
