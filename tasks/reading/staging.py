@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_split
-from tasks.reading.frames import SCHEMAS, Frames, write_frames
+from tasks.reading.frames import SCHEMAS, STAGING_COMPRESSION, Frames, write_frames
 from tasks.lake.connection import LakeLocation
 from tasks.reading.record import DiscoveredFile
 
@@ -55,7 +55,7 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     write_frames(result.frames, partial)
-    result.outcomes.write_parquet(partial / OUTCOMES_FILE)
+    result.outcomes.write_parquet(partial / OUTCOMES_FILE, compression=STAGING_COMPRESSION)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     statuses = result.outcomes["status"]
