@@ -34,14 +34,10 @@ import math
 import os
 import shlex
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +45,7 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 from bench.corpus import MB, ensure_corpus  # noqa: E402 - after the environment above
+from bench.prefect_server import healthy, start_server, stop_server  # noqa: E402
 from tasks.lake.ingest import IngestSummary, discover_reports, ingest  # noqa: E402
 from tasks.lake.connection import LakeLocation  # noqa: E402
 
@@ -81,70 +78,6 @@ def _arguments() -> argparse.Namespace:
         "--api-url", help="a running Prefect server's API (http://HOST:PORT/api) instead of starting one"
     )
     return parser.parse_args()
-
-
-# ---------------------------------------------------------------------------
-# The server
-# ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-@dataclass
-class _Server:
-    process: subprocess.Popen
-    api_url: str
-    home: Path
-    log: Path
-
-
-def _start_server(timeout: float = 180) -> _Server:
-    """``prefect server start`` on a free port with its own PREFECT_HOME; returns once ``/api/health`` answers."""
-    home = Path(tempfile.mkdtemp(prefix="citelake-bench-prefect-"))
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-    log = home / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = _Server(process, api_url, home, log)
-    deadline = time.monotonic() + timeout
-    while not _healthy(api_url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop_server(server, keep_home=True)
-            raise SystemExit(f"the Prefect server did not come up; its log: {log}\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    return server
-
-
-def _stop_server(server: _Server, *, keep_home: bool = False) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)  # lets uvicorn shut down cleanly
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    if not keep_home:
-        shutil.rmtree(server.home, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -253,11 +186,11 @@ def main() -> None:
     server = None
     if arguments.api_url:
         api_url = arguments.api_url.rstrip("/")
-        if not _healthy(api_url):
+        if not healthy(api_url):
             raise SystemExit(f"no healthy Prefect server at {api_url}")
     else:
         started = time.perf_counter()
-        server = _start_server()
+        server = start_server()
         api_url = server.api_url
         print(f"Prefect server at {api_url} (PREFECT_HOME {server.home}) healthy after "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
@@ -289,7 +222,7 @@ def main() -> None:
     finally:
         shutil.rmtree(lakes, ignore_errors=True)
         if server is not None:
-            _stop_server(server)
+            stop_server(server)
 
     command = [
         ".venv/bin/python", "bench/bench_flow.py", "--small", str(arguments.small), "--large", str(arguments.large),

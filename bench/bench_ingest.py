@@ -2,9 +2,12 @@
 
 Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``),
 times the baseline first (``bench/naive_parser.py``: the single-pass parser a
-user would write, on one core, parse only), then runs the plain
-``tasks.lake.ingest.ingest`` (no Prefect) twice on a fresh lake (embedded SQLite
-catalog) and prints
+user would write, on one core, parse only), then runs the ingest twice on a
+fresh lake (embedded SQLite catalog): by default the ingest flow
+(``flows.ingest.ingest_flow``, what ``citelake ingest`` runs) against a running
+Prefect server the benchmark starts for itself (``--api-url``: one already
+running); with ``--plain``, ``tasks.lake.ingest.ingest`` without Prefect, which
+also gives the split of the run into plan, parse and commit. It prints
 
 * the baseline's time and the ingest's speed as a ratio of it (≥ 1.0: the whole
   ingest takes no longer than the naive parser alone);
@@ -36,10 +39,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb
-from bench.naive_parser import parse_corpus
-from tasks.lake.ingest import IngestProgress, IngestSummary, discover_reports, ingest
-from tasks.lake.connection import LakeLocation
+# Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb  # noqa: E402
+from bench.prefect_server import start_server, stop_server  # noqa: E402
+from bench.naive_parser import parse_corpus  # noqa: E402
+from tasks.lake.ingest import IngestProgress, IngestSummary, discover_reports, ingest  # noqa: E402
+from tasks.lake.connection import LakeLocation  # noqa: E402
 
 
 def _arguments() -> argparse.Namespace:
@@ -49,6 +56,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
+    parser.add_argument("--plain", action="store_true", help="time tasks.lake.ingest.ingest without Prefect, with its phases")
+    parser.add_argument("--api-url", help="a running Prefect server's API (http://HOST:PORT/api) instead of starting one")
     return parser.parse_args()
 
 
@@ -71,7 +80,15 @@ def _cpu_seconds() -> float:
 
 def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) -> tuple[IngestSummary, _Stages, float]:
     stages = _Stages()
-    summary = ingest(corpus, location, batch_size=arguments.batch_size, workers=arguments.workers, progress=stages)
+    if arguments.plain:
+        summary = ingest(corpus, location, batch_size=arguments.batch_size, workers=arguments.workers, progress=stages)
+    else:
+        from flows.ingest import ingest_flow  # Prefect is imported once the server's address is set
+
+        summary = ingest_flow(
+            source=str(corpus), lake=str(location.path), batch_size=arguments.batch_size,
+            parser_processes=arguments.workers,
+        )  # fmt: skip
     return summary, stages, time.perf_counter() - stages.started
 
 
@@ -94,22 +111,34 @@ def main() -> None:
     print(f"Baseline: naive single-core parser, parse only   {naive:8.2f} s   "
           f"({records:,} records, {statements:,} statements; bench/naive_parser.py)")  # fmt: skip
 
+    server = None
+    if not arguments.plain:
+        if arguments.api_url:
+            os.environ["PREFECT_API_URL"] = arguments.api_url
+        else:
+            server = start_server()
+            os.environ.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home))
+        print(f"The ingest flow against the Prefect server at {os.environ['PREFECT_API_URL']}")
+    else:
+        print("The plain ingest (tasks.lake.ingest.ingest, no Prefect)")
+
     lake_folder = arguments.lake or Path(tempfile.mkdtemp(prefix="citelake-bench-lake-"))
     shutil.rmtree(lake_folder, ignore_errors=True)
     location = LakeLocation(path=lake_folder.resolve())
     try:
         ingest_cpu = _cpu_seconds()
-        with TreeMemory() as memory:
+        with TreeMemory(exclude=server.process.pid if server else None) as memory:
             first, stages, seconds = _run(corpus, location, arguments)
         ingest_cpu = _cpu_seconds() - ingest_cpu
         parsed_at = stages.at.get("committing", seconds)
         print()
         print(f"First run (fresh lake)   {seconds:8.2f} s   {len(files) / seconds:9,.0f} files/s   "
               f"{total_bytes / MB / seconds:7.1f} MB/s   {naive / seconds:.2f}x the naive parser")  # fmt: skip
-        print(f"  plan                   {stages.at.get('planned', 0.0):8.2f} s   (open the lake, discover, set against the manifest)")
-        print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
-              f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
-        print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
+        if stages.at:  # the plain run reports its stages
+            print(f"  plan                   {stages.at.get('planned', 0.0):8.2f} s   (open the lake, discover, set against the manifest)")
+            print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
+                  f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
+            print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
         # CPU seconds hold better than wall seconds on a shared machine: the ratio of the
         # two runs' CPU says how much work each does, whatever else ran meanwhile.
         print(f"  cpu                    {ingest_cpu:8.2f} s   of all processes ({ingest_cpu / naive_cpu:.2f}x the naive "
@@ -126,9 +155,18 @@ def main() -> None:
     finally:
         if arguments.lake is None:
             shutil.rmtree(lake_folder, ignore_errors=True)
+        if server is not None:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            # Deliver the runs' last log lines and events while the server is still up.
+            APILogWorker.drain_all(timeout=10)
+            EventsWorker.drain_all(timeout=10)
+            stop_server(server)
 
     command = [".venv/bin/python", "bench/bench_ingest.py", "--count", str(arguments.count), "--seed", str(arguments.seed),
                "--corpus", str(corpus), "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]  # fmt: skip
+    command += ["--plain"] if arguments.plain else []
     print()
     print("Reproduce: " + shlex.join(command))
 

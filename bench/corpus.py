@@ -50,10 +50,11 @@ class TreeMemory:
     peak is in ``peak_mb`` after the block.
     """
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, *, exclude: int | None = None) -> None:
         import threading
 
         self.interval = interval
+        self.exclude = exclude  # a child whose tree is not counted (a Prefect server the benchmark started)
         self.peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -71,19 +72,20 @@ class TreeMemory:
 
         root = os.getpid()
         while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(root)))
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(root, self.exclude)))
 
 
-def _tree(root: int) -> list[int]:
+def _tree(root: int, exclude: int | None = None) -> list[int]:
     pids, frontier = [root], [root]
     while frontier:
         pid = frontier.pop()
         try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:
             continue
-        pids.extend(int(child) for child in children)
-        frontier.extend(int(child) for child in children)
+        children = [child for child in children if child != exclude]
+        pids.extend(children)
+        frontier.extend(children)
     return pids
 
 
