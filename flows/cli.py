@@ -699,7 +699,8 @@ def alerts_list(
     since: str | None = typer.Option(None, "--since", help="Only alerts of pages saved on or after this date (YYYY-MM-DD or ISO time)."),
     doi: str | None = typer.Option(None, "--doi", help="Only the alerts of this paper."),
     kind: str | None = typer.Option(
-        None, "--kind", help="Only alerts of this kind: first_seen, contrasting_added, supporting_added, reclassified, tally_changed."
+        None, "--kind", help="Only alerts of this kind: first_seen, contrasting_added, supporting_added, reclassified, tally_changed, "
+        "retracted, editorial_notice."
     ),
     lake: LakeOption = None,
     catalog: CatalogOption = None,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to imp
     import polars as pl
 
     from tasks.reading.frames import Frames
+    from tasks.reading.scite_api import ApiFrames
 
 
 def _sql_dir() -> Path:
@@ -65,6 +66,9 @@ USER_TABLES: tuple[str, ...] = (
     "report_files",
     "runs",
     "check_findings",
+    "api_responses",
+    "api_papers",
+    "editorial_notices",
 )
 
 # The run's staging table of each frame the writer takes (sql/lake/create_run_staging.sql).
@@ -91,7 +95,24 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/merge_papers.sql",
     "lake/merge_abstracts.sql",
     "lake/merge_statements.sql",
+    # The saved scite API responses' own tables (tasks/reading/scite_api.py), after the merges they complete.
+    "lake/insert_api_responses.sql",
+    "lake/insert_api_papers.sql",
+    "lake/insert_editorial_notices.sql",
+    "lake/merge_paper_metadata.sql",
 )
+# The run's staging table of each API frame (sql/lake/create_api_staging.sql, and the
+# shared tables of create_run_staging.sql).
+API_STAGING_TABLES: dict[str, str] = {
+    "api_responses": "run_api_responses",
+    "api_papers": "run_api_papers",
+    "editorial_notices": "run_editorial_notices",
+    "paper_snapshots": "run_paper_snapshots",
+    "papers": "run_papers",
+    "statements": "run_statements",
+    "statement_sightings": "run_statement_sightings",
+    "facets": "run_facets",
+}
 SPILL_DIR = "_spill"
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
 # (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB').
@@ -633,6 +654,7 @@ class LakeWriter:
             self._started_at = datetime.now(UTC)
             self._counts_before = _row_counts(self.con)
             self.con.execute(read_sql("lake/create_run_staging.sql"))
+            self.con.execute(read_sql("lake/create_api_staging.sql"))
         except BaseException:
             self._open = False
             self.con.rollback()
@@ -661,11 +683,12 @@ class LakeWriter:
         """Free the run's staging (after COMMIT or ROLLBACK; a rollback already removed what it created)."""
         try:
             self.con.execute(read_sql("lake/drop_run_staging.sql"))
+            self.con.execute(read_sql("lake/drop_api_staging.sql"))
         except duckdb.Error:
             if not quiet:
                 raise
 
-    def add_batch(self, frames: Frames, report_files: pl.DataFrame) -> None:
+    def add_batch(self, frames: Frames, report_files: pl.DataFrame, api: ApiFrames | None = None) -> None:
         """Stage one batch of split frames and its files' states for the run.
 
         Nothing is merged here: :meth:`finish` merges every staged batch at once,
@@ -688,6 +711,20 @@ class LakeWriter:
             if frame.is_empty():
                 continue
             name = f"batch_{table}"
+            statement = read_sql("lake/stage_batch.sql").format(
+                staging=quote_identifier(staging), frame=quote_identifier(name)
+            )
+            with registered(self.con, name, frame):
+                self.con.execute(statement, {"batch": batch})
+        if api is not None:
+            self._stage(API_STAGING_TABLES, dict(api.items()), batch, "api")
+
+    def _stage(self, staging_tables: dict[str, str], tables: dict[str, pl.DataFrame], batch: int, prefix: str) -> None:
+        for table, staging in staging_tables.items():
+            frame = tables[table]
+            if frame.is_empty():
+                continue
+            name = f"{prefix}_batch_{table}"
             statement = read_sql("lake/stage_batch.sql").format(
                 staging=quote_identifier(staging), frame=quote_identifier(name)
             )

@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 # One-line messages for the user while a run starts or waits (see :func:`notice`).
 NOTICE_LOGGER = logging.getLogger("citelake.notice")
 
-REPORT_SUFFIXES = (".txt", ".txt.gz")
+REPORT_SUFFIXES = (".txt", ".txt.gz", ".json", ".json.gz")  # .json: saved scite API responses (tasks.reading.scite_api)
 # What a run counts files by; ``seen`` is every file discovered, the others add up to it.
 FILE_OUTCOMES = ("new", "changed", "unchanged", "duplicate", "rejected")
 LOCK_FILE = "ingest.lock"
@@ -106,7 +106,8 @@ def notice(message: str) -> None:
 
 
 def is_report_name(name: str) -> bool:
-    """A report file is named ``*.txt`` or ``*.txt.gz``, in any case."""
+    """A report file is named ``*.txt``, ``*.txt.gz``, ``*.json`` or ``*.json.gz``, in any case (the content
+    then decides whether it is a page or a saved scite API response)."""
     return name.lower().endswith(REPORT_SUFFIXES)
 
 
@@ -632,17 +633,28 @@ def store_batch(
     classified = classify_outcomes(
         result.outcomes,
         previous,
-        result.frames.paper_snapshots.select("source_sha256", "source_path"),
+        _kept_copies(result),
         writer.stored_hashes(hashes),
     )
     frames = result.frames
     parsed_but_rejected = classified.filter(
         (pl.col("status") == "rejected") & pl.col("sha256").is_in(frames.paper_snapshots["source_sha256"].implode())
     )
+    api = result.api
     if not parsed_but_rejected.is_empty():
         frames = pages_to_store(frames, classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list())
-    writer.add_batch(frames, classified.drop("outcome"))
+    if not api.is_empty():
+        api = api.keep(classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list())
+    writer.add_batch(frames, classified.drop("outcome"), api)
     return classified
+
+
+def _kept_copies(result: BatchResult) -> pl.DataFrame:
+    """source_sha256, source_path of the copy the batch keeps of each page and each saved API response."""
+    pages = result.frames.paper_snapshots.select("source_sha256", "source_path")
+    if result.api.is_empty():
+        return pages
+    return pl.concat([pages, result.api.api_responses.select("source_sha256", "source_path")])
 
 
 def _in_discovery_order(

@@ -24,9 +24,11 @@ from tasks.reading.batch import BatchResult, parse_and_split
 from tasks.reading.frames import SCHEMAS, Frames
 from tasks.lake.connection import LakeLocation
 from tasks.reading.record import DiscoveredFile
+from tasks.reading.scite_api import API_FRAME_SCHEMAS, ApiFrames
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"
+API_PREFIX = "api_"  # the batch's scite API frames: api_<table>.parquet
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,9 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
     for table, frame in result.frames.items():
         frame.write_parquet(partial / f"{table}.parquet")
     result.outcomes.write_parquet(partial / OUTCOMES_FILE)
+    if not result.api.is_empty():
+        for table, frame in result.api.items():
+            frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet")
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     statuses = result.outcomes["status"]
@@ -76,7 +81,11 @@ def read_staged(batch: StagedBatch) -> BatchResult:
     """Read a staged batch back (Parquet keeps every column's type, time zones included)."""
     folder = Path(batch.path)
     frames = Frames(**{table: pl.read_parquet(folder / f"{table}.parquet") for table in SCHEMAS})
-    return BatchResult(frames=frames, outcomes=pl.read_parquet(folder / OUTCOMES_FILE))
+    outcomes = pl.read_parquet(folder / OUTCOMES_FILE)
+    if not (folder / f"{API_PREFIX}api_responses.parquet").is_file():
+        return BatchResult(frames=frames, outcomes=outcomes)
+    api = ApiFrames(**{table: pl.read_parquet(folder / f"{API_PREFIX}{table}.parquet") for table in API_FRAME_SCHEMAS})
+    return BatchResult(frames=frames, outcomes=outcomes, api=api)
 
 
 def remove_staging(folder: Path) -> None:
