@@ -557,3 +557,17 @@ def test_watched_papers_alert_on_retraction_and_editorial_notice_once(tmp_path: 
     assert query(lake, "select kind, count(*) from alerts group by kind order by kind") == [
         ("editorial_notice", 1), ("first_seen", 1), ("retracted", 1)
     ]
+
+
+def test_citelake_parse_reads_a_saved_response_and_rejects_other_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    other = place(tmp_path, "other.json", {"hello": "world"})
+    result = CliRunner().invoke(app, ["parse", "--json", str(FIXTURES / "example_tallies_batch.json"), str(other)])
+    assert result.exit_code == 1
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    parsed = json.loads(line)
+    assert parsed["shape"] == "tallies" and {tally["doi"] for tally in parsed["tallies"]} == set(sample("tallies_batch")["tallies"])
+    assert "other.json: rejected: JSON, but not a scite API response" in result.output

@@ -700,3 +700,29 @@ def read_api_batch(files: Sequence[tuple[int, DiscoveredFile]]) -> tuple[dict[in
         if read.sha256 is not None and isinstance(read.response, ApiResponse):
             items.append((SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=read.sha256), read.response))
     return outcomes, api_frames(items) if items else empty_api_frames()
+
+
+def response_record(response: ApiResponse) -> dict[str, Any]:
+    """The response as ``citelake parse --json`` prints it: its normalised parts, JSON-serialisable."""
+    from dataclasses import asdict
+
+    record = asdict(response)
+    record["sections"] = [{"doi": doi, "section": section, "count": count} for doi, section, count in response.sections]
+    return record
+
+
+def describe_response(path: object, response: ApiResponse) -> str:
+    """The lines ``citelake parse`` prints for one saved API response."""
+    without_text = sum(statement.text is None for statement in response.statements)
+    lines = [
+        f"{path}",
+        f"  scite API   {response.shape} response",
+        f"  papers      {len(response.papers):,}" + "".join(f"\n    {paper.doi}  {paper.journal or '-'}  {paper.year or '-'}"
+                                                         f"{'  retracted' if paper.retracted else ''}" for paper in response.papers[:5]),
+        f"  tallies     {len(response.tallies):,}",
+        f"  statements  {len(response.statements):,} ({without_text:,} without text)",
+    ]
+    if response.sections:
+        lines.append("  sections    " + ", ".join(f"{section} {count:,}" for _, section, count in response.sections))
+    lines.extend(f"  warning     {warning}" for warning in response.warnings)
+    return "\n".join(lines)
