@@ -571,3 +571,15 @@ def test_citelake_parse_reads_a_saved_response_and_rejects_other_json(tmp_path: 
     parsed = json.loads(line)
     assert parsed["shape"] == "tallies" and {tally["doi"] for tally in parsed["tallies"]} == set(sample("tallies_batch")["tallies"])
     assert "other.json: rejected: JSON, but not a scite API response" in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_named_json_is_rejected_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    place(source, "tally.json", sample("tallies_doi"))
+    os.mkfifo(source / "pipe.json")
+    result = parse_and_split(
+        [DiscoveredFile(path=str(source / name), size=0, mtime=SAVED) for name in ("pipe.json", "tally.json")]
+    )
+    assert result.outcomes["reason"].to_list()[0] == "cannot read the file: not a regular file"
+    assert result.outcomes["status"].to_list() == ["rejected", "parsed"]

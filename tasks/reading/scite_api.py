@@ -182,13 +182,21 @@ def is_json_file(path: str | bytes | os.PathLike[str]) -> bool:
     """Whether the file's content (after gzip, a UTF-8 byte-order mark and white space) begins like JSON: ``{`` or ``[``.
 
     A page begins with its title or DOI line, never with a brace or a bracket.
-    An unreadable file is not JSON here (the page reader then says why it cannot be read).
+    An unreadable file, or one that is not a regular file (a FIFO is never waited on), is not
+    JSON here: the page reader then says why it cannot be read.
     """
     try:
-        with open(path, "rb") as raw:
-            return starts_like_json(raw.read(_SNIFF_BYTES))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return False
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return False
+        return starts_like_json(os.read(descriptor, _SNIFF_BYTES))
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
 
 
 def starts_like_json(head: bytes) -> bool:
