@@ -59,7 +59,9 @@ def generate(
 
 @app.command()
 def parse(
-    files: list[Path] = typer.Argument(..., help="Report files to parse (.txt, or gzip-compressed .txt.gz)."),
+    files: list[Path] = typer.Argument(
+        ..., help="Report files to parse (.txt, or gzip-compressed .txt.gz), or saved scite API responses (.json, .json.gz)."
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="One JSON object per file and line: the parsed record plus a 'path' key."
     ),
@@ -77,9 +79,19 @@ def parse(
     from tasks.reading.parse import load_report
     from tasks.reading.record import Rejection
 
+    from tasks.reading.scite_api import describe_response, is_json_file, read_api_file, response_record
+
     rejected = False
     for path in files:
-        parsed = load_report(path)
+        if is_json_file(path):  # a saved scite API response (docs/scite-api.md)
+            response = read_api_file(path).response
+            if not isinstance(response, Rejection):
+                shown = json.dumps({"path": str(path), **response_record(response)}, ensure_ascii=False)
+                typer.echo(shown if as_json else describe_response(path, response))
+                continue
+            parsed = response
+        else:
+            parsed = load_report(path)
         if isinstance(parsed, Rejection):
             typer.echo(f"{path}: rejected: {parsed.reason}", err=True)
             rejected = True
@@ -699,7 +711,8 @@ def alerts_list(
     since: str | None = typer.Option(None, "--since", help="Only alerts of pages saved on or after this date (YYYY-MM-DD or ISO time)."),
     doi: str | None = typer.Option(None, "--doi", help="Only the alerts of this paper."),
     kind: str | None = typer.Option(
-        None, "--kind", help="Only alerts of this kind: first_seen, contrasting_added, supporting_added, reclassified, tally_changed."
+        None, "--kind", help="Only alerts of this kind: first_seen, contrasting_added, supporting_added, reclassified, tally_changed, "
+        "retracted, editorial_notice."
     ),
     lake: LakeOption = None,
     catalog: CatalogOption = None,

@@ -233,7 +233,7 @@ def test_citelake_alerts_lists_newest_first_with_filters_and_without_prefect(tmp
     lines, code = alerts("--kind", "nonsense")
     assert code == 1 and lines == [
         "citelake alerts: unknown alert kind 'nonsense'; choose one of first_seen, contrasting_added, "
-        "supporting_added, reclassified, tally_changed"
+        "supporting_added, reclassified, tally_changed, retracted, editorial_notice"
     ]
 
 

@@ -1,10 +1,15 @@
--- The watched papers that snapshots ($from_snapshot, $to_snapshot] gave a new page,
--- with the run that committed the latest of them. Read from DuckLake's change feed
--- (pages are only ever inserted), not by scanning the lake.
+-- The watched papers that snapshots ($from_snapshot, $to_snapshot] gave a new page
+-- (or a saved API tally, or a saved API response describing them), with the run
+-- that committed the latest of them. Read from DuckLake's change feed (pages are
+-- only ever inserted), not by scanning the lake.
 create or replace temp table alert_changed_papers as
 with new_pages as (
     select snapshot_id, doi, observed_at, source_sha256
     from lake.table_changes('paper_snapshots', $from_snapshot + 1, $to_snapshot)
+    where change_type = 'insert'
+    union all
+    select snapshot_id, doi, observed_at, source_sha256
+    from lake.table_changes('api_papers', $from_snapshot + 1, $to_snapshot)
     where change_type = 'insert'
 ),
 

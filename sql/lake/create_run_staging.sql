@@ -11,3 +11,23 @@ create or replace temp table run_page_hashes (source_sha256 varchar, batch integ
 
 create or replace temp table run_report_files as
 select * exclude (run_id), 0::integer as batch from report_files limit 0;
+
+-- The rows saved scite API responses give the tables pages fill, with every
+-- column of the lake's table (run_view.sql puts them beside the pages' rows).
+create or replace temp table run_api_rows_paper_snapshots as
+select *, 0::integer as batch from paper_snapshots limit 0;
+
+create or replace temp table run_api_rows_statement_sightings as
+select *, 0::integer as batch from statement_sightings limit 0;
+
+create or replace temp table run_api_rows_facets as
+select *, 0::integer as batch from facets limit 0;
+
+create or replace temp table run_api_rows_papers as
+select *, 0::integer as batch from papers limit 0;
+
+create or replace temp table run_api_rows_abstracts as
+select *, 0::integer as batch from abstracts limit 0;
+
+create or replace temp table run_api_rows_statements as
+select *, 0::integer as batch from statements limit 0;

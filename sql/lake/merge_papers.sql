@@ -13,9 +13,14 @@ using (
         select * exclude (batch) from run_papers
     ),
 
+    -- A row known only from a saved /papers response (merge_paper_metadata.sql)
+    -- holds no snapshot's values: the run's snapshots replace it.
     stored as (
         select * from papers
         semi join incoming using (doi)
+        semi join (
+            select source_sha256 from paper_snapshots semi join incoming using (doi)
+        ) using (source_sha256)
     ),
 
     candidates as (

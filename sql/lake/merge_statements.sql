@@ -66,7 +66,10 @@ using (
                 else latest_sightings.confidence
             end as confidence,
             spans.first_seen_overall as first_seen,
-            spans.last_seen_overall as last_seen
+            spans.last_seen_overall as last_seen,
+            spans.source_doi,
+            spans.self_citation,
+            coalesce(spans.statement_source, 'page') as statement_source
         from spans
         left join latest_sightings on latest_sightings.statement_id = spans.statement_id
         where spans.recency = 1

@@ -1,4 +1,4 @@
--- A run that staged no batch: the view {view} with the columns of the lake's
--- {table} and a batch number, and no row.
+-- A run that staged no batch of pages: the view {view} holds only the rows
+-- saved API responses gave the table ({api_rows}, none in a run without them).
 create or replace temp view {view} as
-select *, 0::integer as batch from {table} limit 0
+select * from {api_rows}

@@ -1,12 +1,13 @@
--- Per paper per saved page: the counts the page showed and how they moved since
--- the paper's previous page (null deltas on its first page), pages ordered as
--- the lake orders them for "latest".
+-- Per paper per saved page or saved API tally: the counts it showed, its source
+-- ('page' or 'api'), and how they moved since the paper's previous snapshot of
+-- either source (null deltas on its first), ordered as the lake orders them for "latest".
 create or replace view paper_count_history as
 with snapshots as (
     select
         doi,
         observed_at,
         source_sha256,
+        source,
         cited_by,
         statement_count,
         supporting,
@@ -44,6 +45,7 @@ final as (
         doi,
         observed_at,
         source_sha256,
+        source,
         cited_by,
         statement_count,
         supporting,

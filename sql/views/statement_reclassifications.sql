@@ -12,7 +12,10 @@ with sightings as (
         paper_snapshots.cited_by,
         paper_snapshots.statement_count
     from statement_sightings
-    left join paper_snapshots on paper_snapshots.source_sha256 = statement_sightings.source_sha256
+    -- by doi too: a saved API tally batch holds several papers' snapshots under one hash
+    left join paper_snapshots
+        on paper_snapshots.source_sha256 = statement_sightings.source_sha256
+        and paper_snapshots.doi = statement_sightings.doi
 ),
 
 with_previous as (

@@ -11,7 +11,8 @@ commit) is caught up by the next one, whose range starts at the last handled
 snapshot.
 
 Kinds: ``first_seen``, ``contrasting_added``, ``supporting_added``,
-``reclassified`` and ``tally_changed``. :func:`alert_event` and
+``reclassified`` and ``tally_changed``; from saved scite API responses
+(``sql/alerts/candidate_api_alerts.sql``) ``retracted`` and ``editorial_notice``. :func:`alert_event` and
 :func:`alert_message` say each as a Prefect event and as a message for a
 person; :func:`list_alerts` is ``citelake alerts``. Nothing here imports Prefect
 (``tasks.alerts.prefect_tasks`` holds the Prefect side).
@@ -30,7 +31,9 @@ import pyarrow as pa
 
 from tasks.lake.connection import LakeError, LakeLocation, open_lake, read_sql
 
-ALERT_KINDS = ("first_seen", "contrasting_added", "supporting_added", "reclassified", "tally_changed")
+ALERT_KINDS = (
+    "first_seen", "contrasting_added", "supporting_added", "reclassified", "tally_changed", "retracted", "editorial_notice",
+)
 EVENT_PREFIX = "citelake.alert."
 RESOURCE_PREFIX = "citelake.paper."
 COUNT_FIELDS = ("cited_by", "statement_count", "supporting", "mentioning", "contrasting", "unclassified")
@@ -81,6 +84,7 @@ def detect_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) 
         snapshots = {"from_snapshot": from_snapshot, "to_snapshot": to_snapshot}
         con.execute(read_sql("alerts/stage_changed_papers.sql"), snapshots)
         con.execute(read_sql("alerts/candidate_alerts.sql"), {"from_snapshot": from_snapshot})
+        con.execute(read_sql("alerts/candidate_api_alerts.sql"))
         con.execute(read_sql("alerts/select_fresh_alerts.sql"))
         now = datetime.now(UTC)
         con.execute(read_sql("alerts/insert_alerts.sql"), {"now": now})
@@ -168,6 +172,15 @@ def what_changed(alert: Alert) -> str:
         before, after = detail.get("before", {}), detail.get("after", {})
         moves = [f"{field} {before.get(field)} → {after.get(field)}" for field in COUNT_FIELDS if before.get(field) != after.get(field)]
         return f"counts changed (page of {_day(detail.get('page_date_before'))} → {_day(detail.get('page_date'))}): " + ", ".join(moves)
+    if alert.kind == "retracted":
+        return (
+            f"marked retracted by scite (API response of {_day(detail.get('page_date'))}); "
+            f"still {detail.get('supporting')} supporting of {detail.get('statement_count')} statements"
+        )
+    if alert.kind == "editorial_notice":
+        notice = f" {detail['notice_doi']}" if detail.get("notice_doi") else ""
+        dated = f" of {detail['date']}" if detail.get("date") else ""
+        return f"editorial notice: {detail.get('status') or 'notice'}{dated}{notice} (API response of {_day(detail.get('page_date'))})"
     return alert.kind
 
 

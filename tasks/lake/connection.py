@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to imp
     import polars as pl
 
     from tasks.reading.frames import Frames
+    from tasks.reading.scite_api import ApiFrames
 
 
 def _sql_dir() -> Path:
@@ -67,6 +68,9 @@ USER_TABLES: tuple[str, ...] = (
     "report_files",
     "runs",
     "check_findings",
+    "api_responses",
+    "api_papers",
+    "editorial_notices",
 )
 
 # The run's staging table of each frame the writer takes (sql/lake/create_run_staging.sql).
@@ -86,7 +90,24 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/merge_papers.sql",
     "lake/merge_abstracts.sql",
     "lake/merge_statements.sql",
+    # The saved scite API responses' own tables (tasks/reading/scite_api.py), after the merges they complete.
+    "lake/insert_api_responses.sql",
+    "lake/insert_api_papers.sql",
+    "lake/insert_editorial_notices.sql",
+    "lake/merge_paper_metadata.sql",
 )
+# The run's staging table of each API frame (sql/lake/create_api_staging.sql, and the
+# shared tables of create_run_staging.sql).
+API_STAGING_TABLES: dict[str, str] = {
+    "api_responses": "run_api_responses",
+    "api_papers": "run_api_papers",
+    "editorial_notices": "run_editorial_notices",
+    "paper_snapshots": "run_api_rows_paper_snapshots",
+    "papers": "run_api_rows_papers",
+    "statements": "run_api_rows_statements",
+    "statement_sightings": "run_api_rows_statement_sightings",
+    "facets": "run_api_rows_facets",
+}
 SPILL_DIR = "_spill"
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
 # (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB').
@@ -634,6 +655,7 @@ class LakeWriter:
             self._started_at = datetime.now(UTC)
             self._counts_before = _row_counts(self.con)
             self.con.execute(read_sql("lake/create_run_staging.sql"))
+            self.con.execute(read_sql("lake/create_api_staging.sql"))
         except BaseException:
             self._open = False
             self.con.rollback()
@@ -664,16 +686,18 @@ class LakeWriter:
         """Free the run's staging (after COMMIT or ROLLBACK; a rollback already removed what it created)."""
         try:
             self.con.execute(read_sql("lake/drop_run_staging.sql"))
+            self.con.execute(read_sql("lake/drop_api_staging.sql"))
         except duckdb.Error:
             if not quiet:
                 raise
 
-    def add_batch(self, frames: Frames, report_files: pl.DataFrame) -> None:
+    def add_batch(self, frames: Frames, report_files: pl.DataFrame, api: ApiFrames | None = None) -> None:
         """Stage one batch of split frames, given in memory, and its files' states for the run.
 
         The frames are written as Parquet under the writer's staging folder and
         staged from there, as :meth:`add_staged` does with a batch a parser
-        process parked itself.
+        process parked itself. The rows of saved scite API responses (``api``)
+        are copied into the connection's API staging.
         """
         if not self._open:
             raise LakeError("add_batch() outside the writer's with-block")
@@ -684,9 +708,11 @@ class LakeWriter:
         from tasks.reading.frames import write_frames
 
         write_frames(frames, folder)
-        self.add_staged(folder, report_files)
+        batch = self.add_staged(folder, report_files)
+        if api is not None and not api.is_empty():
+            self._stage_api(api, batch)
 
-    def add_staged(self, folder: Path, report_files: pl.DataFrame) -> None:
+    def add_staged(self, folder: Path, report_files: pl.DataFrame) -> int:
         """Stage one batch parked as Parquet in ``folder`` (a ``{table}.parquet`` per frame) and its files' states.
 
         Nothing is copied here: :meth:`finish` reads the parked files in place,
@@ -695,7 +721,7 @@ class LakeWriter:
         stored; of a path staged twice, the later batch's state is recorded.
         Only the files' states and the batch's page hashes (for
         :meth:`stored_hashes`) go into the connection, a few bytes a file. The
-        folder must stay until the writer's block ends.
+        folder must stay until the writer's block ends. Returns the batch's number in the run.
         """
         if not self._open:
             raise LakeError("add_staged() outside the writer's with-block")
@@ -711,6 +737,20 @@ class LakeWriter:
         if not files.is_empty():
             with registered(self.con, "batch_report_files", files):
                 self.con.execute(read_sql("lake/stage_report_files.sql"), {"batch": batch})
+        return batch
+
+    def _stage_api(self, api: ApiFrames, batch: int) -> None:
+        """Copy the rows of a batch's saved API responses into the API staging (sql/lake/create_api_staging.sql)."""
+        for table, staging in API_STAGING_TABLES.items():
+            frame = dict(api.items())[table]
+            if frame.is_empty():
+                continue
+            name = f"api_batch_{table}"
+            statement = read_sql("lake/stage_batch.sql").format(
+                staging=quote_identifier(staging), frame=quote_identifier(name)
+            )
+            with registered(self.con, name, frame):
+                self.con.execute(statement, {"batch": batch})
 
     def stored_hashes(self, hashes: Sequence[str]) -> set[str]:
         """Which of these content hashes are pages stored in the lake or staged earlier in this run."""
@@ -724,17 +764,20 @@ class LakeWriter:
         return set(found["sha256"].to_list())
 
     def _create_run_views(self) -> None:
-        """The run's staged frames as views over the parked Parquet files, with each row's batch number."""
+        """The run's staged frames as views over the parked Parquet files, with each row's batch number.
+
+        Each view also holds the rows the run's saved API responses gave that table
+        (``run_api_rows_<table>``, which carries every column of the lake's table).
+        """
         for table in STAGED_FRAMES:
             files = [str(folder / f"{table}.parquet") for _, folder in self._staged]
+            names = {"view": quote_identifier(f"run_{table}"), "api_rows": quote_identifier(f"run_api_rows_{table}")}
             if files:
                 statement = read_sql("lake/run_view.sql").format(
-                    view=quote_identifier(f"run_{table}"), files="[" + ", ".join(map(quote_literal, files)) + "]"
+                    **names, files="[" + ", ".join(map(quote_literal, files)) + "]"
                 )
             else:
-                statement = read_sql("lake/run_view_empty.sql").format(
-                    view=quote_identifier(f"run_{table}"), table=quote_identifier(table)
-                )
+                statement = read_sql("lake/run_view_empty.sql").format(**names)
             self.con.execute(statement)
 
     def finish(self, file_counts: dict[str, int]) -> RunSummary:

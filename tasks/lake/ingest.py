@@ -65,6 +65,7 @@ from tasks.reading.record import DiscoveredFile, path_text
 from tasks.reading.split import combine_frames
 from tasks.reading.staging import (
     StagedBatch,
+    has_api_frames,
     read_staged,
     read_staged_outcomes,
     remove_stale_staging,
@@ -78,7 +79,7 @@ logger = logging.getLogger(__name__)
 # One-line messages for the user while a run starts or waits (see :func:`notice`).
 NOTICE_LOGGER = logging.getLogger("citelake.notice")
 
-REPORT_SUFFIXES = (".txt", ".txt.gz")
+REPORT_SUFFIXES = (".txt", ".txt.gz", ".json", ".json.gz")  # .json: saved scite API responses (tasks.reading.scite_api)
 # What a run counts files by; ``seen`` is every file discovered, the others add up to it.
 FILE_OUTCOMES = ("new", "changed", "unchanged", "duplicate", "rejected")
 LOCK_FILE = "ingest.lock"
@@ -117,7 +118,8 @@ def notice(message: str) -> None:
 
 
 def is_report_name(name: str) -> bool:
-    """A report file is named ``*.txt`` or ``*.txt.gz``, in any case."""
+    """A report file is named ``*.txt``, ``*.txt.gz``, ``*.json`` or ``*.json.gz``, in any case (the content
+    then decides whether it is a page or a saved scite API response)."""
     return name.lower().endswith(REPORT_SUFFIXES)
 
 
@@ -718,9 +720,9 @@ def store_batch(
     ``con`` is the writer's connection (kept for callers; the writer holds it).
     """
     if isinstance(result, StagedBatch):
-        outcomes, pages = read_staged_outcomes(result)
+        outcomes, pages = read_staged_outcomes(result)  # the pages' and the API responses' kept copies
     else:
-        outcomes, pages = result.outcomes, result.frames.paper_snapshots.select("source_sha256", "source_path")
+        outcomes, pages = result.outcomes, _kept_copies(result)
     hashes = outcomes["sha256"].drop_nulls().unique().to_list()
     # The writer sees the lake and the batches staged earlier in this run, so a
     # page staged earlier in this run counts as stored.
@@ -729,14 +731,27 @@ def store_batch(
         (pl.col("status") == "rejected") & pl.col("sha256").is_in(pages["source_sha256"].implode())
     )
     report_files = classified.drop("outcome")
-    if parsed_but_rejected.is_empty() and isinstance(result, StagedBatch):
+    if parsed_but_rejected.is_empty() and isinstance(result, StagedBatch) and not has_api_frames(result):
         writer.add_staged(Path(result.path), report_files)
         return classified
-    frames = result.frames if isinstance(result, BatchResult) else read_staged(result).frames
+    # In memory: a batch given so, one with pages to leave out, or one with saved API responses.
+    result = read_staged(result) if isinstance(result, StagedBatch) else result
+    frames, api = result.frames, result.api
+    kept = classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list()
     if not parsed_but_rejected.is_empty():
-        frames = pages_to_store(frames, classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list())
-    writer.add_batch(frames, report_files)
+        frames = pages_to_store(frames, kept)
+    if not api.is_empty():
+        api = api.keep(kept)
+    writer.add_batch(frames, report_files, api)
     return classified
+
+
+def _kept_copies(result: BatchResult) -> pl.DataFrame:
+    """source_sha256, source_path of the copy the batch keeps of each page and each saved API response."""
+    pages = result.frames.paper_snapshots.select("source_sha256", "source_path")
+    if result.api.is_empty():
+        return pages
+    return pl.concat([pages, result.api.api_responses.select("source_sha256", "source_path")])
 
 
 @contextmanager

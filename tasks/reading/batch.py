@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from tasks.reading.frames import FILE_STATES, Frames
 from tasks.reading.parse import parse_report, read_report_file
 from tasks.reading.parse_vectorized import canonical_text, parse_canonical
 from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
+from tasks.reading.scite_api import ApiFrames, empty_api_frames, is_json_file, read_api_batch, sniff_first, starts_like_json
 from tasks.reading.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = FILE_STATES
@@ -42,11 +43,13 @@ class BatchResult:
 
     ``outcomes.status`` is ``parsed`` or ``rejected``; ``reason`` says why a file was
     rejected (not a report, or the OS error that kept it from being read);
-    ``sha256`` is null for a file that could not be read.
+    ``sha256`` is null for a file that could not be read. ``api`` holds the rows of the
+    batch's saved scite API responses (``tasks.reading.scite_api``).
     """
 
     frames: Frames
     outcomes: pl.DataFrame
+    api: ApiFrames = field(default_factory=empty_api_frames)
 
 
 def parse_and_split(files: Sequence[DiscoveredFile], *, vectorized: bool = True) -> BatchResult:
@@ -93,8 +96,21 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
     reasons: list[str | None] = []
     warnings: list[list[str]] = [[] for _ in files]
     read: list[tuple[int, SourceFile, bytes]] = []  # (index in files, source, bytes) of each file read
+    # Saved scite API responses (JSON, by content) are read as a stream by their own reader
+    # (tasks.reading.scite_api): a large or *.json file is looked at before it is read.
+    json_files: dict[int, DiscoveredFile] = {}
     for index, file in enumerate(files):
+        if sniff_first(file) and is_json_file(path_bytes(file.path)):
+            json_files[index] = file
+            sha256s.append(None)
+            reasons.append(None)
+            continue
         data = read_report_file(path_bytes(file.path))
+        if not isinstance(data, Rejection) and starts_like_json(data[:512]):
+            json_files[index] = file
+            sha256s.append(None)
+            reasons.append(None)
+            continue
         if isinstance(data, Rejection):
             sha256s.append(None)
             reasons.append(data.reason)
@@ -103,6 +119,13 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
         sha256s.append(sha256)
         reasons.append(None)
         read.append((index, SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=sha256), data))
+    api_reads, api = read_api_batch(list(json_files.items())) if json_files else ({}, empty_api_frames())
+    for index, api_read in api_reads.items():
+        sha256s[index] = api_read.sha256
+        if isinstance(api_read.response, Rejection):
+            reasons[index] = api_read.response.reason
+        else:
+            warnings[index] = api_read.response.warnings
 
     if vectorized:
         texts = [(index, text) for index, _, data in read if (text := canonical_text(data)) is not None]
@@ -139,7 +162,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
         reason=pl.Series(reasons, dtype=pl.Utf8),
         warnings=pl.Series(warnings, dtype=OUTCOME_SCHEMA["warnings"]),
     )
-    return BatchResult(frames=frames, outcomes=outcomes)
+    return BatchResult(frames=frames, outcomes=outcomes, api=api)
 
 
 def parse_in_parallel(

@@ -26,9 +26,11 @@ from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_spli
 from tasks.reading.frames import SCHEMAS, STAGING_COMPRESSION, Frames, write_frames
 from tasks.lake.connection import LakeLocation
 from tasks.reading.record import DiscoveredFile
+from tasks.reading.scite_api import API_FRAME_SCHEMAS, ApiFrames
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"
+API_PREFIX = "api_"  # the batch's scite API frames: api_<table>.parquet
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,9 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
     partial.mkdir(parents=True)
     write_frames(result.frames, partial)
     result.outcomes.write_parquet(partial / OUTCOMES_FILE, compression=STAGING_COMPRESSION)
+    if not result.api.is_empty():
+        for table, frame in result.api.items():
+            frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet", compression=STAGING_COMPRESSION)
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     statuses = result.outcomes["status"]
@@ -97,10 +102,21 @@ def stage_in_parallel(
             next_number += 1
 
 
+def has_api_frames(batch: StagedBatch) -> bool:
+    """Whether the batch holds saved scite API responses (their frames beside the pages')."""
+    return (Path(batch.path) / f"{API_PREFIX}api_responses.parquet").is_file()
+
+
 def read_staged_outcomes(batch: StagedBatch) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A staged batch's outcomes and its pages' ``source_sha256`` and ``source_path``: what classifying it needs."""
+    """A staged batch's outcomes, and ``source_sha256`` and ``source_path`` of the copy it keeps of each page and API response.
+
+    What classifying the batch needs, read without its frames.
+    """
     folder = Path(batch.path)
-    pages = pl.read_parquet(folder / "paper_snapshots.parquet", columns=["source_sha256", "source_path"])
+    kept = ["source_sha256", "source_path"]
+    pages = pl.read_parquet(folder / "paper_snapshots.parquet", columns=kept)
+    if has_api_frames(batch):
+        pages = pl.concat([pages, pl.read_parquet(folder / f"{API_PREFIX}api_responses.parquet", columns=kept)])
     return pl.read_parquet(folder / OUTCOMES_FILE), pages
 
 
@@ -108,7 +124,11 @@ def read_staged(batch: StagedBatch) -> BatchResult:
     """Read a staged batch back (Parquet keeps every column's type, time zones included)."""
     folder = Path(batch.path)
     frames = Frames(**{table: pl.read_parquet(folder / f"{table}.parquet") for table in SCHEMAS})
-    return BatchResult(frames=frames, outcomes=pl.read_parquet(folder / OUTCOMES_FILE))
+    outcomes = pl.read_parquet(folder / OUTCOMES_FILE)
+    if not (folder / f"{API_PREFIX}api_responses.parquet").is_file():
+        return BatchResult(frames=frames, outcomes=outcomes)
+    api = ApiFrames(**{table: pl.read_parquet(folder / f"{API_PREFIX}{table}.parquet") for table in API_FRAME_SCHEMAS})
+    return BatchResult(frames=frames, outcomes=outcomes, api=api)
 
 
 def remove_staging(folder: Path) -> None:

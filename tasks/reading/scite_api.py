@@ -1,0 +1,736 @@
+"""Saved scite API responses: the second source of the lake (``docs/scite-api.md``).
+
+A user who can call the scite API saves its JSON responses beside the report
+pages, as ``*.json`` or ``*.json.gz`` (or any name: the content decides). This
+module tells such a file from a page (:func:`is_json_file`), reads it as a stream
+(:func:`read_api_file`: ``ijson`` events, so a large ``citations`` array never
+sits in memory as one JSON document), decides its shape and turns it into
+:class:`ApiResponse`; :func:`api_frames` turns a batch of responses into the
+rows of the lake (:class:`ApiFrames`).
+
+The shapes, by their top-level keys:
+
+- ``citations`` (an array): an ``/api_partner/citations/citing|cited_by/{doi}``
+  response, optionally with ``tallies`` and ``papers`` objects keyed by DOI;
+- ``papers`` (an object keyed by DOI): a ``POST /papers`` batch;
+- ``tallies`` (an object keyed by DOI): a ``POST /tallies`` batch;
+- ``total``, ``supporting``, ``contradicting``, ``mentioning``, ``unclassified``: a
+  ``/tallies/{doi}`` response;
+- ``total`` and the five section names: a ``/tallies/cited-by-sections`` response;
+- ``doi`` with paper fields (``title``, ``authors``, ``journal`` …): a ``/papers/{doi}`` response.
+
+Nothing here raises: malformed JSON, a truncated gzip, JSON of another shape or an
+unreadable file is a :class:`~tasks.reading.record.Rejection` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import stat
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import ijson
+import polars as pl
+
+from tasks.reading.frames import UTC_TIME, polars_schema
+from tasks.reading.parse import READ_FAILURE
+from tasks.reading.record import DiscoveredFile, InvalidDOI, Rejection, SourceFile, collapse_whitespace, path_bytes, valid_doi
+from tasks.reading.sections import section_category
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+_SNIFF_BYTES = 512
+_STARTS = {"start_map", "start_array"}
+_ENDS = {"end_map", "end_array"}
+TALLY_KEYS = ("total", "supporting", "contradicting", "mentioning", "unclassified")
+SECTION_KEYS = ("introduction", "methods", "results", "discussion", "other")
+PAPER_KEYS = frozenset(
+    {"title", "authors", "journal", "publisher", "issns", "retracted", "editorialNotices", "year", "type", "slug"}
+)
+TYPE_OF = {"supporting": "supporting", "mentioning": "mentioning", "contradicting": "contrasting", "contrasting": "contrasting"}
+SHAPES = ("paper", "papers", "tally", "tallies", "cited_by_sections", "citations")
+SECTION_FACET_PREFIX = "api_sections."
+API_ID_MARKER = "api"
+_UNIT_SEPARATOR = "\x1f"
+
+AUTHOR = pl.Struct(
+    {
+        "family": pl.Utf8,
+        "given": pl.Utf8,
+        "name": pl.Utf8,
+        "orcid": pl.Utf8,
+        "affiliation": pl.Utf8,
+        "sequence": pl.Int32,
+    }
+)
+
+# The frames of the API's own tables (sql/schema/003_scite_api.sql).
+API_RESPONSES = pl.Schema(
+    {
+        "source_sha256": pl.Utf8,
+        "source_path": pl.Utf8,
+        "observed_at": UTC_TIME,
+        "shape": pl.Utf8,
+        "papers": pl.Int32,
+        "tallies": pl.Int32,
+        "statements": pl.Int32,
+        "statements_without_text": pl.Int32,
+    }
+)
+API_PAPERS = pl.Schema(
+    {
+        "doi": pl.Utf8,
+        "observed_at": UTC_TIME,
+        "source_sha256": pl.Utf8,
+        "source_path": pl.Utf8,
+        "title": pl.Utf8,
+        "year": pl.Int32,
+        "journal": pl.Utf8,
+        "publisher": pl.Utf8,
+        "issns": pl.List(pl.Utf8),
+        "type": pl.Utf8,
+        "authors": pl.List(AUTHOR),
+        "retracted": pl.Boolean,
+    }
+)
+EDITORIAL_NOTICES = pl.Schema(
+    {
+        "doi": pl.Utf8,
+        "status": pl.Utf8,
+        "date": pl.Utf8,
+        "notice_doi": pl.Utf8,
+        "urls": pl.List(pl.Utf8),
+        "observed_at": UTC_TIME,
+        "source_sha256": pl.Utf8,
+    }
+)
+# The shared tables' frames gain the columns only API rows fill.
+API_SNAPSHOTS = pl.Schema({**polars_schema("paper_snapshots"), "source": pl.Utf8})
+API_STATEMENTS = pl.Schema(
+    {**polars_schema("statements"), "source_doi": pl.Utf8, "self_citation": pl.Boolean, "statement_source": pl.Utf8}
+)
+
+
+@dataclass(slots=True)
+class ApiPaper:
+    doi: str
+    title: str | None
+    year: int | None
+    journal: str | None
+    publisher: str | None
+    issns: list[str] | None
+    type: str | None
+    authors: list[dict[str, Any]] | None
+    retracted: bool | None
+    notices: list[dict[str, Any]]
+    tally: ApiTally | None = None  # PaperResponse.tally, when the response embeds one
+
+
+@dataclass(slots=True)
+class ApiTally:
+    doi: str
+    total: int | None
+    supporting: int | None
+    contrasting: int | None
+    mentioning: int | None
+    unclassified: int | None
+    citing_publications: int | None
+
+
+@dataclass(slots=True)
+class ApiStatement:
+    doi: str
+    source_doi: str | None
+    text: str | None
+    section: str | None
+    type: str
+    confidence: float | None
+    self_citation: bool | None
+
+
+@dataclass(slots=True)
+class ApiResponse:
+    """What one saved response holds, normalised: DOIs lower-cased, ``contradicting`` read as contrasting."""
+
+    shape: str
+    papers: list[ApiPaper] = field(default_factory=list)
+    tallies: list[ApiTally] = field(default_factory=list)
+    statements: list[ApiStatement] = field(default_factory=list)
+    sections: list[tuple[str, str, int]] = field(default_factory=list)  # (doi, section, count)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRead:
+    """The outcome of reading one file that holds JSON: its hash (None: not read) and the response or why not."""
+
+    sha256: str | None
+    response: ApiResponse | Rejection
+
+
+# ---------------------------------------------------------------------------
+# Telling JSON from a page
+# ---------------------------------------------------------------------------
+
+
+def is_json_file(path: str | bytes | os.PathLike[str]) -> bool:
+    """Whether the file's content (after gzip, a UTF-8 byte-order mark and white space) begins like JSON: ``{`` or ``[``.
+
+    A page begins with its title or DOI line, never with a brace or a bracket.
+    An unreadable file, or one that is not a regular file (a FIFO is never waited on), is not
+    JSON here: the page reader then says why it cannot be read.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return False
+        return starts_like_json(os.read(descriptor, _SNIFF_BYTES))
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def starts_like_json(head: bytes) -> bool:
+    """Whether these first bytes of a file (plain or gzip) begin like JSON: ``{`` or ``[``."""
+    if head[:2] == _GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(head[:_SNIFF_BYTES], _SNIFF_BYTES)
+        except zlib.error:
+            return False
+    return head[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+
+
+JSON_SUFFIXES = (".json", ".json.gz")
+SNIFF_FIRST_BYTES = 1 << 20
+"""Files this large, or named ``*.json``/``*.json.gz``, are sniffed before they are read, so that a
+large JSON file is streamed; smaller ones are told apart by the bytes the page reader read."""
+
+
+def sniff_first(file: DiscoveredFile) -> bool:
+    """Whether to look at the file's first bytes before reading it whole (see :data:`SNIFF_FIRST_BYTES`)."""
+    return file.size >= SNIFF_FIRST_BYTES or file.path.lower().endswith(JSON_SUFFIXES)
+
+
+# ---------------------------------------------------------------------------
+# Reading one file
+# ---------------------------------------------------------------------------
+
+
+def read_api_file(path: str | bytes | os.PathLike[str]) -> ApiRead:
+    """Hash the file's bytes and read the response in it, both streamed: memory stays bounded by the largest
+    object outside the ``citations`` array, however large the file."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        return ApiRead(None, Rejection(f"{READ_FAILURE}: {error.strerror or error}"))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            return ApiRead(None, Rejection(f"{READ_FAILURE}: not a regular file"))
+        digest = hashlib.sha256()
+        with os.fdopen(descriptor, "rb") as raw:
+            while chunk := raw.read(_CHUNK):
+                digest.update(chunk)
+    except OSError as error:
+        return ApiRead(None, Rejection(f"{READ_FAILURE}: {error.strerror or error}"))
+    return ApiRead(digest.hexdigest(), _read_response(path))
+
+
+class _Counting:
+    """A binary reader that counts the bytes it handed out (for "at byte N" in a reason)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.offset += len(data)
+        return data
+
+
+def _read_response(path: str | bytes | os.PathLike[str]) -> ApiResponse | Rejection:
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            stream = _Counting(gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw)
+            try:
+                return _parse(stream)
+            except ijson.JSONError as error:
+                kind = "truncated JSON" if "premature EOF" in str(error) else "malformed JSON"
+                return Rejection(f"{kind} near byte {stream.offset:,}{' of the gzip content' if compressed else ''}: {_first_line(error)}")
+            except EOFError:
+                return Rejection(f"truncated gzip: the compressed data ends after {stream.offset:,} bytes of content")
+            except (gzip.BadGzipFile, zlib.error) as error:
+                return Rejection(f"corrupt gzip: {_first_line(error)}")
+    except OSError as error:
+        return Rejection(f"{READ_FAILURE}: {error.strerror or error}")
+    except Exception as error:  # never raise: a bug here costs one file, not the run
+        return Rejection(f"the JSON reader failed: {type(error).__name__}: {_first_line(error)}")
+
+
+def _first_line(error: BaseException) -> str:
+    text = error.args[0] if error.args else str(error)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
+    """The whole JSON value that begins with this event."""
+    if event not in _STARTS:
+        return value
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1
+    while depth:
+        _, event, value = next(events)
+        builder.event(event, value)
+        depth += (event in _STARTS) - (event in _ENDS)
+    return builder.value
+
+
+def _interned(value: str | None, seen: dict[str, str]) -> str | None:
+    """One string object per distinct DOI or section: a large citations array repeats them."""
+    return None if value is None else seen.setdefault(value, value)
+
+
+def _parse(stream: _Counting) -> ApiResponse | Rejection:
+    events = ijson.parse(stream, use_float=True)
+    try:
+        _, event, _ = next(events)
+    except StopIteration:
+        return Rejection("empty JSON file: not a scite API response")
+    if event == "start_array":
+        return Rejection(
+            "a JSON array at the top level: not a scite API response "
+            "(expected an object from /papers, /tallies or /api_partner/citations)"
+        )
+    if event != "start_map":
+        return Rejection("a bare JSON value at the top level: not a scite API response")
+    top: dict[str, Any] = {}
+    statements: list[ApiStatement] = []
+    warnings: list[str] = []
+    citations_seen = False
+    seen: dict[str, str] = {}
+    for prefix, event, value in events:
+        if prefix == "" and event == "end_map":
+            break
+        key = value  # at the top level, between values, every event is a map_key
+        _, event, value = next(events)
+        if key == "citations" and event == "start_array":
+            citations_seen = True
+            for index, item in enumerate(_array_items(events)):
+                statement = _statement(item, index, warnings)
+                if statement is not None:
+                    statement.doi = _interned(statement.doi, seen)
+                    statement.source_doi = _interned(statement.source_doi, seen)
+                    statement.section = _interned(statement.section, seen)
+                    statements.append(statement)
+        else:
+            top[key] = _build(event, value, events)
+    for _ in events:  # trailing garbage is an error (ijson raises)
+        pass
+    return _shaped(top, citations_seen, statements, warnings)
+
+
+def _array_items(events: Iterator[tuple[str, str, Any]]) -> Iterator[Any]:
+    """Each element of the array whose ``start_array`` was just read, built one at a time."""
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        yield _build(event, value, events)
+
+
+def _shaped(top: dict[str, Any], citations_seen: bool, statements: list[ApiStatement], warnings: list[str]) -> ApiResponse | Rejection:
+    if citations_seen:
+        response = ApiResponse("citations", statements=statements, warnings=warnings)
+        response.papers = _keyed(top.get("papers"), _paper, "papers", warnings)
+        response.tallies = _keyed(top.get("tallies"), _tally, "tallies", warnings)
+    elif isinstance(top.get("papers"), dict):
+        response = ApiResponse("papers", warnings=warnings)
+        response.papers = _keyed(top["papers"], _paper, "papers", warnings)
+    elif isinstance(top.get("tallies"), dict):
+        response = ApiResponse("tallies", warnings=warnings)
+        response.tallies = _keyed(top["tallies"], _tally, "tallies", warnings)
+    elif all(key in top for key in TALLY_KEYS):
+        response = ApiResponse("tally", warnings=warnings)
+        response.tallies = [tally] if (tally := _tally(top, None, warnings)) else []
+    elif "total" in top and all(key in top for key in SECTION_KEYS):
+        response = ApiResponse("cited_by_sections", warnings=warnings)
+        doi = _doi(top.get("doi"), "cited-by-sections response", warnings)
+        if doi:
+            for key in ("total", *SECTION_KEYS):
+                if (count := _count(top.get(key), key, warnings)) is not None:
+                    response.sections.append((doi, key, count))
+    elif "doi" in top and PAPER_KEYS & top.keys():
+        response = ApiResponse("paper", warnings=warnings)
+        response.papers = [paper] if (paper := _paper(top, None, warnings)) else []
+    else:
+        keys = ", ".join(sorted(top)[:6]) + (" …" if len(top) > 6 else "")
+        return Rejection(
+            "JSON, but not a scite API response: expected /papers, /tallies or /api_partner/citations "
+            f"(top-level keys: {keys or 'none'})"
+        )
+    # The papers' embedded tallies (PaperResponse.tally) count as tallies of the same save.
+    tallied = {tally.doi for tally in response.tallies}
+    for embedded in response.papers:
+        if embedded.tally is not None and embedded.doi not in tallied:
+            response.tallies.append(embedded.tally)
+            tallied.add(embedded.doi)
+    if not (response.papers or response.tallies or response.statements or response.sections):
+        return Rejection(f"a scite API response ({response.shape}) with no paper, tally or citation in it")
+    return response
+
+
+def _keyed(objects: Any, read: Any, what: str, warnings: list[str]) -> list[Any]:
+    if objects is None:
+        return []
+    if not isinstance(objects, dict):
+        warnings.append(f"{what} is not an object keyed by DOI: ignored")
+        return []
+    read_objects = []
+    for key, value in objects.items():
+        if (item := read(value, key, warnings)) is not None:
+            read_objects.append(item)
+    return read_objects
+
+
+def _doi(value: Any, what: str, warnings: list[str]) -> str | None:
+    if not isinstance(value, str):
+        warnings.append(f"{what} without a DOI: ignored")
+        return None
+    try:
+        return valid_doi(value)
+    except InvalidDOI:
+        warnings.append(f"{what} with DOI {value.strip()[:80]!r}, not a DOI: ignored")
+        return None
+
+
+def _count(value: Any, name: str, warnings: list[str]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        warnings.append(f"{name} {value!r} is not a count: read as missing")
+        return None
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _tally(value: Any, key: str | None, warnings: list[str]) -> ApiTally | None:
+    if not isinstance(value, dict):
+        warnings.append(f"tally {key!r} is not an object: ignored")
+        return None
+    doi = _doi(value.get("doi", key), "tally", warnings)
+    if doi is None:
+        return None
+    return ApiTally(
+        doi=doi,
+        total=_count(value.get("total"), "total", warnings),
+        supporting=_count(value.get("supporting"), "supporting", warnings),
+        contrasting=_count(value.get("contradicting", value.get("contrasting")), "contradicting", warnings),
+        mentioning=_count(value.get("mentioning"), "mentioning", warnings),
+        unclassified=_count(value.get("unclassified"), "unclassified", warnings),
+        citing_publications=_count(value.get("citingPublications"), "citingPublications", warnings),
+    )
+
+
+def _paper(value: Any, key: str | None, warnings: list[str]) -> ApiPaper | None:
+    if not isinstance(value, dict):
+        warnings.append(f"paper {key!r} is not an object: ignored")
+        return None
+    doi = _doi(value.get("doi", key), "paper", warnings)
+    if doi is None:
+        return None
+    year = value.get("year")
+    issns = value.get("issns")
+    authors = value.get("authors")
+    notices = value.get("editorialNotices")
+    retracted = value.get("retracted")
+    paper = ApiPaper(
+        doi=doi,
+        title=_text(value.get("title")),
+        year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+        journal=_text(value.get("journal")),
+        publisher=_text(value.get("publisher")),
+        issns=[issn for issn in issns if isinstance(issn, str)] if isinstance(issns, list) else None,
+        type=_text(value.get("type")),
+        authors=[_author(author) for author in authors if isinstance(author, dict)] if isinstance(authors, list) else None,
+        retracted=retracted if isinstance(retracted, bool) else None,
+        notices=[_notice(notice) for notice in notices if isinstance(notice, dict)] if isinstance(notices, list) else [],
+    )
+    if isinstance(value.get("tally"), dict):
+        paper.tally = _tally(value["tally"] | {"doi": value["tally"].get("doi", doi)}, doi, warnings)
+    return paper
+
+
+def _author(author: dict[str, Any]) -> dict[str, Any]:
+    sequence = author.get("authorSequenceNumber")
+    if isinstance(sequence, str) and sequence.isdigit():
+        sequence = int(sequence)
+    return {
+        "family": _text(author.get("family")),
+        "given": _text(author.get("given")),
+        "name": _text(author.get("authorName")),
+        "orcid": _text(author.get("orcid")),
+        "affiliation": _text(author.get("affiliation")),
+        "sequence": sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else None,
+    }
+
+
+def _notice(notice: dict[str, Any]) -> dict[str, Any]:
+    urls = notice.get("urls")
+    notice_doi = _text(notice.get("noticeDoi"))
+    return {
+        "status": _text(notice.get("status")),
+        "date": _text(notice.get("date")),
+        "notice_doi": notice_doi.strip().lower() if notice_doi else None,
+        "urls": [url for url in urls if isinstance(url, str)] if isinstance(urls, list) else None,
+    }
+
+
+def _statement(item: Any, index: int, warnings: list[str]) -> ApiStatement | None:
+    if not isinstance(item, dict):
+        warnings.append(f"citation {index} is not an object: ignored")
+        return None
+    doi = _doi(item.get("target"), f"citation {index}", warnings)
+    if doi is None:
+        return None
+    kind = TYPE_OF.get(str(item.get("type")).lower()) if isinstance(item.get("type"), str) else None
+    if kind is None:
+        warnings.append(f"citation {index} has type {item.get('type')!r}, not supporting, mentioning or contradicting: ignored")
+        return None
+    source = item.get("source")
+    try:
+        source_doi = valid_doi(source) if isinstance(source, str) else None
+    except InvalidDOI:
+        source_doi = None
+    confidence = item.get("typeConfidence")
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+        if confidence is not None:
+            warnings.append(f"citation {index} has typeConfidence {confidence!r}, not a fraction: read as missing")
+        confidence = None
+    self_cites = item.get("selfCites")
+    snippet = item.get("snippet")
+    section = _text(item.get("section"))
+    return ApiStatement(
+        doi=doi,
+        source_doi=source_doi,
+        text=collapse_whitespace(snippet) if isinstance(snippet, str) and snippet.strip() else None,
+        section=section.strip() if section else None,
+        type=kind,
+        confidence=float(confidence) if confidence is not None else None,
+        self_citation=bool(self_cites) if isinstance(self_cites, list) else None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# A batch of responses → the lake's rows
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ApiFrames:
+    """The rows a batch of API responses adds: its own tables, and rows of the shared ones.
+
+    ``paper_snapshots`` (``source`` 'api'), ``papers`` (candidates, as the split's),
+    ``statements`` and ``statement_sightings`` (``statement_source`` 'api'),
+    ``facets`` (``api_sections.*``) are staged into the same run tables as the
+    pages' frames; ``api_responses``, ``api_papers``, ``editorial_notices`` into their own.
+    """
+
+    api_responses: pl.DataFrame
+    api_papers: pl.DataFrame
+    editorial_notices: pl.DataFrame
+    paper_snapshots: pl.DataFrame
+    papers: pl.DataFrame
+    statements: pl.DataFrame
+    statement_sightings: pl.DataFrame
+    facets: pl.DataFrame
+
+    def items(self) -> list[tuple[str, pl.DataFrame]]:
+        return [(f.name, getattr(self, f.name)) for f in fields(self)]
+
+    def is_empty(self) -> bool:
+        return self.api_responses.is_empty()
+
+    def keep(self, hashes: Sequence[str]) -> ApiFrames:
+        """Only the rows of the responses with these content hashes."""
+        wanted = pl.col("source_sha256").is_in(pl.Series(list(hashes), dtype=pl.Utf8).implode())
+        kept = {}
+        for name, frame in self.items():
+            if name == "statements":
+                kept[name] = frame.filter(pl.col("statement_id").is_in(self.statement_sightings.filter(wanted)["statement_id"].implode()))
+            else:
+                kept[name] = frame.filter(wanted)
+        return ApiFrames(**kept)
+
+
+API_FRAME_SCHEMAS: dict[str, pl.Schema] = {
+    "api_responses": API_RESPONSES,
+    "api_papers": API_PAPERS,
+    "editorial_notices": EDITORIAL_NOTICES,
+    "paper_snapshots": API_SNAPSHOTS,
+    "papers": polars_schema("papers"),
+    "statements": API_STATEMENTS,
+    "statement_sightings": polars_schema("statement_sightings"),
+    "facets": polars_schema("facets"),
+}
+
+
+def empty_api_frames() -> ApiFrames:
+    return ApiFrames(**{name: pl.DataFrame(schema=schema) for name, schema in API_FRAME_SCHEMAS.items()})
+
+
+def api_statement_id(statement: ApiStatement, occurrence: int) -> str:
+    """The identity of an API citation statement: 32 hex digits, never equal to a page statement's.
+
+    The BLAKE2b digest (16 bytes) of ``"api" \\x1f doi \\x1f source_doi \\x1f section \\x1f text \\x1f occurrence``
+    (missing parts empty), where ``occurrence`` counts the earlier statements of the same
+    response with the same other parts: two unseen snippets of one citing paper in one
+    section are two statements. The same statement saved in the ``citing`` response of
+    one paper and the ``cited_by`` response of the other gets the same id.
+    """
+    key = _UNIT_SEPARATOR.join(
+        (API_ID_MARKER, statement.doi, statement.source_doi or "", statement.section or "", statement.text or "", str(occurrence))
+    )
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def api_frames(items: Sequence[tuple[SourceFile, ApiResponse]]) -> ApiFrames:
+    """The rows of a batch's responses. Of several copies of the same bytes the latest copy
+    (by mtime, then path) is the one kept, as the split keeps pages."""
+    latest: dict[str, tuple[SourceFile, ApiResponse]] = {}
+    for source, response in items:
+        kept = latest.get(source.sha256)
+        if kept is None or (source.mtime, source.path) > (kept[0].mtime, kept[0].path):
+            latest[source.sha256] = (source, response)
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in API_FRAME_SCHEMAS}
+    for sha256 in sorted(latest):
+        source, response = latest[sha256]
+        _response_rows(source, response, rows)
+    return ApiFrames(
+        **{name: pl.DataFrame(rows[name], schema=schema, orient="row") for name, schema in API_FRAME_SCHEMAS.items()}
+    )
+
+
+def _response_rows(source: SourceFile, response: ApiResponse, rows: dict[str, list[dict[str, Any]]]) -> None:
+    at, sha256, path = source.mtime, source.sha256, source.path
+    papers = {paper.doi: paper for paper in reversed(response.papers)}  # the first of a DOI wins
+    shown: dict[str, int] = {}
+    occurrences: dict[tuple, int] = {}
+    seen_ids: set[str] = set()
+    without_text = 0
+    for statement in response.statements:
+        identity = (statement.doi, statement.source_doi, statement.section, statement.text)
+        occurrence = occurrences.get(identity, 0)
+        occurrences[identity] = occurrence + 1
+        statement_id = api_statement_id(statement, occurrence)
+        if statement_id in seen_ids:
+            continue
+        seen_ids.add(statement_id)
+        position = shown.get(statement.doi, 0)
+        shown[statement.doi] = position + 1
+        without_text += statement.text is None
+        rows["statement_sightings"].append(
+            {"statement_id": statement_id, "doi": statement.doi, "source_sha256": sha256, "observed_at": at,
+             "position": position, "type": statement.type, "confidence": statement.confidence, "seen": 1}
+        )  # fmt: skip
+        rows["statements"].append(
+            {"statement_id": statement_id, "doi": statement.doi, "text": statement.text, "section": statement.section,
+             "section_category": section_category(statement.section), "type": statement.type,
+             "confidence": statement.confidence, "first_seen": at, "last_seen": at,
+             "source_doi": statement.source_doi, "self_citation": statement.self_citation, "statement_source": "api"}
+        )  # fmt: skip
+    tallies = {}
+    for tally in response.tallies:
+        tallies.setdefault(tally.doi, tally)
+    for doi, tally in tallies.items():
+        paper = papers.get(doi)
+        counts = {
+            "title": paper.title if paper else None,
+            "year": paper.year if paper else None,
+            "cited_by": tally.citing_publications,
+            "statement_count": tally.total,
+            "reference_count": None,
+            "supporting": tally.supporting,
+            "mentioning": tally.mentioning,
+            "contrasting": tally.contrasting,
+            "unclassified": tally.unclassified,
+            "citing_year_min": None,
+            "citing_year_max": None,
+            "statements_shown": shown.get(doi, 0),
+        }
+        rows["paper_snapshots"].append(
+            {"doi": doi, "observed_at": at, "source_sha256": sha256, "source_path": path, **counts, "source": "api"}
+        )
+        rows["papers"].append({"doi": doi, **counts, "first_seen": at, "last_seen": at, "source_sha256": sha256})
+    for paper in papers.values():
+        rows["api_papers"].append(
+            {"doi": paper.doi, "observed_at": at, "source_sha256": sha256, "source_path": path, "title": paper.title,
+             "year": paper.year, "journal": paper.journal, "publisher": paper.publisher, "issns": paper.issns,
+             "type": paper.type, "authors": paper.authors, "retracted": paper.retracted}
+        )  # fmt: skip
+        for notice in paper.notices:
+            rows["editorial_notices"].append({"doi": paper.doi, **notice, "observed_at": at, "source_sha256": sha256})
+    for doi, section, count in response.sections:
+        rows["facets"].append(
+            {"doi": doi, "source_sha256": sha256, "facet": SECTION_FACET_PREFIX + section, "position": 0, "value": count}
+        )
+    rows["api_responses"].append(
+        {"source_sha256": sha256, "source_path": path, "observed_at": at, "shape": response.shape,
+         "papers": len(papers), "tallies": len(tallies), "statements": len(seen_ids),
+         "statements_without_text": without_text}
+    )  # fmt: skip
+
+
+def read_api_batch(files: Sequence[tuple[int, DiscoveredFile]]) -> tuple[dict[int, ApiRead], ApiFrames]:
+    """Read the JSON files of a batch (index in the batch, file): each file's outcome, and the batch's rows."""
+    outcomes: dict[int, ApiRead] = {}
+    items: list[tuple[SourceFile, ApiResponse]] = []
+    for index, file in files:
+        read = read_api_file(path_bytes(file.path))
+        outcomes[index] = read
+        if read.sha256 is not None and isinstance(read.response, ApiResponse):
+            items.append((SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=read.sha256), read.response))
+    return outcomes, api_frames(items) if items else empty_api_frames()
+
+
+def response_record(response: ApiResponse) -> dict[str, Any]:
+    """The response as ``citelake parse --json`` prints it: its normalised parts, JSON-serialisable."""
+    from dataclasses import asdict
+
+    record = asdict(response)
+    record["sections"] = [{"doi": doi, "section": section, "count": count} for doi, section, count in response.sections]
+    return record
+
+
+def describe_response(path: object, response: ApiResponse) -> str:
+    """The lines ``citelake parse`` prints for one saved API response."""
+    without_text = sum(statement.text is None for statement in response.statements)
+    lines = [
+        f"{path}",
+        f"  scite API   {response.shape} response",
+        f"  papers      {len(response.papers):,}" + "".join(f"\n    {paper.doi}  {paper.journal or '-'}  {paper.year or '-'}"
+                                                         f"{'  retracted' if paper.retracted else ''}" for paper in response.papers[:5]),
+        f"  tallies     {len(response.tallies):,}",
+        f"  statements  {len(response.statements):,} ({without_text:,} without text)",
+    ]
+    if response.sections:
+        lines.append("  sections    " + ", ".join(f"{section} {count:,}" for _, section, count in response.sections))
+    lines.extend(f"  warning     {warning}" for warning in response.warnings)
+    return "\n".join(lines)
