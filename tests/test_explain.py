@@ -294,3 +294,28 @@ def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_l
     assert (site / "10-1-a.html").is_file() and (site / "index.html").is_file()
     names = [deployment.name for deployment in scheduled_deployments("reports", lake=str(hand_built_lake.path))]
     assert names == ["scheduled", "scheduled", "on-demand"]
+
+
+def test_the_flow_with_an_empty_watchlist_ends_saying_nothing_is_watched(hand_built_lake, tmp_path, prefect_harness, caplog):
+    from flows.explain import explain_flow
+
+    # The run after each ingest asks for the watchlist; this lake watches nothing yet.
+    state = explain_flow(watchlist=True, lake=str(hand_built_lake.path), out_dir=str(tmp_path / "site"), return_state=True)
+    assert state.is_completed(), state
+    assert state.result() == []
+    assert "nothing watched" in caplog.text
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_lake_without_a_watchlist_table_watches_nothing_unless_the_watchlist_is_required():
+    import duckdb
+
+    from tasks.explain.run import ExplainError, watchlist_dois
+
+    con = duckdb.connect()
+    try:
+        assert watchlist_dois(con, required=False) == []
+        with pytest.raises(ExplainError, match="no watchlist table"):
+            watchlist_dois(con)
+    finally:
+        con.close()

@@ -94,9 +94,16 @@ def has_watchlist(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(query_rows(con, "watchlist_exists")[0]["has_watchlist"])
 
 
-def watchlist_dois(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The DOIs of the lake's watchlist, normalised; raises :class:`ExplainError` when the lake has none."""
+def watchlist_dois(con: duckdb.DuckDBPyConnection, *, required: bool = True) -> list[str]:
+    """The DOIs of the lake's watchlist, normalised.
+
+    A lake without a watchlist table raises :class:`ExplainError` when ``required``
+    (a user asked for ``--watchlist``), and watches nothing otherwise (a run
+    triggered after an ingest).
+    """
     if not has_watchlist(con):
+        if not required:
+            return []
         raise ExplainError("this lake has no watchlist table; explain papers by DOI, --doi-file FILE or --all instead")
     return _unique(normalise_doi(row["doi"]) for row in query_rows(con, "watchlist_dois"))
 
@@ -150,16 +157,31 @@ def chosen_dois(
     doi_file: Path | None = None,
     watchlist: bool = False,
     dois: Iterable[str] = (),
+    watchlist_required: bool = True,
 ) -> list[str]:
     """The DOIs a run over many papers explains, in order: given ones, the file's, the watchlist's, or all."""
     chosen = [normalise_doi(doi) for doi in dois if doi]
     if doi_file is not None:
         chosen += read_doi_file(doi_file)
     if watchlist:
-        chosen += watchlist_dois(con)
+        chosen += watchlist_dois(con, required=watchlist_required)
     if every_paper:
         chosen += [row["doi"] for row in query_rows(con, "paper_list")]
     return _unique(chosen)
+
+
+def flow_dois(location: LakeLocation, dois: Iterable[str] = (), *, watchlist: bool = False) -> list[str]:
+    """The DOIs a flow run explains: the given ones and, with ``watchlist``, the watched ones.
+
+    Unlike ``--watchlist`` on the command line, an empty watchlist (or a lake
+    without one) is no error here: the run after each ingest explains what is
+    watched, and nothing when nothing is.
+    """
+    con = open_lake(location, read_only=True)
+    try:
+        return chosen_dois(con, watchlist=watchlist, dois=dois, watchlist_required=False)
+    finally:
+        con.close()
 
 
 def write_site(
