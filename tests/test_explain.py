@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
+from tasks.explain.site import doi_slug
 from tasks.reading.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
@@ -319,3 +320,59 @@ def test_a_lake_without_a_watchlist_table_watches_nothing_unless_the_watchlist_i
             watchlist_dois(con)
     finally:
         con.close()
+
+
+def test_many_papers_at_once_are_explained_as_each_one_alone(generated_lake):
+    from tasks.explain.facts import explain_each
+
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        dois = [doi for (doi,) in con.execute("select doi from papers order by doi").fetchall()]
+        asked = dois[:30] + ["10.9999/not-in-the-lake"] + dois[30:]
+        # Chunks of 7: the lake-wide facts (percentiles, medians) of a chunk must not depend on the chunk.
+        together = list(explain_each(con, asked, chunk=7))
+        assert [doi for doi, _ in together] == asked
+        assert dict(together)["10.9999/not-in-the-lake"] is None
+        for doi, explanation in together:
+            if explanation is not None:
+                alone = explain(con, doi)
+                assert explanation_dict(explanation) == explanation_dict(alone), doi
+                assert explanation.history == alone.history
+                assert explanation.facts == alone.facts
+        assert any(len(explanation.history) > 1 for _, explanation in together if explanation)
+    finally:
+        con.close()
+
+
+def test_a_chart_spec_is_altairs_chart_of_the_papers_data(generated_lake):
+    from tasks.explain.charts import CHARTS, chart_spec
+
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        dois = [doi for (doi,) in con.execute(
+            "select doi from paper_snapshots group by doi order by count(*) desc, doi limit 6"
+        ).fetchall()]
+        for doi in dois:
+            explanation = explain(con, doi)
+            for name, (rows, chart) in CHARTS.items():
+                assert chart_spec(explanation, name) == chart(rows(explanation)).to_dict(), (doi, name)
+    finally:
+        con.close()
+
+
+def test_a_site_drawn_in_worker_processes_has_the_single_explanations_pages(generated_lake, tmp_path):
+    from tasks.explain.run import render, write_site
+
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        dois = [doi for (doi,) in con.execute("select doi from papers order by doi limit 20").fetchall()]
+        alone = {doi: render(explain(con, doi), "html") for doi in dois}
+    finally:
+        con.close()
+    progress = []
+    summary = write_site(generated_lake, tmp_path / "site", dois, workers=2,
+                         progress=lambda done, total, doi: progress.append((done, total)))
+    assert [page.name for page in summary.pages] == [f"{doi_slug(doi)}.html" for doi in dois]
+    for doi, page in zip(dois, summary.pages, strict=True):
+        assert page.read_text().replace('<p class="note"><a href="index.html">All papers</a></p>\n', "") == alone[doi]
+    assert progress == [(done, 20) for done in range(1, 21)]

@@ -7,8 +7,9 @@ HTML ``tasks.explain.site``. The lake is opened read-only, once per call.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tasks.explain.facts import (
     Explanation,
     PaperNotFound,
     explain,
+    explain_each,
     query_rows,
     render_json,
     render_markdown,
@@ -142,8 +144,9 @@ SNAPSHOT_VIEWS: tuple[str, ...] = ("paper_section_mix", "statement_reclassificat
 def snapshot_in_memory(con: duckdb.DuckDBPyConnection) -> None:
     """Make ``con`` read a copy in memory of what explanations need, from one snapshot of the lake.
 
-    Explaining many papers runs about ten queries per paper; on the copy they take
-    a fraction of the time the lake's Parquet files and catalog would.
+    Explaining many papers runs each of about ten queries once per chunk of
+    papers; on the copy they take a fraction of the time the lake's Parquet files
+    and catalog would.
     """
     con.execute(read_sql("explain/snapshot_in_memory.sql"))
     for view in SNAPSHOT_VIEWS:
@@ -184,6 +187,15 @@ def flow_dois(location: LakeLocation, dois: Iterable[str] = (), *, watchlist: bo
         con.close()
 
 
+# Below this many papers, starting chart-drawing processes costs more than it saves.
+POOL_FROM_PAPERS = 16
+
+
+def default_workers() -> int:
+    """Chart-drawing processes for a site: one per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def write_site(
     location: LakeLocation,
     out_dir: Path,
@@ -194,14 +206,18 @@ def write_site(
     watchlist: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     keep: bool = False,
+    workers: int | None = None,
 ) -> SiteSummary:
     """One HTML page per paper and an ``index.html`` listing them, under ``out_dir``.
 
     DOIs the lake does not hold are skipped and listed in the summary.
     ``progress(done, total, doi)`` is called after each paper. ``keep`` keeps the
-    explanations in the summary (the flow publishes them).
+    explanations in the summary (the flow publishes them). The facts are read a
+    chunk of papers at a time (:func:`~tasks.explain.facts.explain_each`) and the
+    charts drawn in ``workers`` processes (default: one per core, none for a
+    few papers); each page is what a single explanation in HTML gives.
     """
-    from tasks.explain.charts import chart_svgs
+    from tasks.explain.charts import draw_many
     from tasks.explain.site import explanation_page, index_page, page_name
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,19 +230,26 @@ def write_site(
         if len(chosen) > 1:
             snapshot_in_memory(con)
         listed = {row["doi"]: row for row in query_rows(con, "paper_list")}
-        for done, doi in enumerate(chosen, start=1):
-            try:
-                explanation = explain(con, doi)
-            except PaperNotFound:
-                summary.missing.append(doi)
-            else:
-                page = out_dir / page_name(doi)
-                page.write_text(explanation_page(explanation, chart_svgs(explanation), index_href="index.html"), encoding="utf-8")
-                summary.pages.append(page)
-                if keep:
-                    summary.explanations.append(explanation)
+
+        def found() -> Iterator[Explanation]:
+            for doi, explanation in explain_each(con, chosen):
+                if explanation is None:
+                    summary.missing.append(doi)
+                else:
+                    yield explanation
+
+        if workers is None:
+            workers = default_workers() if len(chosen) >= POOL_FROM_PAPERS else 0
+        for explanation, svgs in draw_many(found(), workers=workers):
+            page = out_dir / page_name(explanation.doi)
+            page.write_text(explanation_page(explanation, svgs, index_href="index.html"), encoding="utf-8")
+            summary.pages.append(page)
+            if keep:
+                summary.explanations.append(explanation)
             if progress:
-                progress(done, len(chosen), doi)
+                progress(len(summary.pages) + len(summary.missing), len(chosen), explanation.doi)
+        if progress and summary.missing:
+            progress(len(chosen), len(chosen), summary.missing[-1])
     finally:
         con.close()
     explained = [listed[doi] for doi in chosen if doi in listed]
