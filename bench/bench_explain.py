@@ -11,6 +11,8 @@ give 11,324 papers with seed 2024), then measures:
   ``tasks.explain.run.write_site`` as the command runs it (the facts read a
   chunk of papers at a time, the charts drawn in one process per core), with
   papers/s and the peak resident memory of all its processes together;
+* wall and CPU time (of all processes: on a shared machine the CPU time per
+  paper is the figure the other load does not move);
 * the baseline, in the same run: the per-paper path the site took before
   (each fact query run for one paper, an Altair chart built, validated and
   drawn per chart, in this process), over ``--baseline-sample`` papers of the
@@ -25,7 +27,9 @@ Run::
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import shlex
 import shutil
 import sys
@@ -67,17 +71,23 @@ def _lake(arguments: argparse.Namespace) -> LakeLocation:
     return lake
 
 
-def _per_paper_baseline(lake: LakeLocation, dois: list[str], out_dir: Path) -> float:
-    """Seconds per paper of the former path: per-paper queries, and an Altair chart built and drawn per chart."""
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that ended (the drawing processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _per_paper_baseline(lake: LakeLocation, dois: list[str], out_dir: Path) -> tuple[float, float]:
+    """Wall and CPU seconds per paper of the former path: per-paper queries, an Altair chart built and drawn per chart."""
     con = open_lake(lake, read_only=True)
     try:
         snapshot_in_memory(con)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         for doi in dois:
             explanation = explain(con, doi)
             svgs = {name: vlc.vegalite_to_svg(chart(rows(explanation)).to_json()) for name, (rows, chart) in CHARTS.items()}
             (out_dir / "page.html").write_text(explanation_page(explanation, svgs), encoding="utf-8")
-        return (time.perf_counter() - started) / len(dois)
+        return (time.perf_counter() - started) / len(dois), (_cpu_seconds() - cpu) / len(dois)
     finally:
         con.close()
 
@@ -103,7 +113,7 @@ def main() -> None:
 
         random.seed(arguments.seed)
         sample = random.sample(papers, min(arguments.baseline_sample, len(papers)))
-        per_paper = _per_paper_baseline(lake, sample, scratch)
+        per_paper, per_paper_cpu = _per_paper_baseline(lake, sample, scratch)
 
         workers = default_workers() if arguments.workers is None else arguments.workers
         shown = {"last": 0.0}
@@ -115,9 +125,9 @@ def main() -> None:
                 print(f"  --all: {done:,}/{total:,} pages after {now - started:.0f} s", file=sys.stderr, flush=True)
 
         with TreeMemory() as memory:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_seconds()
             summary = write_site(lake, scratch / "site", every_paper=True, workers=workers, progress=progress)
-            site_seconds = time.perf_counter() - started
+            site_seconds, site_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -129,6 +139,9 @@ def main() -> None:
           f"   (before: {per_paper:.3f} s/paper over {len(sample)} papers, extrapolated)")
     print(f"{'papers/s':38} {pages / site_seconds:>14,.1f} {1 / per_paper:>20,.1f}")
     print(f"{'speed-up':38} {per_paper * pages / site_seconds:>14,.1f}x")
+    print(f"{'CPU seconds per paper (all processes)':38} {site_cpu / pages:>14,.3f} {per_paper_cpu:>20,.3f}"
+          "   (the machine's other load does not count here)")
+    print(f"{'load average (1 min) at the end':38} {os.getloadavg()[0]:>14,.1f}   on {os.cpu_count()} cores")
     print(f"peak memory of all processes of --all: {memory.peak_mb:,.0f} MB ({workers} chart-drawing processes)")
     print("reproduce: .venv/bin/python -m bench.bench_explain " + shlex.join(sys.argv[1:]))
 

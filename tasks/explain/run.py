@@ -187,8 +187,9 @@ def flow_dois(location: LakeLocation, dois: Iterable[str] = (), *, watchlist: bo
         con.close()
 
 
-# Below this many papers, starting chart-drawing processes costs more than it saves.
-POOL_FROM_PAPERS = 16
+# Below this many papers, starting chart-drawing processes (each imports Altair and vl-convert: seconds on a
+# busy machine) costs more than it saves; a paper's charts take about 0.15 CPU-seconds to draw.
+POOL_FROM_PAPERS = 100
 
 
 def default_workers() -> int:
