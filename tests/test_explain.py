@@ -376,3 +376,45 @@ def test_a_site_drawn_in_worker_processes_has_the_single_explanations_pages(gene
     for doi, page in zip(dois, summary.pages, strict=True):
         assert page.read_text().replace('<p class="note"><a href="index.html">All papers</a></p>\n', "") == alone[doi]
     assert progress == [(done, 20) for done in range(1, 21)]
+
+
+@pytest.mark.slow
+def test_the_drawing_processes_end_with_a_killed_site_run(hand_built_lake, tmp_path):
+    import os
+    import signal
+    import time
+
+    # A site run that draws in two processes and stops after its first page, until it is killed.
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom tasks.explain.run import write_site\n"
+        "from tasks.lake.connection import LakeLocation\n"
+        "def stop(done, total, doi):\n    print('page', flush=True)\n    time.sleep(600)\n"
+        f"write_site(LakeLocation(path=Path({str(hand_built_lake.path)!r})), Path({str(tmp_path / 'site')!r}), "
+        "every_paper=True, workers=2, progress=stop)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout.readline() == "page\n"
+        children = [int(pid) for pid in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
+        assert len(children) >= 2  # the drawing processes (and multiprocessing's resource tracker)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 60
+        alive = children
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.5)
+            alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+    finally:
+        run.kill()
+        run.wait()
+    leftover = [pid for pid in alive if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()] if alive else []
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert leftover == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

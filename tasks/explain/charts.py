@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -167,6 +170,17 @@ def _draw_svg(spec: str) -> str:
     return vlc.vegalite_to_svg(spec)
 
 
+def _exit_with(parent: int) -> None:
+    """In a drawing process: end as soon as ``parent`` has (killed, it cannot tell its pool to stop)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def draw_many(explanations: Iterable[Explanation], *, workers: int = 0, window: int = 64) -> Iterator[tuple[Explanation, dict[str, str]]]:
     """``(explanation, svgs)`` for each explanation, in order: :func:`chart_svgs`, for many papers.
 
@@ -182,7 +196,8 @@ def draw_many(explanations: Iterable[Explanation], *, workers: int = 0, window: 
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn, not fork: this process has DuckDB's threads running.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)) as pool:
         pending: deque = deque()
         for explanation in explanations:
             pending.append((explanation, pool.submit(render_svgs, chart_specs(explanation))))
