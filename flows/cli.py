@@ -481,10 +481,11 @@ def serve(
 ) -> None:
     """Run the ingest and the maintenance flows on a schedule, visible in the Prefect UI, until stopped.
 
-    Registers two deployments with the Prefect server of PREFECT_API_URL
-    (citelake-ingest/scheduled, at most one run at a time, and
-    citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI)
-    and executes their runs, scheduled or started
+    Registers three deployments with the Prefect server of PREFECT_API_URL
+    (citelake-ingest/scheduled, at most one run at a time;
+    citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI
+    with DOIs and, by a trigger, after each completed ingest run for the
+    watched papers) and executes their runs, scheduled, triggered or started
     from the UI, in this process. Stop it with Ctrl-C.
     """
     from flows.deployments import serve_scheduled

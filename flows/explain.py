@@ -1,17 +1,22 @@
 """The explain flow: explanations of papers' reports, as Markdown artifacts in the Prefect UI and a static site.
 
+    choose_papers (the DOIs given and/or the watchlist's; none watched: the run ends there)
+          │
     publish_explanations
     (explain each paper from the lake, write its HTML page and the site's index,
      publish one artifact per paper, keyed citelake-explain-<doi slug>)
+
+The served deployment runs it on demand (DOIs from the UI) and, by a trigger,
+after each completed ingest run for the watched papers (``flows/deployments.py``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
-from tasks.explain.report import artifact_key, publish_explanations
+from tasks.explain.report import artifact_key, choose_papers, publish_explanations
 from tasks.explain.run import ExplainError
 from tasks.lake.connection import resolve_location
 
@@ -36,7 +41,11 @@ def explain_flow(
         raise ExplainError("give DOIs, or watchlist=true to explain the lake's watchlist")
     location = resolve_location(lake, catalog)
     site = Path(out_dir).expanduser().resolve() if out_dir else default_site(lake, catalog)
-    summary = publish_explanations(location, site, dois, watchlist=watchlist)
+    chosen = choose_papers(location, dois, watchlist=watchlist)
+    if not chosen:
+        get_run_logger().info("nothing watched: the lake's watchlist is empty, so there is nothing to explain")
+        return []
+    summary = publish_explanations(location, site, chosen)
     return [artifact_key(explanation.doi) for explanation in summary.explanations]
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
+from tasks.explain.site import doi_slug
 from tasks.reading.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
@@ -294,3 +295,126 @@ def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_l
     assert (site / "10-1-a.html").is_file() and (site / "index.html").is_file()
     names = [deployment.name for deployment in scheduled_deployments("reports", lake=str(hand_built_lake.path))]
     assert names == ["scheduled", "scheduled", "on-demand"]
+
+
+def test_the_flow_with_an_empty_watchlist_ends_saying_nothing_is_watched(hand_built_lake, tmp_path, prefect_harness, caplog):
+    from flows.explain import explain_flow
+
+    # The run after each ingest asks for the watchlist; this lake watches nothing yet.
+    state = explain_flow(watchlist=True, lake=str(hand_built_lake.path), out_dir=str(tmp_path / "site"), return_state=True)
+    assert state.is_completed(), state
+    assert state.result() == []
+    assert "nothing watched" in caplog.text
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_lake_without_a_watchlist_table_watches_nothing_unless_the_watchlist_is_required():
+    import duckdb
+
+    from tasks.explain.run import ExplainError, watchlist_dois
+
+    con = duckdb.connect()
+    try:
+        assert watchlist_dois(con, required=False) == []
+        with pytest.raises(ExplainError, match="no watchlist table"):
+            watchlist_dois(con)
+    finally:
+        con.close()
+
+
+def test_many_papers_at_once_are_explained_as_each_one_alone(generated_lake):
+    from tasks.explain.facts import explain_each
+
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        dois = [doi for (doi,) in con.execute("select doi from papers order by doi").fetchall()]
+        asked = dois[:30] + ["10.9999/not-in-the-lake"] + dois[30:]
+        # Chunks of 7: the lake-wide facts (percentiles, medians) of a chunk must not depend on the chunk.
+        together = list(explain_each(con, asked, chunk=7))
+        assert [doi for doi, _ in together] == asked
+        assert dict(together)["10.9999/not-in-the-lake"] is None
+        for doi, explanation in together:
+            if explanation is not None:
+                alone = explain(con, doi)
+                assert explanation_dict(explanation) == explanation_dict(alone), doi
+                assert explanation.history == alone.history
+                assert explanation.facts == alone.facts
+        assert any(len(explanation.history) > 1 for _, explanation in together if explanation)
+    finally:
+        con.close()
+
+
+def test_a_chart_spec_is_altairs_chart_of_the_papers_data(generated_lake):
+    from tasks.explain.charts import CHARTS, chart_spec
+
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        dois = [doi for (doi,) in con.execute(
+            "select doi from paper_snapshots group by doi order by count(*) desc, doi limit 6"
+        ).fetchall()]
+        for doi in dois:
+            explanation = explain(con, doi)
+            for name, (rows, chart) in CHARTS.items():
+                assert chart_spec(explanation, name) == chart(rows(explanation)).to_dict(), (doi, name)
+    finally:
+        con.close()
+
+
+def test_a_site_drawn_in_worker_processes_has_the_single_explanations_pages(generated_lake, tmp_path):
+    from tasks.explain.run import render, write_site
+
+    con = open_lake(generated_lake, read_only=True)
+    try:
+        dois = [doi for (doi,) in con.execute("select doi from papers order by doi limit 20").fetchall()]
+        alone = {doi: render(explain(con, doi), "html") for doi in dois}
+    finally:
+        con.close()
+    progress = []
+    summary = write_site(generated_lake, tmp_path / "site", dois, workers=2,
+                         progress=lambda done, total, doi: progress.append((done, total)))
+    assert [page.name for page in summary.pages] == [f"{doi_slug(doi)}.html" for doi in dois]
+    for doi, page in zip(dois, summary.pages, strict=True):
+        assert page.read_text().replace('<p class="note"><a href="index.html">All papers</a></p>\n', "") == alone[doi]
+    assert progress == [(done, 20) for done in range(1, 21)]
+
+
+@pytest.mark.slow
+def test_the_drawing_processes_end_with_a_killed_site_run(hand_built_lake, tmp_path):
+    import os
+    import signal
+    import time
+
+    # A site run that draws in two processes and stops after its first page, until it is killed.
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom tasks.explain.run import write_site\n"
+        "from tasks.lake.connection import LakeLocation\n"
+        "def stop(done, total, doi):\n    print('page', flush=True)\n    time.sleep(600)\n"
+        f"write_site(LakeLocation(path=Path({str(hand_built_lake.path)!r})), Path({str(tmp_path / 'site')!r}), "
+        "every_paper=True, workers=2, progress=stop)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout.readline() == "page\n"
+        children = [int(pid) for pid in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
+        assert len(children) >= 2  # the drawing processes (and multiprocessing's resource tracker)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 60
+        alive = children
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.5)
+            alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+    finally:
+        run.kill()
+        run.wait()
+    leftover = [pid for pid in alive if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()] if alive else []
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert leftover == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

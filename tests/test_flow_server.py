@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, DeploymentFilter, DeploymentFilterId
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.flows import load_flow_from_entrypoint
@@ -22,7 +23,10 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.deployments import DEFAULT_INGEST_CRON, DEFAULT_MAINTAIN_CRON, DEPLOYMENT_NAME
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
-from tasks.reading.generate import write_corpus
+from tasks.explain.report import artifact_key
+from tasks.alerts.watch import watch
+from tasks.reading.generate import generate_corpus, write_corpus
+from tasks.reading.record import Rejection
 from tasks.lake.connection import LakeLocation, open_lake
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,11 +79,23 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def explain_runs(deployment_id) -> list:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+
+
+def finished(runs: list) -> bool:
+    return bool(runs) and all(run.state is not None and run.state.is_final() for run in runs)
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_serve_registers_both_schedules_and_runs_a_triggered_ingest(tmp_path):
+@pytest.mark.timeout(900)
+def test_serve_registers_the_deployments_runs_an_ingest_and_then_explains_the_watched_papers(tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_corpus(source, 60, seed=3)
+    # Watch one paper of the corpus before its first ingest (the lake is created for the watchlist).
+    watched = next(report.expected["doi"] for report in generate_corpus(60, 3) if not isinstance(report.expected, Rejection))
+    watch(LakeLocation(path=lake), [watched])
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     # A Prefect of their own: no setting of this session (the test harness's API URL) leaks in.
@@ -99,18 +115,39 @@ def test_serve_registers_both_schedules_and_runs_a_triggered_ingest(tmp_path):
             cwd=REPO, env=env | {"PREFECT_API_URL": api_url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         with temporary_settings({PREFECT_API_URL: api_url}):
-            names = ["citelake-ingest/scheduled", "citelake-maintain/scheduled"]
-            wait_until(lambda: deployments_exist(names), "both deployments exist", [server, served])
+            names = ["citelake-ingest/scheduled", "citelake-maintain/scheduled", "citelake-explain/on-demand"]
+            wait_until(lambda: deployments_exist(names), "the three deployments exist", [server, served])
             with get_client(sync_client=True) as client:
                 ingest = client.read_deployment_by_name("citelake-ingest/scheduled")
                 maintain = client.read_deployment_by_name("citelake-maintain/scheduled")
+                explain = client.read_deployment_by_name("citelake-explain/on-demand")
+            assert explain.schedules == []
+            assert explain.parameters["watchlist"] is False  # on demand: DOIs from the UI
             assert [schedule.schedule.cron for schedule in ingest.schedules] == [DEFAULT_INGEST_CRON]
             assert [schedule.schedule.cron for schedule in maintain.schedules] == ["15 4 * * *"]
             assert ingest.global_concurrency_limit is not None and ingest.global_concurrency_limit.limit == 1
             assert ingest.parameters == {"source": str(source.resolve()), "lake": str(lake.resolve()), "catalog": None}
 
+            assert explain_runs(explain.id) == []
             run = run_deployment("citelake-ingest/scheduled", timeout=300)
             assert run.state.is_completed(), run.state
+            # The completed ingest run's event fires the explain deployment's trigger; `serve` picks the run
+            # up at its next poll (every 10 s) and runs it in a process of its own. Measured on two busy cores:
+            # 33 s from the ingest run's completion to the explain run's end; 300 s leave room for a slower machine.
+            completed_at = time.monotonic()
+            wait_until(lambda: finished(explain_runs(explain.id)), "the explain run after the ingest", [server, served],
+                       timeout=300)
+            print(f"explain run finished {time.monotonic() - completed_at:.1f} s after the ingest run completed")
+            (explained,) = explain_runs(explain.id)
+            assert explained.state.is_completed(), explained.state
+            assert explained.parameters["watchlist"] is True and explained.parameters["dois"] is None
+            with get_client(sync_client=True) as client:
+                artifacts = client.read_artifacts(
+                    artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[explained.id]))
+                )
+            assert [artifact.key for artifact in artifacts] == [artifact_key(watched)]
+            assert f"DOI `{watched}`" in artifacts[0].data
+            assert (lake.parent / "explain" / "index.html").is_file()
     finally:
         for process in (served, server):
             if process is not None:

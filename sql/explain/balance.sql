@@ -1,9 +1,14 @@
 -- The balance of the paper's citation statements by type: the latest page's
 -- tallies and each one's share (percent, one decimal) of their sum.
-with paper as (
-    select doi, statement_count, supporting, mentioning, contrasting, unclassified
+-- One row per paper of $dois (a list of DOIs) that the lake holds.
+with wanted as (
+    select distinct unnest($dois) as doi
+),
+
+paper as (
+    select papers.doi, statement_count, supporting, mentioning, contrasting, unclassified
     from papers
-    where doi = $doi
+    join wanted on wanted.doi = papers.doi
 ),
 
 summed as (

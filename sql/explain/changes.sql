@@ -1,38 +1,48 @@
 -- Statements that appeared on a later page than the paper's first one, and
 -- statements whose classification changed from one page to the next.
-with first_page as (
-    select min(observed_at) as first_observed_at
+-- One row per DOI of $dois (a list of DOIs).
+with wanted as (
+    select distinct unnest($dois) as doi
+),
+
+first_page as (
+    select paper_snapshots.doi, min(observed_at) as first_observed_at
     from paper_snapshots
-    where doi = $doi
+    join wanted on wanted.doi = paper_snapshots.doi
+    group by paper_snapshots.doi
 ),
 
 appeared as (
-    select count(*) as statements_appeared
+    select statements.doi, count(*) as statements_appeared
     from statements
-    cross join first_page
-    where statements.doi = $doi
-      and statements.first_seen > first_page.first_observed_at
+    join first_page on first_page.doi = statements.doi
+    where statements.first_seen > first_page.first_observed_at
+    group by statements.doi
 ),
 
 reclassified as (
     select
+        statement_reclassifications.doi,
         count(*) as reclassifications,
         count(distinct statement_id) as statements_reclassified,
         count(*) filter (where new_type = 'contrasting') as became_contrasting,
         count(*) filter (where old_type = 'contrasting') as stopped_contrasting
     from statement_reclassifications
-    where doi = $doi
+    join wanted on wanted.doi = statement_reclassifications.doi
+    group by statement_reclassifications.doi
 ),
 
 final as (
     select
-        appeared.statements_appeared,
-        reclassified.reclassifications,
-        reclassified.statements_reclassified,
-        reclassified.became_contrasting,
-        reclassified.stopped_contrasting
-    from appeared
-    cross join reclassified
+        wanted.doi,
+        coalesce(appeared.statements_appeared, 0) as statements_appeared,
+        coalesce(reclassified.reclassifications, 0) as reclassifications,
+        coalesce(reclassified.statements_reclassified, 0) as statements_reclassified,
+        coalesce(reclassified.became_contrasting, 0) as became_contrasting,
+        coalesce(reclassified.stopped_contrasting, 0) as stopped_contrasting
+    from wanted
+    left join appeared on appeared.doi = wanted.doi
+    left join reclassified on reclassified.doi = wanted.doi
 )
 
 select * from final

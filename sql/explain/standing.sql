@@ -1,7 +1,12 @@
 -- Where the paper stands among the lake's papers: the percentile of its
 -- contrasting and supporting shares (of the tallies' sum) among the other
 -- papers with at least as many citation statements, and the lake's median shares.
-with shares as (
+-- One row per paper of $dois (a list of DOIs) that the lake holds with tallies.
+with wanted as (
+    select distinct unnest($dois) as doi
+),
+
+shares as (
     select
         doi,
         statement_count,
@@ -13,27 +18,29 @@ with shares as (
 ),
 
 own as (
-    select *
-    from shares
-    where doi = $doi
-),
-
-peers as (
     select shares.*
     from shares
-    cross join own
-    where shares.doi <> own.doi
-      and shares.statement_count >= own.statement_count
-      and shares.contrasting_share is not null
+    join wanted on wanted.doi = shares.doi
+    where shares.contrasting_share is not null
+),
+
+comparable as (
+    select doi, statement_count, supporting_share, contrasting_share
+    from shares
+    where contrasting_share is not null
 ),
 
 ranked as (
     select
-        count(*) as peer_papers,
-        count(*) filter (where peers.contrasting_share < own.contrasting_share) as peers_lower_contrasting,
-        count(*) filter (where peers.supporting_share < own.supporting_share) as peers_lower_supporting
-    from peers
-    cross join own
+        own.doi,
+        count(peers.doi) as peer_papers,
+        count(peers.doi) filter (where peers.contrasting_share < own.contrasting_share) as peers_lower_contrasting,
+        count(peers.doi) filter (where peers.supporting_share < own.supporting_share) as peers_lower_supporting
+    from own
+    left join comparable as peers
+        on peers.statement_count >= own.statement_count
+       and peers.doi <> own.doi
+    group by own.doi
 ),
 
 lake_median as (
@@ -62,9 +69,8 @@ final as (
         lake_median.median_contrasting_pct,
         lake_median.median_unclassified_pct
     from own
-    cross join ranked
+    join ranked on ranked.doi = own.doi
     cross join lake_median
-    where own.contrasting_share is not null
 )
 
 select * from final

@@ -1,12 +1,18 @@
 -- The trend across the paper's saved pages: the first and the latest page's
 -- dates and counts, and how much each count grew in between.
-with pages as (
+-- One row per paper of $dois (a list of DOIs) that the lake holds a page of.
+with wanted as (
+    select distinct unnest($dois) as doi
+),
+
+pages as (
     select
-        observed_at, source_sha256, cited_by, statement_count, supporting, mentioning, contrasting, unclassified,
-        row_number() over (order by observed_at, source_sha256) as page_number,
-        count(*) over () as pages
+        paper_snapshots.doi, observed_at, source_sha256, cited_by, statement_count,
+        supporting, mentioning, contrasting, unclassified,
+        row_number() over (partition by paper_snapshots.doi order by observed_at, source_sha256) as page_number,
+        count(*) over (partition by paper_snapshots.doi) as pages
     from paper_snapshots
-    where doi = $doi
+    join wanted on wanted.doi = paper_snapshots.doi
 ),
 
 first_page as (
@@ -19,6 +25,7 @@ last_page as (
 
 final as (
     select
+        last_page.doi,
         last_page.pages,
         cast(first_page.observed_at as date) as first_saved_on,
         cast(last_page.observed_at as date) as last_saved_on,
@@ -34,7 +41,7 @@ final as (
         last_page.contrasting - first_page.contrasting as contrasting_growth,
         last_page.unclassified - first_page.unclassified as unclassified_growth
     from first_page
-    cross join last_page
+    join last_page on last_page.doi = first_page.doi
 )
 
 select * from final

@@ -1,8 +1,10 @@
 """Explaining one paper's report in plain sentences, every number from a query of ``sql/explain``.
 
 No language model: :func:`gather_facts` runs one query per fact group
-(``sql/explain/<group>.sql``, each one row for ``$doi``), and :func:`explain`
-turns those rows into :class:`Sentence` objects. A sentence keeps the numbers
+(``sql/explain/<group>.sql``, each one row per DOI of the list ``$dois``), and
+:func:`explain` turns those rows into :class:`Sentence` objects. Many papers
+at once (:func:`explain_each`) run each query once per chunk of DOIs, not once
+per paper: the lake-wide parts (percentiles, medians) are computed together. A sentence keeps the numbers
 it states and the SQL file they come from, so anyone (and a test) can re-run
 that file and check each one. :func:`render_text`, :func:`render_markdown` and
 :func:`render_json` write the same sentences in three forms; the HTML page is
@@ -12,7 +14,7 @@ that file and check each one. :func:`render_text`, :func:`render_markdown` and
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -99,13 +101,30 @@ def nearest_dois(con: duckdb.DuckDBPyConnection, doi: str) -> list[str]:
     return [row["doi"] for row in query_rows(con, "nearest_dois", {"doi": doi})]
 
 
-def gather_facts(con: duckdb.DuckDBPyConnection, doi: str) -> dict[str, dict[str, Any]]:
-    """One row per fact group for ``doi`` (empty dict where a group has no row, e.g. no tallies)."""
-    facts: dict[str, dict[str, Any]] = {}
+def gather_facts(con: duckdb.DuckDBPyConnection, dois: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per DOI of ``dois`` (normalised): one row per fact group, and ``history``, its pages.
+
+    Each group's query runs once for all of ``dois``. A group without a row for
+    a DOI (no tallies, say) is an empty dict; a DOI the lake does not hold has
+    an empty ``counts``.
+    """
+    parameters = {"dois": list(dois)}
+    facts: dict[str, dict[str, dict[str, Any]]] = {doi: {group: {} for group in FACT_GROUPS} for doi in dois}
     for group in FACT_GROUPS:
-        rows = query_rows(con, group, {"doi": doi})
-        facts[group] = rows[0] if rows else {}
+        for row in query_rows(con, group, parameters):
+            facts[row["doi"]][group] = row
+    for doi in facts:
+        facts[doi]["history"] = []
+    for page in query_rows(con, "history", parameters):
+        facts[page["doi"]]["history"].append(page)
     return facts
+
+
+def _explanation(doi: str, facts: dict[str, Any]) -> Explanation:
+    history = facts.pop("history")
+    explanation = Explanation(doi=doi, title=facts["counts"]["title"], facts=facts, history=history)
+    explanation.sentences = list(_sentences(facts))
+    return explanation
 
 
 def explain(con: duckdb.DuckDBPyConnection, doi: str) -> Explanation:
@@ -114,13 +133,28 @@ def explain(con: duckdb.DuckDBPyConnection, doi: str) -> Explanation:
     Raises :class:`PaperNotFound` (with the nearest DOIs) when the lake does not hold the paper.
     """
     doi = normalise_doi(doi)
-    facts = gather_facts(con, doi)
+    facts = gather_facts(con, [doi])[doi]
     if not facts["counts"]:
         raise PaperNotFound(doi, nearest_dois(con, doi))
-    explanation = Explanation(doi=doi, title=facts["counts"]["title"], facts=facts)
-    explanation.history = query_rows(con, "history", {"doi": doi})
-    explanation.sentences = list(_sentences(facts))
-    return explanation
+    return _explanation(doi, facts)
+
+
+# Explaining many papers reads the facts of this many at a time: few queries, bounded memory.
+CHUNK = 1000
+
+
+def explain_each(
+    con: duckdb.DuckDBPyConnection, dois: Sequence[str], *, chunk: int = CHUNK
+) -> Iterator[tuple[str, Explanation | None]]:
+    """``(doi, explanation)`` for each of ``dois`` (normalised, distinct) in order; ``None`` for one not in the lake.
+
+    Gives what :func:`explain` gives for each paper, from one set of queries per ``chunk`` DOIs.
+    """
+    for start in range(0, len(dois), chunk):
+        part = list(dois[start : start + chunk])
+        facts = gather_facts(con, part)
+        for doi in part:
+            yield doi, (_explanation(doi, facts[doi]) if facts[doi]["counts"] else None)
 
 
 # ---------------------------------------------------------------------------
@@ -515,7 +549,7 @@ def explanation_dict(explanation: Explanation) -> dict[str, Any]:
                 "quote": sentence.quote,
                 "numbers": {name: _plain(value) for name, value in sentence.numbers.items()},
                 "sql": f"sql/{sentence.sql}",
-                "parameters": {"doi": explanation.doi},
+                "parameters": {"dois": [explanation.doi]},
             }
             for sentence in explanation.sentences
         ],

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.explain.charts import balance_rows, chart_pngs, history_rows, section_rows
 from tasks.explain.facts import Explanation, render_markdown
-from tasks.explain.run import SiteSummary, write_site
+from tasks.explain.run import SiteSummary, flow_dois, write_site
 from tasks.explain.site import doi_slug, page_name
 from tasks.lake.connection import LakeLocation
 
@@ -75,12 +75,16 @@ def artifact_markdown(explanation: Explanation, html_page: Path) -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def publish_explanations(
-    location: LakeLocation, out_dir: Path, dois: list[str] | None = None, *, watchlist: bool = False
-) -> SiteSummary:
+def choose_papers(location: LakeLocation, dois: list[str] | None = None, *, watchlist: bool = False) -> list[str]:
+    """The DOIs to explain: the given ones and, with ``watchlist``, the lake's watched ones (maybe none)."""
+    return flow_dois(location, dois or (), watchlist=watchlist)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_explanations(location: LakeLocation, out_dir: Path, dois: list[str]) -> SiteSummary:
     """Write the site (one HTML page per paper, ``index.html``) and publish each explanation as an artifact."""
     logger = get_run_logger()
-    summary = write_site(location, out_dir, dois, watchlist=watchlist, keep=True)
+    summary = write_site(location, out_dir, dois, keep=True)
     for explanation in summary.explanations:
         create_markdown_artifact(
             artifact_markdown(explanation, out_dir / page_name(explanation.doi)),

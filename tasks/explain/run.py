@@ -7,8 +7,9 @@ HTML ``tasks.explain.site``. The lake is opened read-only, once per call.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tasks.explain.facts import (
     Explanation,
     PaperNotFound,
     explain,
+    explain_each,
     query_rows,
     render_json,
     render_markdown,
@@ -94,9 +96,16 @@ def has_watchlist(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(query_rows(con, "watchlist_exists")[0]["has_watchlist"])
 
 
-def watchlist_dois(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The DOIs of the lake's watchlist, normalised; raises :class:`ExplainError` when the lake has none."""
+def watchlist_dois(con: duckdb.DuckDBPyConnection, *, required: bool = True) -> list[str]:
+    """The DOIs of the lake's watchlist, normalised.
+
+    A lake without a watchlist table raises :class:`ExplainError` when ``required``
+    (a user asked for ``--watchlist``), and watches nothing otherwise (a run
+    triggered after an ingest).
+    """
     if not has_watchlist(con):
+        if not required:
+            return []
         raise ExplainError("this lake has no watchlist table; explain papers by DOI, --doi-file FILE or --all instead")
     return _unique(normalise_doi(row["doi"]) for row in query_rows(con, "watchlist_dois"))
 
@@ -135,8 +144,9 @@ SNAPSHOT_VIEWS: tuple[str, ...] = ("paper_section_mix", "statement_reclassificat
 def snapshot_in_memory(con: duckdb.DuckDBPyConnection) -> None:
     """Make ``con`` read a copy in memory of what explanations need, from one snapshot of the lake.
 
-    Explaining many papers runs about ten queries per paper; on the copy they take
-    a fraction of the time the lake's Parquet files and catalog would.
+    Explaining many papers runs each of about ten queries once per chunk of
+    papers; on the copy they take a fraction of the time the lake's Parquet files
+    and catalog would.
     """
     con.execute(read_sql("explain/snapshot_in_memory.sql"))
     for view in SNAPSHOT_VIEWS:
@@ -150,16 +160,41 @@ def chosen_dois(
     doi_file: Path | None = None,
     watchlist: bool = False,
     dois: Iterable[str] = (),
+    watchlist_required: bool = True,
 ) -> list[str]:
     """The DOIs a run over many papers explains, in order: given ones, the file's, the watchlist's, or all."""
     chosen = [normalise_doi(doi) for doi in dois if doi]
     if doi_file is not None:
         chosen += read_doi_file(doi_file)
     if watchlist:
-        chosen += watchlist_dois(con)
+        chosen += watchlist_dois(con, required=watchlist_required)
     if every_paper:
         chosen += [row["doi"] for row in query_rows(con, "paper_list")]
     return _unique(chosen)
+
+
+def flow_dois(location: LakeLocation, dois: Iterable[str] = (), *, watchlist: bool = False) -> list[str]:
+    """The DOIs a flow run explains: the given ones and, with ``watchlist``, the watched ones.
+
+    Unlike ``--watchlist`` on the command line, an empty watchlist (or a lake
+    without one) is no error here: the run after each ingest explains what is
+    watched, and nothing when nothing is.
+    """
+    con = open_lake(location, read_only=True)
+    try:
+        return chosen_dois(con, watchlist=watchlist, dois=dois, watchlist_required=False)
+    finally:
+        con.close()
+
+
+# Below this many papers, starting chart-drawing processes (each imports Altair and vl-convert: seconds on a
+# busy machine) costs more than it saves; a paper's charts take about 0.15 CPU-seconds to draw.
+POOL_FROM_PAPERS = 100
+
+
+def default_workers() -> int:
+    """Chart-drawing processes for a site: one per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def write_site(
@@ -172,14 +207,18 @@ def write_site(
     watchlist: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     keep: bool = False,
+    workers: int | None = None,
 ) -> SiteSummary:
     """One HTML page per paper and an ``index.html`` listing them, under ``out_dir``.
 
     DOIs the lake does not hold are skipped and listed in the summary.
     ``progress(done, total, doi)`` is called after each paper. ``keep`` keeps the
-    explanations in the summary (the flow publishes them).
+    explanations in the summary (the flow publishes them). The facts are read a
+    chunk of papers at a time (:func:`~tasks.explain.facts.explain_each`) and the
+    charts drawn in ``workers`` processes (default: one per core, none for a
+    few papers); each page is what a single explanation in HTML gives.
     """
-    from tasks.explain.charts import chart_svgs
+    from tasks.explain.charts import draw_many
     from tasks.explain.site import explanation_page, index_page, page_name
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,19 +231,26 @@ def write_site(
         if len(chosen) > 1:
             snapshot_in_memory(con)
         listed = {row["doi"]: row for row in query_rows(con, "paper_list")}
-        for done, doi in enumerate(chosen, start=1):
-            try:
-                explanation = explain(con, doi)
-            except PaperNotFound:
-                summary.missing.append(doi)
-            else:
-                page = out_dir / page_name(doi)
-                page.write_text(explanation_page(explanation, chart_svgs(explanation), index_href="index.html"), encoding="utf-8")
-                summary.pages.append(page)
-                if keep:
-                    summary.explanations.append(explanation)
+
+        def found() -> Iterator[Explanation]:
+            for doi, explanation in explain_each(con, chosen):
+                if explanation is None:
+                    summary.missing.append(doi)
+                else:
+                    yield explanation
+
+        if workers is None:
+            workers = default_workers() if len(chosen) >= POOL_FROM_PAPERS else 0
+        for explanation, svgs in draw_many(found(), workers=workers):
+            page = out_dir / page_name(explanation.doi)
+            page.write_text(explanation_page(explanation, svgs, index_href="index.html"), encoding="utf-8")
+            summary.pages.append(page)
+            if keep:
+                summary.explanations.append(explanation)
             if progress:
-                progress(done, len(chosen), doi)
+                progress(len(summary.pages) + len(summary.missing), len(chosen), explanation.doi)
+        if progress and summary.missing:
+            progress(len(chosen), len(chosen), summary.missing[-1])
     finally:
         con.close()
     explained = [listed[doi] for doi in chosen if doi in listed]
