@@ -393,3 +393,21 @@ def test_a_new_page_beside_a_touched_newer_one_leaves_papers_and_abstracts_on_th
         con.close()
     assert abstracts == papers
     assert pages == [(hashlib.sha256(stored.read_bytes()).hexdigest(),), (hashlib.sha256(added.read_bytes()).hexdigest(),)]
+
+
+def test_a_run_with_nothing_to_read_starts_no_parser_process(generated, tmp_path: Path) -> None:
+    """A no-op re-run stats the files and commits; it must not spawn parser processes (1.5 s of CPU each).
+
+    Child processes that ran and were reaped show in this process's children's CPU time.
+    """
+    source, _ = copy_corpus(generated, tmp_path)
+    location = LakeLocation(path=tmp_path / "lake")
+    ingest(source, location, batch_size=10, workers=2)
+    before = os.times()
+
+    again = ingest(source, location, batch_size=10, workers=2)
+
+    after = os.times()
+    assert again.files["new"] == again.files["changed"] == 0
+    children_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    assert children_cpu == 0, f"parser processes ran for {children_cpu:.2f} s of CPU in a run with nothing to read"

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 import polars as pl
@@ -198,6 +198,11 @@ def in_worker_processes(
     # is running can deadlock the child. Inside a parser_processes block of as
     # many workers, its processes (perhaps started ahead) are used.
     workers = workers or os.cpu_count() or 1
+    pending = iter(arguments)
+    first = next(pending, None)
+    if first is None:
+        return  # no work: no process is started for it
+    arguments = chain([first], pending)
     current = _parser_processes
     if current is not None and current.workers == workers and workers > 1:
         yield from _bounded(current.start(), function, arguments, workers)
