@@ -111,7 +111,7 @@ API_STAGING_TABLES: dict[str, str] = {
 SPILL_DIR = "_spill"
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
 # (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB').
-DEFAULT_WRITER_MEMORY_LIMIT = "512MB"
+DEFAULT_WRITER_MEMORY_LIMIT = "1GB"
 
 REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
 FILE_COUNT_KEYS = ("seen", "new", "changed", "unchanged", "duplicate", "rejected")
