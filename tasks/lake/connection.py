@@ -735,8 +735,11 @@ class LakeWriter:
         )
         files = _prepare_report_files(report_files)
         if not files.is_empty():
+            statement = read_sql("lake/stage_batch.sql").format(
+                staging=quote_identifier("run_report_files"), frame=quote_identifier("batch_report_files")
+            )
             with registered(self.con, "batch_report_files", files):
-                self.con.execute(read_sql("lake/stage_report_files.sql"), {"batch": batch})
+                self.con.execute(statement, {"batch": batch})
         return batch
 
     def _stage_api(self, api: ApiFrames, batch: int) -> None:

@@ -274,10 +274,6 @@ class ParserProcesses:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
-    @property
-    def started(self) -> bool:
-        return self._pool is not None
-
     def warm(self) -> None:
         """Start the processes if they are not yet, without waiting for them to be ready."""
         if self._pool is None and self.workers > 1:
