@@ -179,6 +179,14 @@ def ingest(
     # before Prefect is imported, which reads it.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
+    from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
+
+    server = None
+    if not api_configured():
+        # Launched before the rest of Prefect is imported: it boots while this process imports and discovers.
+        typer.echo(STARTING, err=True)
+        server = TemporaryServer().launch()
+
     import duckdb
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
@@ -230,7 +238,7 @@ def ingest(
 
     try:
         flow = ingest_flow.with_options(task_runner=task_runner(runner, dask_address, workers))
-        with prefect_api(), bar if console.is_terminal else nullcontext():
+        with prefect_api(server), bar if console.is_terminal else nullcontext():
             summary = flow(
                 source=str(source),
                 lake=lake and str(lake),
@@ -240,7 +248,7 @@ def ingest(
                 # On threads, the parse tasks hand their CPU work to processes; other runners have their own.
                 parser_processes=workers if runner == "threads" else 0,
             )
-    except (IngestError, LakeError, duckdb.Error, OSError, ValueError) as error:
+    except (IngestError, TemporaryServerError, LakeError, duckdb.Error, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"citelake ingest: {message}", err=True)
         raise typer.Exit(code=1) from None

@@ -33,11 +33,11 @@ from prefect.events.worker import EventsWorker
 from prefect.futures import as_completed
 from prefect.logging.handlers import APILogWorker
 from prefect.runtime import flow_run
-from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from flows.temporary_server import TemporaryServer
+from flows.temporary_server import STARTING, TemporaryServer, api_configured
 from tasks.alerts.prefect_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
 from tasks.lake.ingest import IngestSummary, ingest_guard, notice
@@ -117,25 +117,26 @@ def ingest_flow(
 
 
 @contextmanager
-def prefect_api() -> Iterator[None]:
+def prefect_api(server: TemporaryServer | None = None) -> Iterator[None]:
     """One Prefect API for this process and every worker process it starts.
 
     With ``PREFECT_API_URL`` set, that server. Without it, Prefect would start a
     temporary server in each process that needs one (the flow's, and every
-    parse worker's); this starts one instead, for the duration of the block, and
-    points this process's settings (which worker processes inherit) at it. That
-    server dies with this process, however it ends, and one that does not start
-    raises ``TemporaryServerError`` (see ``flows.temporary_server``).
+    parse worker's); this uses one instead, for the duration of the block:
+    ``server``, launched earlier by the caller so that it starts while the
+    caller imports and discovers, or one launched here. It points this
+    process's settings (which worker processes inherit) at it. That server dies
+    with this process, however it ends, and one that does not start raises
+    ``TemporaryServerError`` (see ``flows.temporary_server``).
     """
-    if PREFECT_API_URL.value():
+    if server is None and api_configured():
         yield
         return
-    notice("starting a temporary Prefect server… (set PREFECT_API_URL to use a running one)")
-    # The temporary server is ours: it need not phone home.
-    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        server = TemporaryServer()
-        server.start()
+    if server is None:
+        notice(STARTING)
+        server = TemporaryServer().launch()
     try:
+        server.wait_ready()
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             try:
                 yield

@@ -1,11 +1,21 @@
 """The temporary Prefect server ``citelake ingest`` starts when no ``PREFECT_API_URL`` is set.
 
-Prefect's :class:`~prefect.server.api.server.SubprocessASGIServer`, with two changes:
+It runs the same thing Prefect's own ``SubprocessASGIServer`` runs (uvicorn
+serving ``prefect.server.api.server:create_app``, without the UI), with three
+differences:
 
+- it is launched first and waited for last: :meth:`TemporaryServer.launch`
+  starts the process and returns at once, so the server imports and migrates
+  its database while the command imports Prefect and discovers the files;
+  :meth:`TemporaryServer.wait_ready` waits for its health check only when the
+  flow needs the API. This module imports ``prefect.settings`` and nothing of
+  Prefect's server (which takes seconds to import, and runs in the server
+  process anyway);
 - the server process dies with the process that started it, even one killed
   with SIGKILL (no ``atexit`` runs then): on Linux the child asks the kernel
   for a SIGKILL when its parent goes (``prctl(PR_SET_PDEATHSIG)``, set between
-  fork and exec);
+  fork and exec). The signal is tied to the thread that launches the server:
+  launch it from the main thread;
 - it is given the time it needs on a busy machine (120 s unless
   ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS`` says otherwise), and a
   server that still does not start is one line saying what to do.
@@ -13,26 +23,43 @@ Prefect's :class:`~prefect.server.api.server.SubprocessASGIServer`, with two cha
 
 from __future__ import annotations
 
+import atexit
 import ctypes
+import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
-import prefect
-from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
-
-from tasks.lake.ingest import IngestError
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    get_current_settings,
+)
 
 # Prefect's default (20 s) is too short on a loaded machine: a fresh server imports and migrates for longer.
 STARTUP_TIMEOUT_SECONDS = 120
+_PORT_IN_USE_EXIT = 3  # uvicorn's exit status when it cannot bind its port
+_POLL_SECONDS = 0.1
 _PR_SET_PDEATHSIG = 1
 
 
-class TemporaryServerError(IngestError):
-    """The temporary Prefect server did not start."""
+STARTING = "starting a temporary Prefect server… (set PREFECT_API_URL to use a running one)"
+
+
+class TemporaryServerError(RuntimeError):
+    """The temporary Prefect server did not start; the message is one line saying what to do."""
+
+
+def api_configured() -> bool:
+    """Whether Prefect has an API to talk to (``PREFECT_API_URL`` in the environment or the active profile)."""
+    return bool(PREFECT_API_URL.value())
 
 
 def startup_timeout() -> int:
@@ -59,40 +86,95 @@ def _die_with(parent: int, prctl: Any) -> None:
         os._exit(1)
 
 
-class TemporaryServer(SubprocessASGIServer):
-    """A ``SubprocessASGIServer`` whose process dies with this one, and whose failure to start is one line.
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    The death signal is tied to the thread that starts the server: start it
-    from the thread that lives as long as the server should (the main thread).
-    """
 
-    _instances: dict[int | None, SubprocessASGIServer] = {}  # not shared with Prefect's own servers
+def _healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
 
-    def start(self, timeout: int | None = None) -> None:
+
+class TemporaryServer:
+    """A Prefect API server in a child process of this one, for as long as this process needs it."""
+
+    def __init__(self) -> None:
+        self.port: int | None = None
+        self.process: subprocess.Popen[Any] | None = None
+        self._ready = False
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def launch(self) -> TemporaryServer:
+        """Start the server process and return without waiting for it (see :meth:`wait_ready`)."""
+        if self.process is None:
+            self.port = _free_port()
+            self.process = self._run_uvicorn()
+            atexit.register(self.stop)
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Return once the server answers its health check; :class:`TemporaryServerError` if it does not in time."""
+        if self._ready:
+            return
+        self.launch()
         timeout = startup_timeout() if timeout is None else timeout
-        try:
-            super().start(timeout=timeout)  # (a timeout of 0 falls back to the setting, which is then 0 too)
-        except Exception as error:  # noqa: BLE001 - whatever went wrong, the advice is the same
-            exit_code = self.server_process.poll() if self.server_process else None
-            self.stop()
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            if reason.startswith("Timed out"):
-                reason = f"it did not answer within {timeout} s (a busy machine?)"
-                if exit_code is not None:
-                    reason = f"it exited with code {exit_code} (its output is above)"
-            raise TemporaryServerError(
-                f"the temporary Prefect server did not start: {reason}; start one with `prefect server start` "
-                "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
-            ) from None
+        deadline = time.monotonic() + timeout
+        while True:
+            exit_code = self.process.poll()
+            if exit_code == _PORT_IN_USE_EXIT:  # another process took the port between the probe and the bind
+                self.process = None
+                self.launch()
+                continue
+            if exit_code is not None:
+                self._fail(f"it exited with code {exit_code} (its output is above)")
+            if _healthy(self.api_url):
+                self._ready = True
+                return
+            if time.monotonic() >= deadline:
+                self._fail(f"it did not answer within {timeout:g} s (a busy machine?)")
+            time.sleep(_POLL_SECONDS)
 
-    def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
-        # As Prefect's, plus the death signal (the arguments and environment are Prefect 3.9's).
-        server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    def _fail(self, reason: str) -> None:
+        self.stop()
+        raise TemporaryServerError(
+            f"the temporary Prefect server did not start: {reason}; start one with `prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+
+    def stop(self) -> None:
+        """End the server process (SIGTERM, then SIGKILL after 5 s)."""
+        process, self.process, self._ready = self.process, None, False
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _run_uvicorn(self) -> subprocess.Popen[Any]:
+        # What Prefect 3.9's SubprocessASGIServer runs, plus the death signal; its analytics are off (the server is ours).
+        server_env = {
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        prefect_folder = Path(importlib.util.find_spec("prefect").origin).parent
         parent, prctl = os.getpid(), _prctl()
         return subprocess.Popen(
             args=[
                 sys.executable, "-m", "uvicorn",
-                "--app-dir", str(prefect.__module_path__.parent),
+                "--app-dir", str(prefect_folder.parent),
                 "--factory", "prefect.server.api.server:create_app",
                 "--host", "127.0.0.1",
                 "--port", str(self.port),
@@ -101,4 +183,5 @@ class TemporaryServer(SubprocessASGIServer):
             ],
             env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
             preexec_fn=(lambda: _die_with(parent, prctl)) if prctl else None,
-        )
+        )  # fmt: skip
+
