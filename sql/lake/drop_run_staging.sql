@@ -8,6 +8,7 @@ drop view if exists temp.run_abstracts;
 drop view if exists temp.run_statements;
 drop table if exists temp.run_report_files;
 drop table if exists temp.run_page_hashes;
+drop table if exists temp.run_lake_hashes;
 drop table if exists temp.run_batch_folders;
 drop table if exists temp.run_new_pages;
 drop table if exists temp.run_api_rows_paper_snapshots;

@@ -647,10 +647,12 @@ class LakeWriter:
         self._staged: list[tuple[int, Path]] = []
         self._started_at: datetime | None = None
         self._counts_before: dict[str, int] = {}
+        self._lake_hashes_staged = False
 
     def __enter__(self) -> LakeWriter:
         self.con.begin()
         self._open = True
+        self._lake_hashes_staged = False
         try:
             self._started_at = datetime.now(UTC)
             self._counts_before = _row_counts(self.con)
@@ -761,6 +763,9 @@ class LakeWriter:
             raise LakeError("stored_hashes() outside the writer's with-block")
         import polars as pl
 
+        if not self._lake_hashes_staged:  # the lake's hashes, once per run (see the SQL)
+            self.con.execute(read_sql("lake/stage_lake_hashes.sql"))
+            self._lake_hashes_staged = True
         wanted = pl.DataFrame({"sha256": list(hashes)}, schema={"sha256": pl.Utf8})
         with registered(self.con, "wanted_hashes", wanted):
             found = self.con.execute(read_sql("lake/known_hashes_in_run.sql")).pl()
