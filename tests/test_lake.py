@@ -165,6 +165,32 @@ def test_other_checks_are_recorded_and_the_run_commits(lake, make_page, report_f
     assert lake.execute("select count(*) from papers").fetchone()[0] == 1
 
 
+def test_a_run_that_stages_nothing_records_the_latest_runs_findings(lake, make_page, report_files_of):
+    page = make_page("10.1/a", JAN, [("a", None, "mentioning", 0.9)], statement_count=7)
+    first = write_run(lake, "run-1", [page], report_files_of)
+    with LakeWriter(lake, run_id="run-2") as writer:
+        second = writer.finish({"seen": 1, "unchanged": 1})
+
+    def recorded(run_id):
+        return lake.execute(
+            "select check_name, offending_rows, sample from check_findings where run_id = ? order by check_name", [run_id]
+        ).fetchall()
+
+    assert [(f.check_name, f.offending_rows) for f in second.findings] == [(f.check_name, f.offending_rows) for f in first.findings]
+    assert dict((f.check_name, f.offending_rows) for f in second.findings)["tallies_do_not_add_up"] == 1
+    assert recorded("run-2") == recorded("run-1")
+    assert set(second.rows_added.values()) == {0} and "papers" in second.rows_added
+    assert lake.execute("select files_unchanged from runs where run_id = 'run-2'").fetchone() == (1,)
+
+
+def test_a_first_run_that_stages_nothing_runs_the_checks(lake):
+    with LakeWriter(lake, run_id="run-1") as writer:
+        summary = writer.finish({"seen": 0})
+
+    assert summary.findings and {finding.offending_rows for finding in summary.findings} == {0}
+    assert lake.execute("select count(*) from check_findings where run_id = 'run-1'").fetchone()[0] == len(summary.findings)
+
+
 def test_report_files_keep_one_row_per_path_with_its_latest_state(lake, make_page, report_files_of):
     page = make_page("10.1/a", JAN)
     write_run(lake, "run-1", [page], report_files_of)

@@ -572,6 +572,17 @@ class RunSummary:
     findings: list[CheckFinding]
 
 
+def _latest_findings(con: duckdb.DuckDBPyConnection) -> list[CheckFinding] | None:
+    """The findings recorded by the lake's latest run, or None when there is none or its checks are not today's."""
+    rows = con.execute(read_sql("lake/latest_findings.sql")).fetchall()
+    if [name for name, _, _ in rows] != sorted(path.stem for path in (SQL_DIR / "checks").glob("*.sql")):
+        return None
+    return [
+        CheckFinding(check_name=name, offending_rows=offending, sample=json.loads(sample) if sample else [])
+        for name, offending, sample in rows
+    ]
+
+
 def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
 
@@ -646,7 +657,6 @@ class LakeWriter:
         self._own_staging: Path | None = None
         self._staged: list[tuple[int, Path]] = []
         self._started_at: datetime | None = None
-        self._counts_before: dict[str, int] = {}
         self._lake_hashes_staged = False
 
     def __enter__(self) -> LakeWriter:
@@ -655,7 +665,6 @@ class LakeWriter:
         self._lake_hashes_staged = False
         try:
             self._started_at = datetime.now(UTC)
-            self._counts_before = _row_counts(self.con)
             self.con.execute(read_sql("lake/create_run_staging.sql"))
             self.con.execute(read_sql("lake/create_api_staging.sql"))
         except BaseException:
@@ -800,13 +809,20 @@ class LakeWriter:
         if not self._open:
             raise LakeError("finish() outside the writer's with-block")
         counts = _normalise_file_counts(file_counts)
-        self._create_run_views()
-        for statement in FINISH_STATEMENTS:
-            self.con.execute(read_sql(statement))
-        self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
-        counts_after = _row_counts(self.con)
-        rows_added = {table: counts_after[table] - self._counts_before[table] for table in counts_after}
-        findings = run_checks(self.con)
+        if self._batches == 0:
+            # Nothing staged: no merge can change a row, so the lake is the one the
+            # latest run's checks saw, and their findings are this run's.
+            rows_added = dict.fromkeys(_row_counts(self.con), 0)
+            findings = _latest_findings(self.con) or run_checks(self.con)
+        else:
+            counts_before = _row_counts(self.con)  # nothing in this transaction has written to the lake yet
+            self._create_run_views()
+            for statement in FINISH_STATEMENTS:
+                self.con.execute(read_sql(statement))
+            self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
+            counts_after = _row_counts(self.con)
+            rows_added = {table: counts_after[table] - counts_before[table] for table in counts_after}
+            findings = run_checks(self.con)
         broken = [finding for finding in findings if finding.is_key_check and finding.offending_rows]
         if broken:
             details = "; ".join(
