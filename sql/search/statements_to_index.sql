@@ -8,8 +8,6 @@ select
     statements.section_category,
     statements.type,
     statements.confidence,
-    statements.first_seen,
-    statements.last_seen,
     papers.title,
     papers.year
 from statements as statements at (version => $snapshot)
