@@ -54,6 +54,13 @@ count_disagreements as (
     from pairs where page_unclassified <> api_unclassified
 ),
 
+-- Only papers with a statement from a saved API response can disagree about a
+-- type: the sightings of the others (all of them, in a lake of pages alone) are
+-- never joined, which took most of this check's time.
+papers_with_api_statements as (
+    select distinct doi from statements where statement_source = 'api'
+),
+
 sightings as (
     select
         statement_sightings.doi,
@@ -62,9 +69,13 @@ sightings as (
         statement_sightings.type,
         statement_sightings.source_sha256,
         cast(timezone('UTC', statement_sightings.observed_at) as date) as observed_on
-    from statement_sightings
-    inner join statements using (statement_id)
-    where statements.text is not null
+    from (
+        select statement_id, text, statement_source
+        from statements
+        semi join papers_with_api_statements using (doi)
+        where text is not null
+    ) as statements
+    inner join statement_sightings using (statement_id)
 ),
 
 type_disagreements as (

@@ -557,8 +557,10 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckFinding]:
     for path in sorted((SQL_DIR / "checks").glob("*.sql")):
         offending = con.sql(path.read_text(encoding="utf-8"))
         (count,) = offending.count("*").fetchone()
-        sample_rows = offending.limit(CHECK_SAMPLE_ROWS)
-        sample = [dict(zip(sample_rows.columns, row, strict=True)) for row in sample_rows.fetchall()]
+        sample = []
+        if count:  # (most checks find nothing: no second query for an empty sample)
+            sample_rows = offending.limit(CHECK_SAMPLE_ROWS)
+            sample = [dict(zip(sample_rows.columns, row, strict=True)) for row in sample_rows.fetchall()]
         findings.append(CheckFinding(check_name=path.stem, offending_rows=count, sample=sample))
     return findings
 
