@@ -25,6 +25,7 @@ CPU throughput, not disk throughput. Run::
 
     .venv/bin/python bench/bench_ingest.py                      # 100,000 files
     .venv/bin/python bench/bench_ingest.py --count 20000 --clean
+    .venv/bin/python bench/bench_ingest.py --plain --scaling 10000,100000,1000000
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
@@ -58,6 +60,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
     parser.add_argument("--plain", action="store_true", help="time tasks.lake.ingest.ingest without Prefect, with its phases")
     parser.add_argument("--api-url", help="a running Prefect server's API (http://HOST:PORT/api) instead of starting one")
+    parser.add_argument(
+        "--scaling", metavar="COUNTS",
+        help="comma-separated file counts (such as 10000,100000,1000000): measure each, then print them side by side",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -92,11 +98,20 @@ def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) ->
     return summary, stages, time.perf_counter() - stages.started
 
 
-def main() -> None:
-    arguments = _arguments()
+@dataclass
+class _Measured:
+    files: int
+    naive: float
+    first: float
+    again: float
+    peak_mb: float
+
+
+def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
+    """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
     corpus = ensure_corpus(
-        arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{arguments.count}-{arguments.seed}"),
-        arguments.count,
+        arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{count}-{arguments.seed}"),
+        count,
         arguments.seed,
         clean=arguments.clean,
     )
@@ -112,14 +127,7 @@ def main() -> None:
     naive, naive_cpu = time.perf_counter() - naive_started, _cpu_seconds() - naive_cpu
     print(f"Baseline: naive single-core parser, parse only   {naive:8.2f} s   "
           f"({records:,} records, {statements:,} statements; bench/naive_parser.py)")  # fmt: skip
-
-    server = None
-    if not arguments.plain:
-        if arguments.api_url:
-            os.environ["PREFECT_API_URL"] = arguments.api_url
-        else:
-            server = start_server()
-            os.environ.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home))
+    if server is not None or not arguments.plain:
         print(f"The ingest flow against the Prefect server at {os.environ['PREFECT_API_URL']}")
     else:
         print("The plain ingest (tasks.lake.ingest.ingest, no Prefect)")
@@ -149,7 +157,7 @@ def main() -> None:
         print("  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
         print(f"  peak memory            all processes together {memory.peak_mb:,.0f} MB "
               f"(main alone {peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
-              f"largest parser process {peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB)")  # fmt: skip
+              f"largest parser process {peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB; both since the benchmark started)")  # fmt: skip
 
         second, _, again = _run(corpus, location, arguments)
         assert second.files["unchanged"] == len(files), second.files
@@ -157,6 +165,27 @@ def main() -> None:
     finally:
         if arguments.lake is None:
             shutil.rmtree(lake_folder, ignore_errors=True)
+    return _Measured(files=len(files), naive=naive, first=seconds, again=again, peak_mb=memory.peak_mb)
+
+
+def main() -> None:
+    arguments = _arguments()
+    counts = [int(count) for count in arguments.scaling.split(",")] if arguments.scaling else [arguments.count]
+    if arguments.scaling and arguments.corpus:
+        raise SystemExit("bench_ingest: --scaling generates one corpus per count; leave out --corpus")
+    server = None
+    if not arguments.plain:
+        if arguments.api_url:
+            os.environ["PREFECT_API_URL"] = arguments.api_url
+        else:
+            server = start_server()
+            os.environ.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home))
+    try:
+        measured = []
+        for count in counts:
+            measured.append(_measure(arguments, count, server))
+            print()
+    finally:
         if server is not None:
             from prefect.events.worker import EventsWorker
             from prefect.logging.handlers import APILogWorker
@@ -166,10 +195,22 @@ def main() -> None:
             EventsWorker.drain_all(timeout=10)
             stop_server(server)
 
-    command = [".venv/bin/python", "bench/bench_ingest.py", "--count", str(arguments.count), "--seed", str(arguments.seed),
-               "--corpus", str(corpus), "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]  # fmt: skip
+    if len(measured) > 1:
+        print(f"Scaling ({'plain ingest' if arguments.plain else 'the ingest flow'}; a first run into a fresh lake each)")
+        print(f"{'files':>10} {'naive s':>9} {'ingest s':>9} {'ratio':>6} {'us/file':>8} {'re-run s':>9} {'re-run':>7} {'peak MB':>8}")
+        for m in measured:
+            print(f"{m.files:>10,} {m.naive:>9.2f} {m.first:>9.2f} {m.naive / m.first:>6.2f} {m.first / m.files * 1e6:>8.0f} "
+                  f"{m.again:>9.2f} {m.again / m.first:>7.1%} {m.peak_mb:>8,.0f}")  # fmt: skip
+        print()
+
+    command = [".venv/bin/python", "bench/bench_ingest.py", "--seed", str(arguments.seed)]
+    if arguments.scaling:
+        command += ["--scaling", arguments.scaling]
+    else:
+        corpus = arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{arguments.count}-{arguments.seed}")
+        command += ["--count", str(arguments.count), "--corpus", str(corpus)]
+    command += ["--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]
     command += ["--plain"] if arguments.plain else []
-    print()
     print("Reproduce: " + shlex.join(command))
 
 
