@@ -179,13 +179,18 @@ def ingest(
     # before Prefect is imported, which reads it.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
-    from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
+    from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured, api_in_environment
 
     server = None
-    if not api_configured():
-        # Launched before the rest of Prefect is imported: it boots while this process imports and discovers.
-        typer.echo(STARTING, err=True)
+    if not api_in_environment():
+        # Launched before Prefect is imported: it boots while this process imports. A
+        # profile may still name a server (known once Prefect's settings are read).
         server = TemporaryServer().launch()
+        if api_configured():
+            server.stop()
+            server = None
+        else:
+            typer.echo(STARTING, err=True)
 
     import duckdb
     from rich.console import Console

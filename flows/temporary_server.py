@@ -8,9 +8,8 @@ differences:
   starts the process and returns at once, so the server imports and migrates
   its database while the command imports Prefect and discovers the files;
   :meth:`TemporaryServer.wait_ready` waits for its health check only when the
-  flow needs the API. This module imports ``prefect.settings`` and nothing of
-  Prefect's server (which takes seconds to import, and runs in the server
-  process anyway);
+  flow needs the API. Launching imports nothing of Prefect (its server takes
+  seconds to import, and runs in the server process anyway);
 - the server process dies with the process that started it, even one killed
   with SIGKILL (no ``atexit`` runs then): on Linux the child asks the kernel
   for a SIGKILL when its parent goes (``prctl(PR_SET_PDEATHSIG)``, set between
@@ -37,12 +36,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from prefect.settings import (
-    PREFECT_API_URL,
-    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-    get_current_settings,
-)
-
 # Prefect's default (20 s) is too short on a loaded machine: a fresh server imports and migrates for longer.
 STARTUP_TIMEOUT_SECONDS = 120
 _PORT_IN_USE_EXIT = 3  # uvicorn's exit status when it cannot bind its port
@@ -57,13 +50,22 @@ class TemporaryServerError(RuntimeError):
     """The temporary Prefect server did not start; the message is one line saying what to do."""
 
 
+def api_in_environment() -> bool:
+    """Whether ``PREFECT_API_URL`` is in the environment (known before Prefect is imported; see :func:`api_configured`)."""
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
 def api_configured() -> bool:
     """Whether Prefect has an API to talk to (``PREFECT_API_URL`` in the environment or the active profile)."""
+    from prefect.settings import PREFECT_API_URL
+
     return bool(PREFECT_API_URL.value())
 
 
 def startup_timeout() -> int:
     """``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS`` when set (environment or profile), else 120 s."""
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings
+
     if "startup_timeout_seconds" in get_current_settings().server.ephemeral.model_fields_set:
         return PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
     return STARTUP_TIMEOUT_SECONDS
@@ -181,7 +183,8 @@ class TemporaryServer:
                 "--log-level", "error",
                 "--lifespan", "on",
             ],
-            env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
+            # The server reads the same environment, profile and settings files as this process.
+            env={**os.environ, **server_env},
             preexec_fn=(lambda: _die_with(parent, prctl)) if prctl else None,
         )  # fmt: skip
 

@@ -72,8 +72,17 @@ def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path, cli_environme
     corpus = write_corpus(source, 200, seed=41)
     location = LakeLocation(path=tmp_path / "lake")
 
-    first, second = (start_ingest(source, location, cli_environment, "--wait", "0") for _ in range(2))
+    # The second starts once the first holds the lake (it says so by discovering): started
+    # together, a second delayed on a loaded machine could start after the first had ended.
+    first = start_ingest(source, location, cli_environment, "--wait", "0")
+    said = []
+    for line in first.stderr:
+        said.append(line)
+        if line.startswith("discovering files"):
+            break
+    second = start_ingest(source, location, cli_environment, "--wait", "0")
     results = [(process.wait(timeout=180), *process.communicate()) for process in (first, second)]
+    results[0] = (results[0][0], results[0][1], "".join(said) + results[0][2])
 
     assert sorted(code for code, _, _ in results) == [0, 1], results
     _, refused_out, refused_err = next(result for result in results if result[0] == 1)
