@@ -88,13 +88,15 @@ def _die_with(parent: int, prctl: Any) -> None:
         os._exit(1)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _healthy(api_url: str) -> bool:
+def healthy(api_url: str) -> bool:
+    """Whether the Prefect API at ``api_url`` answers its health check."""
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
             return response.status == 200
@@ -117,7 +119,7 @@ class TemporaryServer:
     def launch(self) -> TemporaryServer:
         """Start the server process and return without waiting for it (see :meth:`wait_ready`)."""
         if self.process is None:
-            self.port = _free_port()
+            self.port = free_port()
             self.process = self._run_uvicorn()
             atexit.register(self.stop)
         return self
@@ -137,7 +139,7 @@ class TemporaryServer:
                 continue
             if exit_code is not None:
                 self._fail(f"it exited with code {exit_code} (its output is above)")
-            if _healthy(self.api_url):
+            if healthy(self.api_url):
                 self._ready = True
                 return
             if time.monotonic() >= deadline:
