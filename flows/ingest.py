@@ -124,7 +124,7 @@ def prefect_api(server: TemporaryServer | None = None) -> Iterator[None]:
     temporary server in each process that needs one (the flow's, and every
     parse worker's); this uses one instead, for the duration of the block:
     ``server``, launched earlier by the caller so that it starts while the
-    caller imports and discovers, or one launched here. It points this
+    caller imports, or one launched here. It points this
     process's settings (which worker processes inherit) at it. That server dies
     with this process, however it ends, and one that does not start raises
     ``TemporaryServerError`` (see ``flows.temporary_server``).

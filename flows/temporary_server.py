@@ -6,7 +6,7 @@ differences:
 
 - it is launched first and waited for last: :meth:`TemporaryServer.launch`
   starts the process and returns at once, so the server imports and migrates
-  its database while the command imports Prefect and discovers the files;
+  its database while the command imports Prefect and the rest of citelake;
   :meth:`TemporaryServer.wait_ready` waits for its health check only when the
   flow needs the API. Launching imports nothing of Prefect (its server takes
   seconds to import, and runs in the server process anyway);
