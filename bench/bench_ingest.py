@@ -127,7 +127,7 @@ def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
     naive, naive_cpu = time.perf_counter() - naive_started, _cpu_seconds() - naive_cpu
     print(f"Baseline: naive single-core parser, parse only   {naive:8.2f} s   "
           f"({records:,} records, {statements:,} statements; bench/naive_parser.py)")  # fmt: skip
-    if server is not None or not arguments.plain:
+    if not arguments.plain:
         print(f"The ingest flow against the Prefect server at {os.environ['PREFECT_API_URL']}")
     else:
         print("The plain ingest (tasks.lake.ingest.ingest, no Prefect)")

@@ -119,9 +119,10 @@ class TemporaryServer:
     def launch(self) -> TemporaryServer:
         """Start the server process and return without waiting for it (see :meth:`wait_ready`)."""
         if self.process is None:
+            if self.port is None:  # the first launch (a relaunch after a port clash is registered already)
+                atexit.register(self.stop)
             self.port = free_port()
             self.process = self._run_uvicorn()
-            atexit.register(self.stop)
         return self
 
     def wait_ready(self, timeout: float | None = None) -> None:

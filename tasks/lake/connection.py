@@ -551,10 +551,14 @@ class CheckFinding:
         return self.check_name.startswith(KEY_CHECK_PREFIX)
 
 
+def _check_files() -> list[Path]:
+    return sorted((SQL_DIR / "checks").glob("*.sql"))
+
+
 def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckFinding]:
     """Run every ``sql/checks/*.sql`` against the lake as the connection sees it."""
     findings = []
-    for path in sorted((SQL_DIR / "checks").glob("*.sql")):
+    for path in _check_files():
         offending = con.sql(path.read_text(encoding="utf-8"))
         (count,) = offending.count("*").fetchone()
         sample = []
@@ -577,7 +581,7 @@ class RunSummary:
 def _latest_findings(con: duckdb.DuckDBPyConnection) -> list[CheckFinding] | None:
     """The findings recorded by the lake's latest run, or None when there is none or its checks are not today's."""
     rows = con.execute(read_sql("lake/latest_findings.sql")).fetchall()
-    if [name for name, _, _ in rows] != sorted(path.stem for path in (SQL_DIR / "checks").glob("*.sql")):
+    if [name for name, _, _ in rows] != [path.stem for path in _check_files()]:
         return None
     return [
         CheckFinding(check_name=name, offending_rows=offending, sample=json.loads(sample) if sample else [])
