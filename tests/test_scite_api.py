@@ -485,6 +485,20 @@ def test_a_large_citations_response_is_read_as_a_stream(tmp_path: Path) -> None:
     assert probe["growth_kib"] * 1024 < size / 4, (probe, size)
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc")
+@pytest.mark.parametrize("content", [b"[" * 100_000, b'{"papers": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"],
+                         ids=["top-level", "inside-the-response"])  # fmt: skip
+def test_deeply_nested_json_is_read_in_memory_bounded_by_its_size(tmp_path: Path, content: bytes) -> None:
+    # 100 KB of nested arrays: every event of ijson.parse carries its whole path as
+    # a prefix string, which took 10 GB and 30 s for this file before the reader
+    # used basic_parse (no prefixes).
+    path = tmp_path / "deep.json"
+    path.write_bytes(content)
+    probe = _probe(path)
+    assert probe["reason"] is not None
+    assert probe["growth_kib"] < 64 * 1024, probe
+
+
 def test_reading_never_raises(tmp_path: Path) -> None:
     cases = {
         "empty.json": b"",

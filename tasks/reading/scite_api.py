@@ -287,7 +287,7 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
+def _build(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
     """The whole JSON value that begins with this event."""
     if event not in _STARTS:
         return value
@@ -295,7 +295,7 @@ def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> An
     builder.event(event, value)
     depth = 1
     while depth:
-        _, event, value = next(events)
+        event, value = next(events)
         builder.event(event, value)
         depth += (event in _STARTS) - (event in _ENDS)
     return builder.value
@@ -307,9 +307,12 @@ def _interned(value: str | None, seen: dict[str, str]) -> str | None:
 
 
 def _parse(stream: _Counting) -> ApiResponse | Rejection:
-    events = ijson.parse(stream, use_float=True)
+    # basic_parse, not parse: parse gives each event its path as a prefix string,
+    # which for deeply nested input costs memory quadratic in the depth (10 GB for
+    # 100 KB of "["). The loop below knows where it is without one.
+    events = ijson.basic_parse(stream, use_float=True)
     try:
-        _, event, _ = next(events)
+        event, _ = next(events)
     except StopIteration:
         return Rejection("empty JSON file: not a scite API response")
     if event == "start_array":
@@ -324,11 +327,11 @@ def _parse(stream: _Counting) -> ApiResponse | Rejection:
     warnings: list[str] = []
     citations_seen = False
     seen: dict[str, str] = {}
-    for prefix, event, value in events:
-        if prefix == "" and event == "end_map":
+    for event, value in events:
+        if event == "end_map":  # at the top level, between values, every event is a map_key or the end
             break
-        key = value  # at the top level, between values, every event is a map_key
-        _, event, value = next(events)
+        key = value
+        event, value = next(events)
         if key == "citations" and event == "start_array":
             citations_seen = True
             for index, item in enumerate(_array_items(events)):
@@ -345,9 +348,9 @@ def _parse(stream: _Counting) -> ApiResponse | Rejection:
     return _shaped(top, citations_seen, statements, warnings)
 
 
-def _array_items(events: Iterator[tuple[str, str, Any]]) -> Iterator[Any]:
+def _array_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
     """Each element of the array whose ``start_array`` was just read, built one at a time."""
-    for _, event, value in events:
+    for event, value in events:
         if event == "end_array":
             return
         yield _build(event, value, events)
