@@ -31,10 +31,12 @@ CPU throughput, not disk throughput. Run::
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
-import resource
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,9 +46,8 @@ from pathlib import Path
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
-from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb  # noqa: E402
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus  # noqa: E402
 from bench.prefect_server import start_server, stop_server  # noqa: E402
-from bench.naive_parser import parse_corpus  # noqa: E402
 from tasks.lake.ingest import IngestProgress, IngestSummary, discover_reports, ingest  # noqa: E402
 from tasks.lake.connection import LakeLocation  # noqa: E402
 
@@ -74,8 +75,23 @@ class _Stages:
         self.started = time.perf_counter()
         self.at: dict[str, float] = {}
 
+        self.finish_steps: list[tuple[str, float]] = []  # LakeWriter.finish's steps, from its DEBUG log
+
     def __call__(self, step: IngestProgress) -> None:
         self.at[step.stage] = time.perf_counter() - self.started
+
+
+class _FinishSteps(logging.Handler):
+    """Collects the "finish: STEP took S s" lines tasks.lake.connection logs at DEBUG into a _Stages."""
+
+    def __init__(self, stages: _Stages) -> None:
+        super().__init__(logging.DEBUG)
+        self.stages = stages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("finish: "):
+            step, took = record.args
+            self.stages.finish_steps.append((step.removeprefix("lake/").removesuffix(".sql"), took))
 
 
 def _cpu_seconds() -> float:
@@ -87,7 +103,14 @@ def _cpu_seconds() -> float:
 def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) -> tuple[IngestSummary, _Stages, float]:
     stages = _Stages()
     if arguments.plain:
-        summary = ingest(corpus, location, batch_size=arguments.batch_size, workers=arguments.workers, progress=stages)
+        steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.connection")
+        writer_log.addHandler(steps)
+        level, writer_log.level = writer_log.level, logging.DEBUG
+        try:
+            summary = ingest(corpus, location, batch_size=arguments.batch_size, workers=arguments.workers, progress=stages)
+        finally:
+            writer_log.removeHandler(steps)
+            writer_log.setLevel(level)
     else:
         from flows.ingest import ingest_flow  # Prefect is imported once the server's address is set
 
@@ -107,6 +130,18 @@ class _Measured:
     peak_mb: float
 
 
+def _naive_parser(paths: list[str]) -> dict[str, float]:
+    """Time bench/naive_parser.py over ``paths`` in a process of its own (its heap is not the ingest's)."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
+        listing.write("\n".join(paths))
+        listing.flush()
+        finished = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("naive_parser.py")), listing.name],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    return json.loads(finished.stdout)
+
+
 def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
     corpus = ensure_corpus(
@@ -122,11 +157,11 @@ def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
 
     for file in files:  # both read from the page cache: the first reader would otherwise pay for the disk
         Path(file.path).read_bytes()
-    naive_started, naive_cpu = time.perf_counter(), _cpu_seconds()
-    records, statements = parse_corpus([Path(file.path) for file in files])
-    naive, naive_cpu = time.perf_counter() - naive_started, _cpu_seconds() - naive_cpu
+    baseline = _naive_parser([file.path for file in files])
+    naive, naive_cpu = baseline["seconds"], baseline["cpu"]
     print(f"Baseline: naive single-core parser, parse only   {naive:8.2f} s   "
-          f"({records:,} records, {statements:,} statements; bench/naive_parser.py)")  # fmt: skip
+          f"({baseline['records']:,} records, {baseline['statements']:,} statements; "
+          f"bench/naive_parser.py in a process of its own, peak {baseline['peak_mb']:,.0f} MB)")  # fmt: skip
     if not arguments.plain:
         print(f"The ingest flow against the Prefect server at {os.environ['PREFECT_API_URL']}")
     else:
@@ -149,6 +184,8 @@ def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
             print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
                   f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
             print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
+            for step, took in stages.finish_steps:
+                print(f"    {step:<36} {took:8.2f} s")
         # CPU seconds hold better than wall seconds on a shared machine: the ratio of the
         # two runs' CPU says how much work each does, whatever else ran meanwhile.
         print(f"  cpu                    {ingest_cpu:8.2f} s   of all processes ({ingest_cpu / naive_cpu:.2f}x the naive "
@@ -156,8 +193,7 @@ def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
         print("  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
         print("  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
         print(f"  peak memory            all processes together {memory.peak_mb:,.0f} MB "
-              f"(main alone {peak_rss_mb(resource.RUSAGE_SELF):,.0f} MB, "
-              f"largest parser process {peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB; both since the benchmark started)")  # fmt: skip
+              f"(main alone {memory.main_peak_mb:,.0f} MB, largest parser process {memory.child_peak_mb:,.0f} MB)")  # fmt: skip
 
         second, _, again = _run(corpus, location, arguments)
         assert second.files["unchanged"] == len(files), second.files

@@ -56,6 +56,11 @@ class TreeMemory:
         self.interval = interval
         self.exclude = exclude  # a child whose tree is not counted (a Prefect server the benchmark started)
         self.peak_mb = 0.0
+        self.main_peak_mb = 0.0  # this process alone
+        # The largest any other process of the tree was. (ru_maxrss of the children
+        # is no measure of them: a spawned child keeps the high-water mark of the
+        # parent it was forked from before its exec.)
+        self.child_peak_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -72,7 +77,10 @@ class TreeMemory:
 
         root = os.getpid()
         while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in _tree(root, self.exclude)))
+            sizes = {pid: _rss_mb(pid) for pid in _tree(root, self.exclude)}
+            self.peak_mb = max(self.peak_mb, sum(sizes.values()))
+            self.main_peak_mb = max(self.main_peak_mb, sizes.pop(root, 0.0))
+            self.child_peak_mb = max(self.child_peak_mb, *sizes.values(), 0.0)
 
 
 def _tree(root: int, exclude: int | None = None) -> list[int]:

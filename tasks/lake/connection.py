@@ -20,6 +20,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -824,11 +825,14 @@ class LakeWriter:
             counts_before = _row_counts(self.con)  # nothing in this transaction has written to the lake yet
             self._create_run_views()
             for statement in FINISH_STATEMENTS:
-                self.con.execute(read_sql(statement))
-            self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
+                with _timed(statement):
+                    self.con.execute(read_sql(statement))
+            with _timed("lake/merge_report_files.sql"):
+                self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
             counts_after = _row_counts(self.con)
             rows_added = {table: counts_after[table] - counts_before[table] for table in counts_after}
-            findings = run_checks(self.con)
+            with _timed("checks"):
+                findings = run_checks(self.con)
         broken = [finding for finding in findings if finding.is_key_check and finding.offending_rows]
         if broken:
             details = "; ".join(
@@ -859,9 +863,18 @@ class LakeWriter:
         # Whether COMMIT succeeds or fails, the transaction is over: a failed
         # DuckLake commit leaves none to roll back, and its error is the one raised.
         self._open = False
-        self.con.commit()
+        with _timed("COMMIT"):
+            self.con.commit()
         self._finished = True
         return RunSummary(run_id=self.run_id, rows_added=rows_added, findings=findings)
+
+
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    """Log (at DEBUG, ``tasks.lake.connection``) how long one step of :meth:`LakeWriter.finish` took."""
+    started = time.perf_counter()
+    yield
+    logger.debug("finish: %s took %.2f s", step, time.perf_counter() - started)
 
 
 def file_manifest(con: duckdb.DuckDBPyConnection, paths: list[str] | None = None) -> pl.DataFrame:
