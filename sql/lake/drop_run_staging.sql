@@ -11,6 +11,7 @@ drop table if exists temp.run_page_hashes;
 drop table if exists temp.run_lake_hashes;
 drop table if exists temp.run_batch_folders;
 drop table if exists temp.run_new_pages;
+drop table if exists temp.run_merged_statements;
 drop table if exists temp.run_api_rows_paper_snapshots;
 drop table if exists temp.run_api_rows_statement_sightings;
 drop table if exists temp.run_api_rows_facets;

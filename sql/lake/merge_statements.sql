@@ -1,5 +1,8 @@
 -- Upsert statements by statement_id, once per run, from every batch staged in
--- run_statements. type and confidence come from the latest
+-- run_statements, of the statements run_merged_statements lists
+-- (select_merged_statements.sql; insert_new_statements.sql adds the rest,
+-- after this, so the lake's statements read here are the ones stored before
+-- the run). type and confidence come from the latest
 -- sighting in the lake (by observed_at, within one 2-second window by its
 -- page's cited_by then statement_count, ties broken by source_sha256, as the
 -- split orders pages); the older classification stays in statement_sightings.
@@ -11,6 +14,7 @@ using (
     -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
     with incoming as not materialized (
         select * exclude (batch) from run_statements
+        semi join run_merged_statements using (statement_id)
     ),
 
     stored as (

@@ -90,7 +90,9 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/insert_facets.sql",
     "lake/merge_papers.sql",
     "lake/merge_abstracts.sql",
+    "lake/select_merged_statements.sql",
     "lake/merge_statements.sql",
+    "lake/insert_new_statements.sql",
     # The saved scite API responses' own tables (tasks/reading/scite_api.py), after the merges they complete.
     "lake/insert_api_responses.sql",
     "lake/insert_api_papers.sql",
