@@ -99,6 +99,35 @@ def test_reclassification_is_kept_visible(lake, make_page, report_files_of):
     assert lake.execute("select count(*) from contrasting_statements").fetchone()[0] == 1
 
 
+def test_a_new_statement_takes_its_latest_sighting_whether_staged_once_or_twice(lake, make_page, report_files_of):
+    """finish inserts a statement new to the lake and staged once, and merges one staged twice: same row either way.
+
+    "text one" is on two pages of one batch (staged once, two sightings: the
+    insert path); "text two" on two pages in two batches (the MERGE path).
+    """
+    once = [
+        make_page("10.1/a", JAN, [("text one", "Results", "supporting", 0.8)]),
+        make_page("10.1/a", FEB, [("text one", "Results", "contrasting", 0.6)], cited_by=11),
+    ]
+    twice = [
+        make_page("10.1/b", JAN, [("text two", "Results", "supporting", 0.8)]),
+        make_page("10.1/b", FEB, [("text two", "Results", "contrasting", 0.6)], cited_by=11),
+    ]
+    with LakeWriter(lake, run_id="run-1", source="/reports") as writer:
+        writer.add_batch(split_records(once), report_files_of(once))
+        writer.add_batch(split_records(twice[:1]), report_files_of(twice[:1]))
+        writer.add_batch(split_records(twice[1:]), report_files_of(twice[1:]))
+        summary = writer.finish({"seen": 4, "new": 4})
+
+    assert summary.rows_added["statements"] == 2
+    assert lake.execute(
+        "select doi, text, type, confidence, first_seen, last_seen, statement_source from statements order by doi"
+    ).fetchall() == [
+        ("10.1/a", "text one", "contrasting", 0.6, JAN, FEB, "page"),
+        ("10.1/b", "text two", "contrasting", 0.6, JAN, FEB, "page"),
+    ]
+
+
 def test_adding_the_same_batch_twice_adds_nothing(lake, make_page, report_files_of):
     pages = [
         make_page("10.1/a", JAN, [("a", "Methods", "mentioning", 0.9), ("b", None, "supporting", 0.7)]),
