@@ -81,7 +81,9 @@ STAGED_FRAMES: tuple[str, ...] = ("paper_snapshots", "statement_sightings", "fac
 # What finish() runs, in this order, to bring the staged run into the lake: each
 # a set-based statement over every batch at once. The pages the run adds are
 # chosen first, so the per-page inserts agree; statements merge after the
-# sightings, whose latest classification they take. Then report_files
+# sightings, whose latest classification they take, and only those the lake
+# holds or the run staged twice go through a MERGE (the rest, most of a
+# first run, are inserted as staged). Then report_files
 # (lake/merge_report_files.sql, which takes the run id).
 FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/select_new_pages.sql",
@@ -640,10 +642,11 @@ class LakeWriter:
             writer.add_batch(frames, report_files)   # once per batch
             summary = writer.finish(file_counts)     # merges, checks, runs row, COMMIT
 
-    :meth:`add_batch` only stages a batch: it appends the frames to temporary
-    tables of the connection (``sql/lake/create_run_staging.sql``), which costs
-    little and touches no table of the lake. :meth:`finish` brings the whole run
-    into the lake with one set-based statement per table (:data:`FINISH_STATEMENTS`),
+    :meth:`add_batch` (or :meth:`add_staged`) only stages a batch: its frames
+    stay parked as Parquet, and only its files' states and page hashes go into
+    temporary tables of the connection (``sql/lake/create_run_staging.sql``),
+    which costs little and touches no table of the lake. :meth:`finish` brings the whole run
+    into the lake with a few set-based statements per table (:data:`FINISH_STATEMENTS`),
     so a run's cost does not grow with its number of batches. Every merge is
     idempotent: pages already stored, in the lake or earlier in the run, add
     nothing, and re-adding rows the lake holds changes nothing.
