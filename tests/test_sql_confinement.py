@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+import shutil
 import textwrap
 from datetime import UTC, datetime
 
@@ -19,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import LakeWriter
+from tasks.lake.connection import LakeWriter, extension_file
 from tasks.reading.split import split_records
 
 
@@ -44,6 +45,8 @@ def sealed_lake(lake, lake_location, make_page, report_files_of, tmp_path):
     lake.close()
     secret = tmp_path / "secret.txt"
     secret.write_text("the secret\n")
+    # A loadable extension outside the installed packages, for the LOAD attempt.
+    shutil.copy(extension_file("fts"), tmp_path / "other.duckdb_extension")
     return lake_location, secret
 
 
@@ -87,6 +90,8 @@ def _attempts(lake, secret) -> list[str]:
         "use memory",
         "install httpfs",
         "load fts",
+        # an extension file outside the installed packages (the lake's DuckDB takes unsigned ones: see connect())
+        f"load '{secret.parent}/other.duckdb_extension'",
         "set enable_external_access = true",
         "explain analyze set threads = 1",
         "reset lock_configuration",
