@@ -74,7 +74,6 @@ class _Stages:
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.at: dict[str, float] = {}
-
         self.finish_steps: list[tuple[str, float]] = []  # LakeWriter.finish's steps, from its DEBUG log
 
     def __call__(self, step: IngestProgress) -> None:

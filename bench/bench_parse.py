@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.corpus import MB, add_corpus_arguments, ensure_corpus, peak_rss_mb
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb
 from tasks.reading.batch import parse_and_split, parse_in_parallel
 from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
@@ -87,9 +87,10 @@ def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
     parts, outcomes = [], []
-    for result in parse_in_parallel(files, batch_size=batch_size, workers=workers, vectorized=vectorized):
-        parts.append(result.frames)
-        outcomes.append(result.outcomes)
+    with TreeMemory() as memory:
+        for result in parse_in_parallel(files, batch_size=batch_size, workers=workers, vectorized=vectorized):
+            parts.append(result.frames)
+            outcomes.append(result.outcomes)
     parsed = time.perf_counter()
     frames = combine_frames(parts)
     outcome = pl.concat(outcomes)
@@ -111,7 +112,9 @@ def _measure_parallel(files: list[DiscoveredFile], batch_size: int, workers: int
           f"{_rate(total_bytes / MB, cpu):.1f} MB and {_rate(len(files), cpu):,.0f} files per CPU second")  # fmt: skip
     print(f"  peak RSS main process      {peak_rss_mb(resource.RUSAGE_SELF):8.0f} MB "
           f"(before the run: {main_peak_before:.0f} MB)")  # fmt: skip
-    print(f"  peak RSS largest worker    {peak_rss_mb(resource.RUSAGE_CHILDREN):8.0f} MB")
+    # From /proc while the workers ran: ru_maxrss of a spawned child keeps its parent's mark from before its exec.
+    print(f"  peak RSS largest worker    {memory.child_peak_mb:8.0f} MB   "
+          f"(all processes together {memory.peak_mb:,.0f} MB)")  # fmt: skip
     statuses = dict(outcome.group_by("status").len().iter_rows())
     print(f"  outcomes                   {statuses}")
     print("  rows                       " + ", ".join(f"{table} {frame.height:,}" for table, frame in frames.items()))

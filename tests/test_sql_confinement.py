@@ -10,9 +10,9 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
-import shutil
 import textwrap
 from datetime import UTC, datetime
 
