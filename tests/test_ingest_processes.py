@@ -172,3 +172,21 @@ def test_the_first_line_comes_before_prefect_is_imported_and_says_what_happens(t
     assert [step.split(":")[0] if step.startswith("planned:") else step for step in steps] == [
         STARTING_PREFECT, STARTING_SERVER, DISCOVERING, "planned"
     ], said
+
+
+def test_flow_runs_on_the_temporary_server_send_no_heartbeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Heartbeats tell a server a run is alive; this server ends with the run, and the heartbeat
+    thread (sleeping in 1 s steps) held the end of every flow run for up to a second."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from flows.ingest import prefect_api
+    from flows.temporary_server import TemporaryServer
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))  # the server's own database
+    server = TemporaryServer().launch()
+    assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is not None, "Prefect sends heartbeats by default"
+    with prefect_api(server):
+        assert PREFECT_API_URL.value() == server.api_url
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+    assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is not None, "only the temporary server's runs go without"
+    assert server.process is None, "the server ends with the block"
