@@ -83,6 +83,11 @@ class TreeMemory:
             self.child_peak_mb = max(self.child_peak_mb, *sizes.values(), 0.0)
 
 
+def tree_rss_mb(root: int) -> float:
+    """The resident memory of ``root`` and all its descendants together, now."""
+    return sum(_rss_mb(pid) for pid in _tree(root))
+
+
 def _tree(root: int, exclude: int | None = None) -> list[int]:
     pids, frontier = [root], [root]
     while frontier:

@@ -42,7 +42,7 @@ from tasks.alerts.prefect_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
 from tasks.lake.ingest import IngestSummary, ingest_guard, notice
 from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
-from tasks.lake.connection import resolve_location
+from tasks.lake.connection import lake_kept_open, resolve_location
 from tasks.lake.run_report import RunProgress, publish_run_report
 from tasks.search.prefect_tasks import update_search_index
 from tasks.reading.staging import remove_staging, staging_folder
@@ -87,32 +87,34 @@ def ingest_flow(
     location = resolve_location(lake, catalog)
     run_id = str(flow_run.id)
     workers = parser_processes if parser_processes is not None else (os.cpu_count() or 1)
-    with ingest_guard(location, wait=lock_wait.total_seconds()), parse_on_processes(workers) as processes:
-        # The plan starts the parser processes once it is sure of two batches to read or more.
-        plan = plan_ingest(source, location, batch_size)
-        batches = cut_batches(plan, batch_size)
-        for folder, reason in plan.skipped_folders:
-            logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
-        logger.info(
-            "%s files seen, %s unchanged, %s to read in %d batches",
-            f"{plan.files_seen:,}", f"{plan.unchanged:,}", f"{plan.to_read.height:,}", len(batches),
-        )
+    # The tasks run in this process: they open the lake once between them, not five times.
+    with lake_kept_open(location):
+        with ingest_guard(location, wait=lock_wait.total_seconds()), parse_on_processes(workers) as processes:
+            # The plan starts the parser processes once it is sure of two batches to read or more.
+            plan = plan_ingest(source, location, batch_size)
+            batches = cut_batches(plan, batch_size)
+            for folder, reason in plan.skipped_folders:
+                logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
+            logger.info(
+                "%s files seen, %s unchanged, %s to read in %d batches",
+                f"{plan.files_seen:,}", f"{plan.unchanged:,}", f"{plan.to_read.height:,}", len(batches),
+            )
 
-        staging = staging_folder(location, run_id)
-        progress = RunProgress(plan, len(batches))
-        if parser_processes is None and len(batches) <= 1:
-            processes.not_needed()  # one batch is not worth a process's start
-        futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
-        for future in as_completed(futures):
-            progress.batch_done(future.result())
-        staged = [future.result() for future in futures]
-        processes.close()  # the parser processes' memory is let go of before the commit
+            staging = staging_folder(location, run_id)
+            progress = RunProgress(plan, len(batches))
+            if parser_processes is None and len(batches) <= 1:
+                processes.not_needed()  # one batch is not worth a process's start
+            futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
+            for future in as_completed(futures):
+                progress.batch_done(future.result())
+            staged = [future.result() for future in futures]
+            processes.close()  # the parser processes' memory is let go of before the commit
 
-        summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
-        detect_alerts(location, summary)
-        # Still under the ingest lock: the index follows the runs one at a time.
-        update_search_index(location)
-    publish_run_report(location, summary)
+            summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
+            detect_alerts(location, summary)
+            # Still under the ingest lock: the index follows the runs one at a time.
+            update_search_index(location)
+        publish_run_report(location, summary)
     return summary
 
 

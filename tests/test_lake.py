@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from tasks.reading.frames import Frames
-from tasks.lake.connection import KeyCheckFailed, LakeError, LakeWriter, file_manifest, migrations, open_lake
+from tasks.lake.connection import KeyCheckFailed, LakeError, LakeWriter, file_manifest, lake_kept_open, migrations, open_lake
 from tasks.reading.split import split_records
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -61,6 +61,27 @@ def test_read_only_open_refuses_writes(lake, lake_location):
     with pytest.raises(duckdb.Error):
         reader.execute("insert into runs (run_id) values ('x')")
     reader.close()
+
+
+def test_a_kept_lake_hands_out_cursors_of_one_instance_that_see_each_others_commits(lake_location, make_page, report_files_of):
+    with lake_kept_open(lake_location):
+        with pytest.raises(LakeError, match="no lake at"):
+            open_lake(lake_location, read_only=True)  # nothing kept before a writable open: read-only as ever
+        writer = open_lake(lake_location)  # creates and migrates the lake, and keeps it
+        writer.execute("create table memory.main.probe as select 1 as one")  # in the instance's own database
+        reader = open_lake(lake_location, read_only=True)
+        assert reader.execute("select one from memory.main.probe").fetchall() == [(1,)], "the same instance"
+        assert reader.execute("select current_database()").fetchone() == ("lake",)
+        write_run(writer, "r1", [make_page("10.1/kept", JAN)], report_files_of)
+        writer.close()  # a cursor: the instance stays open
+        assert reader.execute("select doi from papers").fetchall() == [("10.1/kept",)], "sees the other's commit"
+        reader.close()
+        assert open_lake(lake_location).execute("select count(*) from runs").fetchone() == (1,)
+    fresh = open_lake(lake_location)  # after the block: an instance of its own again
+    with pytest.raises(duckdb.CatalogException):
+        fresh.execute("select one from memory.main.probe")
+    assert fresh.execute("select count(*) from runs").fetchone() == (1,)
+    fresh.close()
 
 
 def test_resaved_page_updates_paper_and_adds_snapshot(lake, make_page, report_files_of):

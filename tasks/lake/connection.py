@@ -20,6 +20,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -265,6 +266,59 @@ def connect_read_only(lake: str | Path | None = None, catalog: str | None = None
     return open_lake(resolve_location(lake, catalog), read_only=True)
 
 
+# Lakes kept open by lake_kept_open: location -> the DuckDB instance that holds it attached.
+_kept: dict[LakeLocation, duckdb.DuckDBPyConnection | None] = {}
+_kept_lock = threading.Lock()
+
+
+@contextmanager
+def lake_kept_open(location: LakeLocation) -> Iterator[None]:
+    """Within the block, :func:`open_lake` of ``location`` hands out cursors of one DuckDB instance.
+
+    The instance is made by the block's first writable open (which creates and
+    migrates the lake as usual) and closed when the block ends. A later open,
+    writable or read-only, is then a cursor of it, with the lake in use: about
+    10 ms, where an open costs 0.07 s (read-only) to 0.13 s (writable: it checks
+    the migrations and views), and an ingest flow opens the lake five times.
+    A cursor is a connection of its own (its own transaction and temporary
+    tables) that sees what the others commit; closing it leaves the instance
+    open. A read-only open before any writable one opens read-only as usual.
+    Nested blocks for the same lake share the outer one's instance.
+    """
+    with _kept_lock:
+        if location in _kept:
+            nested = True
+        else:
+            nested, _kept[location] = False, None
+    try:
+        yield
+    finally:
+        if not nested:
+            with _kept_lock:
+                instance = _kept.pop(location, None)
+            if instance is not None:
+                instance.close()
+
+
+def _kept_cursor(location: LakeLocation, read_only: bool) -> duckdb.DuckDBPyConnection | None:
+    """A cursor of the instance :func:`lake_kept_open` keeps for ``location`` (made now by a writable open), or None."""
+    with _kept_lock:
+        if location not in _kept:
+            return None
+        instance = _kept[location]
+        if instance is None:
+            if read_only:
+                return None
+            instance = _kept[location] = _open_instance(location, read_only=False)
+        cursor = instance.cursor()
+    try:
+        cursor.execute(read_sql("lake/use_lake.sql"))
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
+
+
 def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as ``lake`` and in use.
 
@@ -272,8 +326,14 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
     date (migrations, then views whose file changed); when nothing is pending it
     writes nothing, so opening never adds a snapshot. A read-only open never
     migrates: it refuses a lake that does not exist yet or whose schema is newer
-    than this code.
+    than this code. Inside :func:`lake_kept_open` the connection is a cursor of
+    the instance the block keeps.
     """
+    kept = _kept_cursor(location, read_only)
+    return kept if kept is not None else _open_instance(location, read_only=read_only)
+
+
+def _open_instance(location: LakeLocation, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     con = connect()
     try:
         load_extensions(con, "ducklake", _catalog_extension(location))
