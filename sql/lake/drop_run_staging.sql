@@ -6,7 +6,7 @@ drop view if exists temp.run_facets;
 drop view if exists temp.run_papers;
 drop view if exists temp.run_abstracts;
 drop view if exists temp.run_statements;
-drop table if exists temp.run_report_files;
+drop view if exists temp.run_report_files;
 drop table if exists temp.run_page_hashes;
 drop table if exists temp.run_lake_hashes;
 drop table if exists temp.run_batch_folders;

@@ -78,6 +78,8 @@ USER_TABLES: tuple[str, ...] = (
 # The run's staging table of each frame the writer takes (sql/lake/create_run_staging.sql).
 # The frames a batch parks as Parquet ({table}.parquet); finish() reads them as the views run_{table}.
 STAGED_FRAMES: tuple[str, ...] = ("paper_snapshots", "statement_sightings", "facets", "papers", "abstracts", "statements")
+# Where the writer parks a batch's files' states, beside its frames; finish() reads them as the view run_report_files.
+REPORT_FILES_PARKED = "report_files.parquet"
 
 # What finish() runs, in this order, to bring the staged run into the lake: each
 # a set-based statement over every batch at once. The pages the run adds are
@@ -741,6 +743,7 @@ class LakeWriter:
         self._staging = staging
         self._own_staging: Path | None = None
         self._staged: list[tuple[int, Path]] = []
+        self._parked_report_files: list[str] = []  # each batch's report_files.parquet (add_staged)
         self._started_at: datetime | None = None
         self._lake_hashes_staged = False
 
@@ -815,8 +818,10 @@ class LakeWriter:
         by identity, so a batch already in the lake (or staged twice) changes
         nothing. Of a page staged by several batches the first batch's copy is
         stored; of a path staged twice, the later batch's state is recorded.
-        Only the files' states and the batch's page hashes (for
-        :meth:`stored_hashes`) go into the connection, a few bytes a file. The
+        Only the batch's page hashes (for :meth:`stored_hashes`) go into the
+        connection, a few bytes a file; the files' states are parked beside the
+        frames (``report_files.parquet``), where :meth:`finish` reads them (in a
+        temporary table they held 200 MB of a million-file run's memory). The
         folder must stay until the writer's block ends. Returns the batch's number in the run.
         """
         if not self._open:
@@ -831,11 +836,10 @@ class LakeWriter:
         )
         files = _prepare_report_files(report_files)
         if not files.is_empty():
-            statement = read_sql("lake/stage_batch.sql").format(
-                staging=quote_identifier("run_report_files"), frame=quote_identifier("batch_report_files")
-            )
-            with registered(self.con, "batch_report_files", files):
-                self.con.execute(statement, {"batch": batch})
+            from tasks.reading.frames import STAGING_COMPRESSION
+
+            files.write_parquet(folder / REPORT_FILES_PARKED, compression=STAGING_COMPRESSION)
+            self._parked_report_files.append(str(folder / REPORT_FILES_PARKED))
         return batch
 
     def _stage_api(self, api: ApiFrames, batch: int) -> None:
@@ -864,6 +868,15 @@ class LakeWriter:
         with registered(self.con, "wanted_hashes", wanted):
             found = self.con.execute(read_sql("lake/known_hashes_in_run.sql")).pl()
         return set(found["sha256"].to_list())
+
+    def _create_report_files_view(self) -> None:
+        """The run's files' states, every batch at once: the view run_report_files over the parked files."""
+        if self._parked_report_files:
+            files = "[" + ", ".join(map(quote_literal, self._parked_report_files)) + "]"
+            statement = read_sql("lake/run_report_files_view.sql").format(files=files)
+        else:
+            statement = read_sql("lake/run_report_files_view_empty.sql")
+        self.con.execute(statement)
 
     def _create_run_views(self) -> None:
         """The run's staged frames as views over the parked Parquet files, with each row's batch number.
@@ -906,6 +919,7 @@ class LakeWriter:
                 with _timed(statement):
                     self.con.execute(read_sql(statement))
             with _timed("lake/merge_report_files.sql"):
+                self._create_report_files_view()
                 self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
             counts_after = _row_counts(self.con)
             rows_added = {table: counts_after[table] - counts_before[table] for table in counts_after}
