@@ -104,6 +104,11 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/insert_editorial_notices.sql",
     "lake/merge_paper_metadata.sql",
 )
+# A statement of FINISH_STATEMENTS that can only change something when its
+# guard (a query of one boolean) says so, and is skipped otherwise: the papers'
+# metadata come from saved API responses alone, and over a lake of pages
+# alone the MERGE touched nothing for 1.2 s of a million-page run (0.1 s of 25 files).
+FINISH_GUARDS: dict[str, str] = {"lake/merge_paper_metadata.sql": "lake/holds_api_rows.sql"}
 # The run's staging table of each API frame (sql/lake/create_api_staging.sql, and the
 # shared tables of create_run_staging.sql).
 API_STAGING_TABLES: dict[str, str] = {
@@ -917,7 +922,9 @@ class LakeWriter:
             self._create_run_views()
             for statement in FINISH_STATEMENTS:
                 with _timed(statement):
-                    self.con.execute(read_sql(statement))
+                    guard = FINISH_GUARDS.get(statement)
+                    if guard is None or self.con.execute(read_sql(guard)).fetchone()[0]:
+                        self.con.execute(read_sql(statement))
             with _timed("lake/merge_report_files.sql"):
                 self._create_report_files_view()
                 self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
