@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,37 @@ def test_a_kept_lake_hands_out_cursors_of_one_instance_that_see_each_others_comm
         fresh.execute("select one from memory.main.probe")
     assert fresh.execute("select count(*) from runs").fetchone() == (1,)
     fresh.close()
+
+
+def test_two_threads_keep_the_same_lake_open_each_with_its_own_instance(lake_location):
+    """Two runs in two threads of one process: neither uses (nor closes) the other's instance."""
+    first_open, second_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with lake_kept_open(lake_location):
+            open_lake(lake_location).execute("create table memory.main.probe as select 1 as one")
+            first_open.set()
+            second_done.wait(30)
+            seen["first still open"] = open_lake(lake_location).execute("select one from memory.main.probe").fetchall()
+
+    def second():
+        first_open.wait(30)
+        try:
+            with lake_kept_open(lake_location):
+                con = open_lake(lake_location)
+                seen["second sees the probe"] = bool(con.execute(
+                    "select count(*) from duckdb_tables() where database_name = 'memory' and table_name = 'probe'"
+                ).fetchone()[0])  # fmt: skip
+        finally:
+            second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen == {"second sees the probe": False, "first still open": [(1,)]}
 
 
 def test_resaved_page_updates_paper_and_adds_snapshot(lake, make_page, report_files_of):

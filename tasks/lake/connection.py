@@ -11,6 +11,7 @@ and look-ups in ``sql/lake``.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import importlib
 import json
@@ -273,8 +274,12 @@ def connect_read_only(lake: str | Path | None = None, catalog: str | None = None
     return open_lake(resolve_location(lake, catalog), read_only=True)
 
 
-# Lakes kept open by lake_kept_open: location -> the DuckDB instance that holds it attached.
-_kept: dict[LakeLocation, duckdb.DuckDBPyConnection | None] = {}
+# The lakes kept open by the lake_kept_open blocks around the running code: location ->
+# the DuckDB instance that holds it attached (None until the block's first writable
+# open). Per context, so that two runs in two threads of one process keep their own.
+_kept: contextvars.ContextVar[dict[LakeLocation, duckdb.DuckDBPyConnection | None]] = contextvars.ContextVar(
+    "citelake_kept_lakes", default={}
+)
 _kept_lock = threading.Lock()
 
 
@@ -290,33 +295,37 @@ def lake_kept_open(location: LakeLocation) -> Iterator[None]:
     A cursor is a connection of its own (its own transaction and temporary
     tables) that sees what the others commit; closing it leaves the instance
     open. A read-only open before any writable one opens read-only as usual.
-    Nested blocks for the same lake share the outer one's instance.
+    The block holds for the code it runs and the threads that code starts with
+    its context (Prefect's task threads); a nested block for the same lake
+    shares the outer one's instance.
     """
-    with _kept_lock:
-        if location in _kept:
-            nested = True
-        else:
-            nested, _kept[location] = False, None
+    outer = _kept.get()
+    if location in outer:
+        yield
+        return
+    token = _kept.set({**outer, location: None})
     try:
         yield
     finally:
-        if not nested:
-            with _kept_lock:
-                instance = _kept.pop(location, None)
-            if instance is not None:
-                instance.close()
+        kept = _kept.get()
+        _kept.reset(token)
+        with _kept_lock:
+            instance = kept.pop(location, None)
+        if instance is not None:
+            instance.close()
 
 
 def _kept_cursor(location: LakeLocation, read_only: bool) -> duckdb.DuckDBPyConnection | None:
     """A cursor of the instance :func:`lake_kept_open` keeps for ``location`` (made now by a writable open), or None."""
+    kept = _kept.get()
     with _kept_lock:
-        if location not in _kept:
+        if location not in kept:
             return None
-        instance = _kept[location]
+        instance = kept[location]
         if instance is None:
             if read_only:
                 return None
-            instance = _kept[location] = _open_instance(location, read_only=False)
+            instance = kept[location] = _open_instance(location, read_only=False)
         cursor = instance.cursor()
     try:
         cursor.execute(read_sql("lake/use_lake.sql"))
