@@ -258,6 +258,7 @@ def ingest(
         typer.echo(f"citelake ingest: {message}", err=True)
         raise typer.Exit(code=1) from None
     typer.echo(format_summary(summary))
+    _ended_cleanly.append("ingest")
 
 
 @app.command("sql")
@@ -828,6 +829,13 @@ def alerts_notify(
     typer.echo(f"{verb} automation {name} ({done.automation_id}): every citelake.alert.* event notifies {where}")
 
 
+# A command that has written, closed and delivered everything (its lake connections
+# and parser processes closed, its temporary server stopped, its logs and events
+# sent) says so here, and main() then ends the process without the interpreter's
+# teardown of Prefect, polars, DuckDB and pyarrow: 0.4 s of the quick start's 6.3 s.
+_ended_cleanly: list[str] = []
+
+
 def main() -> None:
     import logging
 
@@ -837,7 +845,20 @@ def main() -> None:
     steps = logging.getLogger("tasks")
     steps.addHandler(handler)
     steps.setLevel(logging.WARNING)
-    app()
+    try:
+        app()
+    except SystemExit as ending:
+        if not _ended_cleanly or ending.code not in (None, 0):
+            raise
+    if not _ended_cleanly:
+        return
+    import os
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
