@@ -148,7 +148,10 @@ def prefect_api(server: TemporaryServer | None = None) -> Iterator[None]:
     run waits out: 1.0 s of a 25-file run's 3.7 s.
     """
     if server is None and api_configured():
-        yield
+        try:
+            yield
+        finally:
+            _deliver_logs_and_events()
         return
     if server is None:
         notice(STARTING)
@@ -163,11 +166,15 @@ def prefect_api(server: TemporaryServer | None = None) -> Iterator[None]:
             try:
                 yield
             finally:
-                # Deliver the run's last log lines and events while the server is still up.
-                APILogWorker.drain_all(timeout=5)
-                EventsWorker.drain_all(timeout=5)
+                _deliver_logs_and_events()  # while the server is still up
     finally:
         server.stop()
+
+
+def _deliver_logs_and_events() -> None:
+    """Send the runs' last log lines and events now, not at the interpreter's exit (which ``citelake ingest`` skips)."""
+    APILogWorker.drain_all(timeout=5)
+    EventsWorker.drain_all(timeout=5)
 
 
 def task_runner(runner: str = "threads", dask_address: str | None = None, workers: int | None = None) -> TaskRunner:

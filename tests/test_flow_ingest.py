@@ -220,3 +220,34 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 120) -> None
         if time.monotonic() > deadline:
             pytest.fail("the first run never took the lake's lock")
         time.sleep(0.05)
+
+
+def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_path):
+    """``citelake ingest`` skips the interpreter's teardown; the run's last events must have reached the server first."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_corpus(source, 60, SEED + 2)
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(source), "--lake", str(lake), "--batch-size", "20"],
+        env=os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rows added" in result.stdout, "the summary reached the pipe whole"
+    [(run_id,)] = lake_rows(lake, "select run_id from runs")
+
+    # The server records task runs from the events the command sent; give its recorder time to catch up.
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])))
+            states = {run.name.rsplit("-", 1)[0]: run.state_type.value for run in task_runs}
+            done = [run for run in task_runs if run.state_type and run.state_type.value == "COMPLETED"]
+            if (len(done) == len(task_runs) and "publish_run_report" in states) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert len(task_runs) == 1 + 3 + 4, states  # plan, three parse batches, commit, alerts, index, report
+    assert all(run.state_type.value == "COMPLETED" for run in task_runs), states
