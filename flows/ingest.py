@@ -52,8 +52,8 @@ DEFAULT_BATCH_SIZE = 2000
 RUNNERS = ("threads", "processes", "dask")
 # Parse tasks in flight per parser process on the threads runner: one the process
 # works on, one queued behind it. With one, the process idles while Prefect ends a
-# task and starts the next (~17 ms a task: 50 tasks of 0.15 s on two processes took
-# 4.6 s against 3.75 s; with two, 3.6-3.9 s).
+# task and starts the next: a flow of 50 tasks of 0.15 s of CPU each on two
+# processes took 6.09 s with one, 5.11-5.40 s with two.
 TASKS_PER_PARSER = 2
 
 
