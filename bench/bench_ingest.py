@@ -141,17 +141,21 @@ def _naive_parser(paths: list[str]) -> dict[str, float]:
     return json.loads(finished.stdout)
 
 
+def _default_corpus(arguments: argparse.Namespace, count: int) -> Path:
+    kind = "canonical-" if arguments.canonical else ""
+    return Path(f"/tmp/citelake-bench-ingest-{kind}{count}-{arguments.seed}")
+
+
 def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
     corpus = ensure_corpus(
-        arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{count}-{arguments.seed}"),
-        count,
-        arguments.seed,
-        clean=arguments.clean,
-    )
+        arguments.corpus or _default_corpus(arguments, count), count, arguments.seed,
+        clean=arguments.clean, canonical=arguments.canonical,
+    )  # fmt: skip
     files = list(discover_reports(corpus))
     total_bytes = sum(file.size for file in files)
-    print(f"Corpus {corpus}: {len(files):,} files, {total_bytes / MB:,.1f} MB; "
+    kind = "canonical pages" if arguments.canonical else "every variation of the format"
+    print(f"Corpus {corpus} ({kind}): {len(files):,} files, {total_bytes / MB:,.1f} MB; "
           f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores")  # fmt: skip
 
     for file in files:  # both read from the page cache: the first reader would otherwise pay for the disk
@@ -242,8 +246,9 @@ def main() -> None:
     if arguments.scaling:
         command += ["--scaling", arguments.scaling]
     else:
-        corpus = arguments.corpus or Path(f"/tmp/citelake-bench-ingest-{arguments.count}-{arguments.seed}")
+        corpus = arguments.corpus or _default_corpus(arguments, arguments.count)
         command += ["--count", str(arguments.count), "--corpus", str(corpus)]
+    command += ["--canonical"] if arguments.canonical else []
     command += ["--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]
     command += ["--plain"] if arguments.plain else []
     print("Reproduce: " + shlex.join(command))

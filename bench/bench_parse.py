@@ -172,9 +172,11 @@ def _measure_single_core(files: list[DiscoveredFile], profile: bool) -> None:
 
 def main() -> None:
     arguments = _arguments()
+    kind = "canonical-" if arguments.canonical else ""
     corpus = ensure_corpus(
-        arguments.corpus or Path(f"/tmp/citelake-bench-{arguments.count}-{arguments.seed}"), arguments.count, arguments.seed
-    )
+        arguments.corpus or Path(f"/tmp/citelake-bench-{kind}{arguments.count}-{arguments.seed}"),
+        arguments.count, arguments.seed, canonical=arguments.canonical,
+    )  # fmt: skip
     started = time.perf_counter()
     files = _discover(corpus)
     print(f"Discovered {len(files):,} files in {corpus} in {time.perf_counter() - started:.2f} s (not counted below)")
@@ -187,6 +189,7 @@ def main() -> None:
         "--corpus", str(corpus), "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size),
         "--reference-files", str(arguments.reference_files),
         *(["--reference-path"] if arguments.reference_path else []), *(["--profile"] if arguments.profile else []),
+        *(["--canonical"] if arguments.canonical else []),
     ]  # fmt: skip
     print(f"\nReproduce: cd {Path(__file__).resolve().parent.parent} && {shlex.join(command)}")
 

@@ -18,19 +18,25 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, default_folder: str) -
     parser.add_argument("--count", type=int, default=100_000, help="files to generate (default 100000)")
     parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
     parser.add_argument(
+        "--canonical",
+        action="store_true",
+        help="only canonical pages (UTF-8, whole, the fast path's layout; no non-report), as the issue's "
+        "throughput aim counts them; without it, every variation of the format",
+    )
+    parser.add_argument(
         "--corpus",
         type=Path,
         help=f"corpus folder: reused if it holds files, else generated there (default {default_folder})",
     )
 
 
-def ensure_corpus(folder: Path, count: int, seed: int, *, clean: bool = False) -> Path:
-    """``folder`` holding ``write_corpus(count, seed)``: reused if it holds files, else generated (and timed) there."""
+def ensure_corpus(folder: Path, count: int, seed: int, *, clean: bool = False, canonical: bool = False) -> Path:
+    """``folder`` holding ``write_corpus(count, seed, canonical=canonical)``: reused if it holds files, else generated (and timed) there."""
     if clean:
         shutil.rmtree(folder, ignore_errors=True)
     if not (folder.is_dir() and any(folder.iterdir())):
         started = time.perf_counter()
-        generated = write_corpus(folder, count, seed)
+        generated = write_corpus(folder, count, seed, canonical=canonical)
         print(f"Generated {generated.files:,} files ({generated.total_bytes / MB:,.1f} MB) in {folder} "
               f"in {time.perf_counter() - started:.1f} s (not counted below)")  # fmt: skip
     return folder

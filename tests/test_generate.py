@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,6 +31,7 @@ from tasks.reading.generate import (
     write_corpus,
 )
 from tasks.reading.parse import parse_report
+from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
 from tasks.reading.record import Record, Rejection, collapse_whitespace
 
 CORPUS_SIZE = 400
@@ -230,6 +232,30 @@ def test_a_clean_corpus_adds_up_and_a_default_one_does_not() -> None:
         last_count[record["doi"]] = counts
     default = [r.expected for r in generate_corpus(300, seed=8) if isinstance(r.expected, dict)]
     assert not all(add_up(record) for record in default)
+
+
+def test_a_canonical_corpus_is_read_whole_by_the_fast_path_and_a_default_one_is_not() -> None:
+    """bench_ingest --canonical measures the issue's canonical pages: every one must take the fast path."""
+
+    def fast_path_takes(reports: list[GeneratedReport]) -> list[bool]:
+        texts = [(report, canonical_text(report.data)) for report in reports]
+        decoded = [(report, text) for report, text in texts if text is not None]
+        pages = pl.DataFrame(
+            {
+                "observed_at": [report.mtime for report, _ in decoded],
+                "source_sha256": [hashlib.sha256(report.data).hexdigest() for report, _ in decoded],
+                "source_path": [report.name for report, _ in decoded],
+                "page_text": [text for _, text in decoded],
+            },
+            schema=PAGES_SCHEMA,
+        )
+        return parse_canonical(pages).accepted + [False] * (len(reports) - len(decoded))
+
+    canonical = list(generate_corpus(600, seed=12, canonical=True))
+    assert all(isinstance(report.expected, dict) and not report.expected["warnings"] for report in canonical)
+    assert all(fast_path_takes(canonical))
+    assert any(report.name.endswith(".gz") for report in canonical) and any(report.duplicate for report in canonical)
+    assert not all(fast_path_takes(list(generate_corpus(600, seed=12))))
 
 
 def test_forced_variations_are_honoured() -> None:

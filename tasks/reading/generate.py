@@ -454,6 +454,7 @@ class _Style:
     blank_runs: bool
     trailing_newline: bool
     legacy_disputing: bool
+    canonical: bool = False  # only what tasks.reading.parse_vectorized reads: no Citation Types cut short, no confidence left out
 
 
 def _choose_style(
@@ -465,6 +466,7 @@ def _choose_style(
     cut_off: bool | None,
     consistent: bool | None,
     gzip_fraction: float,
+    canonical: bool = False,
 ) -> _Style:
     if encoding is None:
         roll = rng.random()
@@ -478,6 +480,7 @@ def _choose_style(
         blank_runs=rng.random() < P_BLANK_RUNS,
         trailing_newline=rng.random() < P_TRAILING_NEWLINE,
         legacy_disputing=rng.random() < P_LEGACY_DISPUTING,
+        canonical=canonical,
     )
 
 
@@ -546,7 +549,7 @@ def _write_abstract(rng: random.Random, page: _PageWriter, abstract: str | None)
     return collapse_whitespace(kept), True
 
 
-def _citation_types(rng: random.Random, paper: _Paper, shown: list[_Citation]) -> list[int]:
+def _citation_types(rng: random.Random, paper: _Paper, shown: list[_Citation], style: _Style) -> list[int]:
     """The Citation Types numbers of a page: never fewer of a class than the page shows."""
     tallies = [
         max(count, sum(c.type == statement_type for c in shown))
@@ -555,7 +558,7 @@ def _citation_types(rng: random.Random, paper: _Paper, shown: list[_Citation]) -
     paper.tallies = list(tallies)  # what a page showed, a later save of it never shows less of
     # The page may leave out trailing classes the paper has none of; never one it counts.
     shortest = max(2, 1 + max((i for i, count in enumerate(tallies) if count), default=0))
-    if shortest < len(TALLY_CLASSES) and rng.random() < P_SHORT_CITATION_TYPES:
+    if shortest < len(TALLY_CLASSES) and rng.random() < P_SHORT_CITATION_TYPES and not style.canonical:
         return tallies[: rng.randrange(shortest, len(TALLY_CLASSES))]
     return tallies
 
@@ -577,7 +580,7 @@ def _render(rng: random.Random, paper: _Paper, style: _Style) -> tuple[str, Reco
     of its statements no earlier record of the paper held."""
     shown = _choose_shown(rng, paper)
     paper.last_shown = shown
-    type_counts = _citation_types(rng, paper, shown)
+    type_counts = _citation_types(rng, paper, shown, style)
     statement_count = sum(type_counts)
     if not style.consistent:
         statement_count = max(1, statement_count + rng.choice((-3, -2, -1, 1, 2, 5, 40)))
@@ -660,7 +663,7 @@ def _write_statements(
     if rng.random() < P_SHOWN_TWICE:
         twice = rng.choice(shown)
         showings.insert(_between(rng, showings.index(twice) + 1, len(showings)), twice)
-    without_confidence = {id(c) for c in shown if rng.random() < P_MISSING_CONFIDENCE}
+    without_confidence = {id(c) for c in shown if rng.random() < P_MISSING_CONFIDENCE and not style.canonical}
     cut_at = rng.randrange(len(showings)) if style.cut_off else len(showings)
 
     warnings: list[str] = []
@@ -810,6 +813,7 @@ def generate_corpus(
     gzip_fraction: float = DEFAULT_GZIP_FRACTION,
     duplicate_fraction: float = 0.01,
     clean: bool = False,
+    canonical: bool = False,
 ) -> Iterator[GeneratedReport]:
     """``count`` generated files, deterministic from ``seed``, one at a time.
 
@@ -818,7 +822,15 @@ def generate_corpus(
     ``duplicate_fraction`` byte-identical copies of the previous report file under
     another name, and ``gzip_fraction`` are gzipped. ``clean=True`` makes every
     page's counts add up; otherwise about 5% do not.
+
+    ``canonical=True`` gives only canonical pages (``docs/report-format.md``; what
+    ``tasks.reading.parse_vectorized`` reads): no non-report, and every page UTF-8
+    with LF line ends, whole, with four Citation Types numbers and every
+    statement's confidence. Re-saves, copies, gzip and the layout's other
+    variations (quotes, line breaks, blank runs, prefixed DOIs…) stay as they are.
     """
+    if canonical:
+        reject_fraction = 0.0
     rng = random.Random(seed)
     recent: deque[_Paper] = deque(maxlen=RESAVE_POOL)
     non_report_kinds = list(NonReport)
@@ -839,12 +851,13 @@ def generate_corpus(
         roll -= duplicate_fraction
         style = _choose_style(
             rng,
-            encoding=None,
-            crlf=None,
+            encoding="utf-8" if canonical else None,
+            crlf=False if canonical else None,
             gzipped=None,
-            cut_off=None,
+            cut_off=False if canonical else None,
             consistent=True if clean else None,
             gzip_fraction=gzip_fraction,
+            canonical=canonical,
         )
         if roll < resave_fraction and recent:
             paper = rng.choice(recent)
