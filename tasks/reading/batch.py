@@ -24,7 +24,7 @@ import polars as pl
 
 from tasks.reading.frames import FILE_STATES, Frames
 from tasks.reading.parse import parse_report, read_report_file
-from tasks.reading.parse_vectorized import canonical_text, parse_canonical
+from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
 from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
 from tasks.reading.scite_api import ApiFrames, empty_api_frames, is_json_file, read_api_batch, sniff_first, starts_like_json
 from tasks.reading.split import page_frames, reduce_page_frames, split_records
@@ -128,13 +128,14 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
             warnings[index] = api_read.response.warnings
 
     if vectorized:
-        texts = [(index, text) for index, _, data in read if (text := canonical_text(data)) is not None]
-        indices = [index for index, _ in texts]
+        texts = canonical_texts([data for _, _, data in read])
+        decoded = texts.is_not_null()
+        indices = [index for (index, _, _), utf8 in zip(read, decoded, strict=True) if utf8]
         pages = discovered[indices].select(
             observed_at="mtime",
             source_sha256=pl.Series([sha256s[index] for index in indices], dtype=pl.Utf8),
             source_path="path",
-            page_text=pl.Series([text for _, text in texts], dtype=pl.Utf8),
+            page_text=texts.filter(decoded),
         )
         fast = parse_canonical(pages)
         parsed_fast = {index for index, accepted in zip(indices, fast.accepted, strict=True) if accepted}
