@@ -1,7 +1,10 @@
 """Benchmark: a whole ingest of a generated corpus into a fresh lake, then a re-run with nothing changed.
 
-Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``),
-times the baseline first (``bench/naive_parser.py``: the single-pass parser a
+Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``):
+by default two of each size, one of canonical pages (``canonical=True``: what
+the issue's throughput aim counts) and one with every variation of the format
+(which must not fall more than 20% behind), measured in turn; ``--canonical``
+or ``--variations-only`` measures one. For each, it times the baseline first (``bench/naive_parser.py``: the single-pass parser a
 user would write, on one core, parse only), then runs the ingest twice on a
 fresh lake (embedded SQLite catalog): by default the ingest flow
 (``flows.ingest.ingest_flow``, what ``citelake ingest`` runs) against a running
@@ -18,13 +21,15 @@ also gives the split of the run into plan, parse and commit. It prints
   checks and COMMIT), and the peak resident memory of the main process and of
   the largest parser process;
 * the re-run with nothing changed: its time and its fraction of the first run's;
+* with several corpora, a table of them side by side and how far the
+  every-variation corpus falls behind the canonical one, per file;
 * the command that reproduces the figures.
 
 The corpus was just written or read, so the page cache is warm: the figures are
 CPU throughput, not disk throughput. Run::
 
     .venv/bin/python bench/bench_ingest.py                      # 100,000 files
-    .venv/bin/python bench/bench_ingest.py --count 20000 --clean
+    .venv/bin/python bench/bench_ingest.py --count 20000 --clean --canonical
     .venv/bin/python bench/bench_ingest.py --plain --scaling 10000,100000,1000000
 """
 
@@ -65,7 +70,17 @@ def _arguments() -> argparse.Namespace:
         "--scaling", metavar="COUNTS",
         help="comma-separated file counts (such as 10000,100000,1000000): measure each, then print them side by side",
     )  # fmt: skip
-    return parser.parse_args()
+    parser.add_argument(
+        "--variations-only", action="store_true",
+        help="only the corpus with every variation of the format (by default both kinds are measured; --canonical: only canonical)",
+    )  # fmt: skip
+    arguments = parser.parse_args()
+    if arguments.canonical and arguments.variations_only:
+        parser.error("--canonical and --variations-only exclude each other")
+    arguments.kinds = [True] if arguments.canonical else [False] if arguments.variations_only else [True, False]
+    if arguments.corpus and len(arguments.kinds) > 1:
+        parser.error("--corpus names one corpus: say its kind with --canonical or --variations-only")
+    return arguments
 
 
 class _Stages:
@@ -122,6 +137,7 @@ def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) ->
 
 @dataclass
 class _Measured:
+    canonical: bool
     files: int
     naive: float
     first: float
@@ -141,20 +157,24 @@ def _naive_parser(paths: list[str]) -> dict[str, float]:
     return json.loads(finished.stdout)
 
 
-def _default_corpus(arguments: argparse.Namespace, count: int) -> Path:
-    kind = "canonical-" if arguments.canonical else ""
+def _default_corpus(arguments: argparse.Namespace, count: int, canonical: bool) -> Path:
+    kind = "canonical-" if canonical else ""
     return Path(f"/tmp/citelake-bench-ingest-{kind}{count}-{arguments.seed}")
 
 
-def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
+def _kind(canonical: bool) -> str:
+    return "canonical pages" if canonical else "every variation of the format"
+
+
+def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
     corpus = ensure_corpus(
-        arguments.corpus or _default_corpus(arguments, count), count, arguments.seed,
-        clean=arguments.clean, canonical=arguments.canonical,
+        arguments.corpus or _default_corpus(arguments, count, canonical), count, arguments.seed,
+        clean=arguments.clean, canonical=canonical,
     )  # fmt: skip
     files = list(discover_reports(corpus))
     total_bytes = sum(file.size for file in files)
-    kind = "canonical pages" if arguments.canonical else "every variation of the format"
+    kind = _kind(canonical)
     print(f"Corpus {corpus} ({kind}): {len(files):,} files, {total_bytes / MB:,.1f} MB; "
           f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores")  # fmt: skip
 
@@ -204,7 +224,9 @@ def _measure(arguments: argparse.Namespace, count: int, server) -> _Measured:
     finally:
         if arguments.lake is None:
             shutil.rmtree(lake_folder, ignore_errors=True)
-    return _Measured(files=len(files), naive=naive, first=seconds, again=again, peak_mb=memory.peak_mb)
+    return _Measured(
+        canonical=canonical, files=len(files), naive=naive, first=seconds, again=again, peak_mb=memory.peak_mb
+    )
 
 
 def main() -> None:
@@ -222,8 +244,9 @@ def main() -> None:
     try:
         measured = []
         for count in counts:
-            measured.append(_measure(arguments, count, server))
-            print()
+            for canonical in arguments.kinds:
+                measured.append(_measure(arguments, count, canonical, server))
+                print()
     finally:
         if server is not None:
             from prefect.events.worker import EventsWorker
@@ -235,20 +258,25 @@ def main() -> None:
             stop_server(server)
 
     if len(measured) > 1:
-        print(f"Scaling ({'plain ingest' if arguments.plain else 'the ingest flow'}; a first run into a fresh lake each)")
-        print(f"{'files':>10} {'naive s':>9} {'ingest s':>9} {'ratio':>6} {'us/file':>8} {'re-run s':>9} {'re-run':>7} {'peak MB':>8}")
+        print(f"Side by side ({'plain ingest' if arguments.plain else 'the ingest flow'}; a first run into a fresh lake each)")
+        print(f"{'corpus':>16} {'files':>10} {'naive s':>9} {'ingest s':>9} {'ratio':>6} {'us/file':>8} "
+              f"{'re-run s':>9} {'re-run':>7} {'peak MB':>8}")  # fmt: skip
         for m in measured:
-            print(f"{m.files:>10,} {m.naive:>9.2f} {m.first:>9.2f} {m.naive / m.first:>6.2f} {m.first / m.files * 1e6:>8.0f} "
+            print(f"{'canonical' if m.canonical else 'every variation':>16} {m.files:>10,} {m.naive:>9.2f} {m.first:>9.2f} "
+                  f"{m.naive / m.first:>6.2f} {m.first / m.files * 1e6:>8.0f} "
                   f"{m.again:>9.2f} {m.again / m.first:>7.1%} {m.peak_mb:>8,.0f}")  # fmt: skip
+        for canonical, varied in zip(measured[::2], measured[1::2], strict=True) if len(arguments.kinds) == 2 else ():
+            behind = varied.first / varied.files / (canonical.first / canonical.files) - 1
+            print(f"every variation against canonical at {canonical.files:,} files: {behind:+.0%} time a file (aim: at most +20%)")
         print()
 
     command = [".venv/bin/python", "bench/bench_ingest.py", "--seed", str(arguments.seed)]
     if arguments.scaling:
         command += ["--scaling", arguments.scaling]
     else:
-        corpus = arguments.corpus or _default_corpus(arguments, arguments.count)
-        command += ["--count", str(arguments.count), "--corpus", str(corpus)]
-    command += ["--canonical"] if arguments.canonical else []
+        command += ["--count", str(arguments.count)]
+        command += ["--corpus", str(arguments.corpus)] if arguments.corpus else []
+    command += ["--canonical"] if arguments.canonical else ["--variations-only"] if arguments.variations_only else []
     command += ["--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]
     command += ["--plain"] if arguments.plain else []
     print("Reproduce: " + shlex.join(command))
