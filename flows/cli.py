@@ -196,9 +196,9 @@ def ingest(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-    from flows.ingest import ingest_flow, prefect_api, task_runner
+    from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
     from tasks.lake.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
-    from tasks.lake.connection import LakeError
+    from tasks.lake.connection import LakeError, resolve_location
     from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
@@ -243,7 +243,9 @@ def ingest(
 
     try:
         flow = ingest_flow.with_options(task_runner=task_runner(runner, dask_address, workers))
-        with prefect_api(server), bar if console.is_terminal else nullcontext():
+        # With a temporary server, the lake is opened while the server boots (this process waits for it anyway).
+        ahead = lake_opened_ahead(resolve_location(lake, catalog)) if server is not None else nullcontext()
+        with ahead, prefect_api(server), bar if console.is_terminal else nullcontext():
             summary = flow(
                 source=str(source),
                 lake=lake and str(lake),

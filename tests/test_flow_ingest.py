@@ -17,9 +17,10 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.client.schemas.objects import Artifact
 from prefect.settings import PREFECT_API_URL
 
-from flows.ingest import ingest_flow
+from flows.ingest import ingest_flow, lake_opened_ahead
+from flows.temporary_server import TemporaryServerError
 from tasks.reading.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
-from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary
+from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary, LakeFolderError
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 from tasks.reading.record import Rejection
 from tasks.lake.run_report import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
@@ -251,3 +252,44 @@ def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_p
             time.sleep(0.5)
     assert len(task_runs) == 1 + 3 + 4, states  # plan, three parse batches, commit, alerts, index, report
     assert all(run.state_type.value == "COMPLETED" for run in task_runs), states
+
+
+def test_a_run_in_a_lake_opened_ahead_commits_as_any_run(tmp_path):
+    """``citelake ingest`` opens a fresh lake while its temporary server boots; the run then commits into it."""
+    source, location = tmp_path / "source", LakeLocation(path=tmp_path / "lake")
+    write_corpus(source, 30, SEED + 3)
+    with lake_opened_ahead(location):
+        assert location.catalog_file.is_file(), "the lake was not made ahead of the run"
+        summary, flow_run_id = run_ingest(source, location.path)
+    assert lake_rows(location.path, "select run_id from runs") == [(str(flow_run_id),)]
+    assert summary.files["seen"] == 30
+    assert not (location.path / STAGING_DIR).exists()
+    open_lake(location).close()  # the block's instance is closed: another one opens the lake for writing
+
+
+def test_a_run_that_never_started_leaves_no_folder_the_open_ahead_made(tmp_path):
+    fresh = LakeLocation(path=tmp_path / "new" / "lake")
+    with pytest.raises(TemporaryServerError):
+        with lake_opened_ahead(fresh):
+            assert fresh.catalog_file.is_file()
+            raise TemporaryServerError("the temporary Prefect server did not start")
+    assert not (tmp_path / "new").exists(), "a run that never started wrote a lake"
+
+    existing = LakeLocation(path=tmp_path / "lake")
+    open_lake(existing).close()
+    with pytest.raises(TemporaryServerError):
+        with lake_opened_ahead(existing):
+            raise TemporaryServerError("the temporary Prefect server did not start")
+    assert existing.catalog_file.is_file(), "an existing lake was removed"
+
+
+def test_a_lake_that_does_not_open_ahead_is_left_to_the_run_which_says_why(tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_corpus(source, 5, SEED + 4)
+    lake.write_text("not a lake folder")
+    with lake_opened_ahead(LakeLocation(path=lake)):
+        state = ingest_flow(source=str(source), lake=str(lake), batch_size=BATCH_SIZE, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(LakeFolderError, match="is a file, not a lake folder"):
+        state.result()
+    assert lake.read_text() == "not a lake folder"
