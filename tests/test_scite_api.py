@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.connection import SQL_DIR, LakeLocation, open_lake
 from tasks.lake.ingest import IngestSummary, ingest
 from tasks.reading.batch import parse_and_split
 from tasks.reading.parse import load_report
@@ -597,3 +597,36 @@ def test_a_fifo_named_json_is_rejected_without_waiting_for_a_writer(tmp_path: Pa
     )
     assert result.outcomes["reason"].to_list()[0] == "cannot read the file: not a regular file"
     assert result.outcomes["status"].to_list() == ["rejected", "parsed"]
+
+
+def test_a_type_disagreement_without_an_api_tally_is_reported(tmp_path: Path) -> None:
+    # page_api_disagreements runs only over a lake holding API-sourced rows
+    # (run_checks' guard): a citations response gives statements but no tally
+    # snapshot, and its disagreement with the page is still found.
+    record = load_report(PAGE)
+    statement = record["statements"][0]
+    flipped = "contradicting" if statement["type"] != "contrasting" else "supporting"
+    day = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    source = tmp_path / "source"
+    place(source, "page.txt", PAGE.read_bytes(), day)
+    citations = {"citations": [
+        {"source": "10.9999/citing.1", "target": PAGE_DOI, "snippet": statement["text"], "section": statement["section"],
+         "type": flipped, "typeConfidence": 0.8, "selfCites": []},
+    ]}  # fmt: skip
+    place(source, "citations.json", citations, day.replace(hour=18))
+    lake = tmp_path / "lake"
+    summary = run(source, lake)
+    assert query(lake, "select source from paper_snapshots where doi = ?", [PAGE_DOI]) == [("page",)]
+    (finding,) = [finding for finding in summary.findings if finding.check_name == "page_api_disagreements"]
+    assert finding.offending_rows == 1
+    assert finding.sample[0]["what"].startswith("type of statement")
+
+
+def test_a_lake_of_pages_alone_skips_the_page_api_check_and_finds_what_it_would(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    place(source, "page.txt", PAGE.read_bytes(), datetime(2024, 1, 1, tzinfo=UTC))
+    lake = tmp_path / "lake"
+    summary = run(source, lake)
+    (finding,) = [finding for finding in summary.findings if finding.check_name == "page_api_disagreements"]
+    check = (SQL_DIR / "checks" / "page_api_disagreements.sql").read_text(encoding="utf-8")
+    assert finding.offending_rows == query(lake, f"select count(*) from ({check})")[0][0] == 0
