@@ -1,0 +1,2 @@
+-- Undo keep_build_sides.sql: DuckDB picks each join's build side again.
+reset disabled_optimizers
