@@ -211,6 +211,28 @@ def test_exception_inside_the_writer_leaves_the_previous_snapshot(lake, make_pag
     assert table_counts(lake) == counts
 
 
+def run_staging_left(con) -> list[str]:
+    """The run staging's temporary tables and views still in the connection (create_run_staging.sql, run_view.sql)."""
+    rows = con.execute(
+        "select table_name from duckdb_tables() where temporary and table_name like 'run%' "
+        "union all select view_name from duckdb_views() where temporary and view_name like 'run%'"
+    ).fetchall()
+    return sorted(name for (name,) in rows)
+
+
+def test_the_writer_drops_its_staging_after_a_commit_and_after_a_rollback(lake, make_page, report_files_of):
+    write_run(lake, "run-1", [make_page("10.1/a", JAN)], report_files_of)
+    assert run_staging_left(lake) == []
+    assert lake.execute("select count(*) from runs").fetchone() == (1,)  # the connection is usable after the drops
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with LakeWriter(lake, run_id="run-2") as writer:
+            writer.add_batch(split_records([make_page("10.1/b", FEB)]), report_files_of([make_page("10.1/b", FEB)]))
+            assert "run_page_hashes" in run_staging_left(lake)
+            raise RuntimeError("boom")
+    assert run_staging_left(lake) == []
+
+
 def test_leaving_without_finish_commits_nothing(lake, make_page, report_files_of):
     snapshots = snapshot_ids(lake)
     with pytest.raises(LakeError, match="without finish"):
