@@ -314,21 +314,27 @@ def test_page_and_api_tallies_on_two_dates_are_in_the_history_in_order(tmp_path:
     assert findings["page_api_disagreements"] == 0  # two dates: drift, not a conflict
 
 
-def test_a_page_and_the_api_disagreeing_on_one_date_are_reported(tmp_path: Path) -> None:
+def place_page_and_a_flipped_citation(source: Path, day: datetime) -> tuple[dict, dict, str]:
+    """The sample page saved on ``day``, and a citations response giving its first statement another type that evening."""
     record = load_report(PAGE)
     statement = record["statements"][0]
     flipped = "contradicting" if statement["type"] != "contrasting" else "supporting"
-    day = datetime(2024, 1, 1, 9, tzinfo=UTC)
-    source = tmp_path / "source"
     place(source, "page.txt", PAGE.read_bytes(), day)
-    tally = page_tally(total=record["statement_count"], supporting=record["tallies"]["supporting"] + 1,
-                       citingPublications=record["cited_by"])  # fmt: skip
-    place(source, "tally.json", tally, day.replace(hour=17))
     citations = {"citations": [
         {"source": "10.9999/citing.1", "target": PAGE_DOI, "snippet": statement["text"], "section": statement["section"],
          "type": flipped, "typeConfidence": 0.8, "selfCites": []},
     ]}  # fmt: skip
     place(source, "citations.json", citations, day.replace(hour=18))
+    return record, statement, flipped
+
+
+def test_a_page_and_the_api_disagreeing_on_one_date_are_reported(tmp_path: Path) -> None:
+    day = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    source = tmp_path / "source"
+    record, statement, flipped = place_page_and_a_flipped_citation(source, day)
+    tally = page_tally(total=record["statement_count"], supporting=record["tallies"]["supporting"] + 1,
+                       citingPublications=record["cited_by"])  # fmt: skip
+    place(source, "tally.json", tally, day.replace(hour=17))
     lake = tmp_path / "lake"
     summary = run(source, lake)
     (finding,) = [finding for finding in summary.findings if finding.check_name == "page_api_disagreements"]
@@ -603,17 +609,8 @@ def test_a_type_disagreement_without_an_api_tally_is_reported(tmp_path: Path) ->
     # page_api_disagreements runs only over a lake holding API-sourced rows
     # (run_checks' guard): a citations response gives statements but no tally
     # snapshot, and its disagreement with the page is still found.
-    record = load_report(PAGE)
-    statement = record["statements"][0]
-    flipped = "contradicting" if statement["type"] != "contrasting" else "supporting"
-    day = datetime(2024, 1, 1, 9, tzinfo=UTC)
     source = tmp_path / "source"
-    place(source, "page.txt", PAGE.read_bytes(), day)
-    citations = {"citations": [
-        {"source": "10.9999/citing.1", "target": PAGE_DOI, "snippet": statement["text"], "section": statement["section"],
-         "type": flipped, "typeConfidence": 0.8, "selfCites": []},
-    ]}  # fmt: skip
-    place(source, "citations.json", citations, day.replace(hour=18))
+    place_page_and_a_flipped_citation(source, datetime(2024, 1, 1, 9, tzinfo=UTC))
     lake = tmp_path / "lake"
     summary = run(source, lake)
     assert query(lake, "select source from paper_snapshots where doi = ?", [PAGE_DOI]) == [("page",)]
