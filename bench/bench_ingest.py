@@ -51,15 +51,18 @@ from pathlib import Path
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
-from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus  # noqa: E402
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus  # noqa: E402
 from bench.prefect_server import start_server, stop_server  # noqa: E402
 from tasks.lake.ingest import IngestProgress, IngestSummary, discover_reports, ingest  # noqa: E402
 from tasks.lake.connection import LakeLocation  # noqa: E402
 
 
+CORPUS_PATTERN = "/tmp/citelake-bench-ingest-COUNT-SEED"
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_corpus_arguments(parser, "/tmp/citelake-bench-ingest-COUNT-SEED")
+    add_corpus_arguments(parser, CORPUS_PATTERN)
     parser.add_argument("--clean", action="store_true", help="delete the corpus folder first and generate it anew")
     parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")
@@ -157,11 +160,6 @@ def _naive_parser(paths: list[str]) -> dict[str, float]:
     return json.loads(finished.stdout)
 
 
-def _default_corpus(arguments: argparse.Namespace, count: int, canonical: bool) -> Path:
-    kind = "canonical-" if canonical else ""
-    return Path(f"/tmp/citelake-bench-ingest-{kind}{count}-{arguments.seed}")
-
-
 def _kind(canonical: bool) -> str:
     return "canonical pages" if canonical else "every variation of the format"
 
@@ -169,7 +167,7 @@ def _kind(canonical: bool) -> str:
 def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
     corpus = ensure_corpus(
-        arguments.corpus or _default_corpus(arguments, count, canonical), count, arguments.seed,
+        arguments.corpus or default_corpus(CORPUS_PATTERN, count, arguments.seed, canonical=canonical), count, arguments.seed,
         clean=arguments.clean, canonical=canonical,
     )  # fmt: skip
     # Only the paths are kept, and not through the ingest: a million DiscoveredFile

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.corpus import MB, TreeMemory, add_corpus_arguments, ensure_corpus, peak_rss_mb
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus, peak_rss_mb
 from tasks.reading.batch import parse_and_split, parse_in_parallel
 from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
@@ -43,9 +43,12 @@ from tasks.reading.record import DiscoveredFile, Rejection, SourceFile
 from tasks.reading.split import combine_frames, split_records
 
 
+CORPUS_PATTERN = "/tmp/citelake-bench-COUNT-SEED"
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_corpus_arguments(parser, "/tmp/citelake-bench-COUNT-SEED")
+    add_corpus_arguments(parser, CORPUS_PATTERN)
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
     parser.add_argument(
@@ -172,9 +175,8 @@ def _measure_single_core(files: list[DiscoveredFile], profile: bool) -> None:
 
 def main() -> None:
     arguments = _arguments()
-    kind = "canonical-" if arguments.canonical else ""
     corpus = ensure_corpus(
-        arguments.corpus or Path(f"/tmp/citelake-bench-{kind}{arguments.count}-{arguments.seed}"),
+        arguments.corpus or default_corpus(CORPUS_PATTERN, arguments.count, arguments.seed, canonical=arguments.canonical),
         arguments.count, arguments.seed, canonical=arguments.canonical,
     )  # fmt: skip
     started = time.perf_counter()

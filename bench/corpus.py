@@ -30,6 +30,11 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, default_folder: str) -
     )
 
 
+def default_corpus(pattern: str, count: int, seed: int, *, canonical: bool = False) -> Path:
+    """The corpus folder ``pattern`` names (as given to :func:`add_corpus_arguments`), ``canonical-`` before its count."""
+    return Path(pattern.replace("COUNT", f"canonical-{count}" if canonical else str(count)).replace("SEED", str(seed)))
+
+
 def ensure_corpus(folder: Path, count: int, seed: int, *, clean: bool = False, canonical: bool = False) -> Path:
     """``folder`` holding ``write_corpus(count, seed, canonical=canonical)``: reused if it holds files, else generated (and timed) there."""
     if clean:
