@@ -19,14 +19,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_split
 from tasks.reading.frames import SCHEMAS, STAGING_COMPRESSION, Frames, write_frames
-from tasks.lake.connection import LakeLocation
 from tasks.reading.record import DiscoveredFile
 from tasks.reading.scite_api import API_FRAME_SCHEMAS, ApiFrames
+
+if TYPE_CHECKING:  # not imported at run time: the parser processes import this module, and DuckDB was 38 MB of each
+    from tasks.lake.connection import LakeLocation
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"
