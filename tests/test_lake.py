@@ -181,6 +181,36 @@ def test_a_new_statement_takes_its_latest_sighting_whether_staged_once_or_twice(
     ]
 
 
+def test_a_new_paper_takes_its_latest_page_whether_staged_once_or_twice(lake, make_page, report_files_of):
+    """finish inserts a paper, an abstract and a file state new to the lake and staged once, and merges
+    those staged twice: the same rows either way (10.1/a's pages in one batch, 10.1/b's in two)."""
+    once = [
+        make_page("10.1/a", JAN, abstract="The first abstract."),
+        make_page("10.1/a", FEB, cited_by=11, abstract="The later abstract."),
+    ]
+    twice = [
+        make_page("10.1/b", JAN, abstract="The first abstract."),
+        make_page("10.1/b", FEB, cited_by=11, abstract="The later abstract."),
+    ]
+    with LakeWriter(lake, run_id="run-1", source="/reports") as writer:
+        writer.add_batch(split_records(once), report_files_of(once))
+        writer.add_batch(split_records(twice[:1]), report_files_of(twice[:1]))
+        writer.add_batch(split_records(twice[1:]), report_files_of(twice[1:]))
+        summary = writer.finish({"seen": 4, "new": 4})
+
+    assert (summary.rows_added["papers"], summary.rows_added["abstracts"], summary.rows_added["report_files"]) == (2, 2, 4)
+    assert lake.execute(
+        "select doi, cited_by, first_seen, last_seen, source_sha256 from papers order by doi"
+    ).fetchall() == [("10.1/a", 11, JAN, FEB, once[1][0].sha256), ("10.1/b", 11, JAN, FEB, twice[1][0].sha256)]
+    assert lake.execute("select doi, abstract, observed_at from abstracts order by doi").fetchall() == [
+        ("10.1/a", "The later abstract.", FEB),
+        ("10.1/b", "The later abstract.", FEB),
+    ]
+    assert lake.execute("select path, sha256, status, run_id from report_files order by path").fetchall() == sorted(
+        (source.path, source.sha256, "ingested", "run-1") for source, _ in once + twice
+    )
+
+
 def test_adding_the_same_batch_twice_adds_nothing(lake, make_page, report_files_of):
     pages = [
         make_page("10.1/a", JAN, [("a", "Methods", "mentioning", 0.9), ("b", None, "supporting", 0.7)]),

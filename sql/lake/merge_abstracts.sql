@@ -9,6 +9,7 @@ using (
     -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
     with incoming as not materialized (
         select * exclude (batch) from run_abstracts
+        semi join run_merged_abstracts using (doi)
     ),
 
     stored as (

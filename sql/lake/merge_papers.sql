@@ -11,6 +11,7 @@ using (
     -- materialized CTE (one referenced twice, as this one) fails with "Out of buffer".
     with incoming as not materialized (
         select * exclude (batch) from run_papers
+        semi join run_merged_papers using (doi)
     ),
 
     -- A row known only from a saved /papers response (merge_paper_metadata.sql)

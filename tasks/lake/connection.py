@@ -85,17 +85,25 @@ REPORT_FILES_PARKED = "report_files.parquet"
 # What finish() runs, in this order, to bring the staged run into the lake: each
 # a set-based statement over every batch at once. The pages the run adds are
 # chosen first, so the per-page inserts agree; statements merge after the
-# sightings, whose latest classification they take, and only those the lake
-# holds or the run staged twice go through a MERGE (the rest, most of a
-# first run, are inserted as staged). Then report_files
-# (lake/merge_report_files.sql, which takes the run id).
+# sightings, whose latest classification they take. Papers, abstracts and
+# statements are merged only for the papers the run can change (those with a
+# page the run adds, lake/select_changed_dois.sql). Of those only the rows
+# whose key the lake holds or the run staged twice go through a MERGE; the
+# rest, most of a first run, are inserted as staged (a MERGE of a million new
+# rows took DuckDB to its memory limit). Then the files' states
+# (REPORT_FILES_STATEMENTS), merged or inserted in the same way.
 FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/select_new_pages.sql",
+    "lake/select_changed_dois.sql",
     "lake/insert_paper_snapshots.sql",
     "lake/insert_statement_sightings.sql",
     "lake/insert_facets.sql",
+    "lake/select_merged_papers.sql",
     "lake/merge_papers.sql",
+    "lake/insert_new_papers.sql",
+    "lake/select_merged_abstracts.sql",
     "lake/merge_abstracts.sql",
+    "lake/insert_new_abstracts.sql",
     "lake/select_merged_statements.sql",
     "lake/merge_statements.sql",
     "lake/insert_new_statements.sql",
@@ -104,6 +112,13 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/insert_api_papers.sql",
     "lake/insert_editorial_notices.sql",
     "lake/merge_paper_metadata.sql",
+)
+# The files' states: what the run changes chosen first, then the two writes (the
+# paths the lake holds, the new ones), which take the run id.
+REPORT_FILES_STATEMENTS: tuple[str, ...] = (
+    "lake/select_report_file_changes.sql",
+    "lake/merge_report_files.sql",
+    "lake/insert_new_report_files.sql",
 )
 # A statement of FINISH_STATEMENTS that can only change something when its
 # guard (a query of one boolean) says so, and is skipped otherwise: the papers'
@@ -954,9 +969,13 @@ class LakeWriter:
                     guard = FINISH_GUARDS.get(statement)
                     if guard is None or self.con.execute(read_sql(guard)).fetchone()[0]:
                         self.con.execute(read_sql(statement))
-            with _timed("lake/merge_report_files.sql"):
-                self._create_report_files_view()
-                self.con.execute(read_sql("lake/merge_report_files.sql"), {"run_id": self.run_id})
+            self._create_report_files_view()
+            select, *writes = REPORT_FILES_STATEMENTS
+            with _timed(select):
+                self.con.execute(read_sql(select))
+            for statement in writes:
+                with _timed(statement):
+                    self.con.execute(read_sql(statement), {"run_id": self.run_id})
             counts_after = _row_counts(self.con)
             rows_added = {table: counts_after[table] - counts_before[table] for table in counts_after}
             with _timed("checks"):
