@@ -47,14 +47,20 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus  # noqa: E402
 from bench.prefect_server import start_server, stop_server  # noqa: E402
-from tasks.lake.ingest import IngestProgress, IngestSummary, discover_reports, ingest  # noqa: E402
-from tasks.lake.connection import LakeLocation  # noqa: E402
+
+# tasks.lake is imported where it is used, not here: the parser processes are spawned and
+# import this file again as their main module, and at the top it would load DuckDB into
+# each of them (39 MB a process), which `citelake ingest`'s parser processes do not hold.
+if TYPE_CHECKING:
+    from tasks.lake.connection import LakeLocation
+    from tasks.lake.ingest import IngestProgress, IngestSummary
 
 
 CORPUS_PATTERN = "/tmp/citelake-bench-ingest-COUNT-SEED"
@@ -118,6 +124,8 @@ def _cpu_seconds() -> float:
 
 
 def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) -> tuple[IngestSummary, _Stages, float]:
+    from tasks.lake.ingest import ingest
+
     stages = _Stages()
     if arguments.plain:
         steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.connection")
@@ -166,6 +174,9 @@ def _kind(canonical: bool) -> str:
 
 def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
+    from tasks.lake.connection import LakeLocation
+    from tasks.lake.ingest import discover_reports
+
     corpus = ensure_corpus(
         arguments.corpus or default_corpus(CORPUS_PATTERN, count, arguments.seed, canonical=canonical), count, arguments.seed,
         clean=arguments.clean, canonical=canonical,
