@@ -4,15 +4,23 @@
 -- temporary table, computed before either write (merge_report_files.sql,
 -- insert_new_report_files.sql): a row is rewritten only when the state
 -- changed, so run_id names the run that last changed it and an unchanged
--- collection of a million files costs no rewrite. As one MERGE with this
--- query as its source, a million files saved again with new modification
--- times ran out of memory under a 600 MB limit; the same MERGE from this
--- table needs far less, and new paths are a plain insert.
+-- collection of a million files costs no rewrite. A batch stages a path
+-- once, so a path's latest state is its only one unless a later batch staged
+-- it again: found with a grouping rather than a window over every path, which
+-- ran out of memory under a 600 MB limit for a million files saved again with
+-- new modification times (this passes under 256 MB). New paths are then a
+-- plain insert.
 create or replace temp table run_report_file_changes as
 with incoming as (
     select path, size, mtime, sha256, status, reason, warnings
     from run_report_files
-    qualify row_number() over (partition by path order by batch desc) = 1
+    anti join (
+        select path, max(batch) as latest
+        from run_report_files
+        group by path
+        having count(*) > 1
+    ) as restaged
+        on restaged.path = run_report_files.path and restaged.latest <> run_report_files.batch
 ),
 
 stored as (
