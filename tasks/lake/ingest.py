@@ -56,9 +56,9 @@ from tasks.lake.connection import (
     LakeLocation,
     LakeWriter,
     catalog_holders,
-    file_manifest,
     open_lake,
     read_sql,
+    registered,
 )
 from tasks.reading.parse import READ_FAILURE
 from tasks.reading.record import DiscoveredFile, path_text
@@ -297,38 +297,32 @@ def plan_run(
     A path whose size and mtime equal the recorded ones is unchanged and is not
     read at all, unless its last read failed (a reason starting with
     ``tasks.reading.parse.READ_FAILURE``): such a path is read again by every run until it
-    is read. One polars join, so a million paths cost a few seconds and the
-    discovered files are held as columns, not as a million Python objects.
+    is read. The discovered files are held as columns, not as a million Python
+    objects, and set against the manifest in one join in DuckDB
+    (``lake/files_to_read.sql``), which hands back only the files to read; a
+    first run, with no manifest, reads them all.
     ``skipped_folders`` is read once ``discovered`` is exhausted (discovery fills it as it goes).
 
     ``when_work`` is ``(files, call)``: ``call()`` as soon as discovery is sure
     to find at least ``files`` files to read (that many more paths than the
     manifest holds), to start the parser processes while the plan goes on.
     """
+    recorded = con.execute(read_sql("lake/recorded_file_count.sql")).fetchone()[0]
     if isinstance(discovered, Discovery):
         if when_work is None:
             files = discovered.frame()
         else:
-            recorded = con.execute(read_sql("lake/recorded_file_count.sql")).fetchone()[0]
             files = discovered.frame(beyond=recorded + when_work[0] - 1, then=when_work[1])
     else:
         files = _discovered_frame(discovered)
-    manifest = file_manifest(con).select(
-        "path",
-        previous_size=pl.col("size"),
-        previous_mtime=pl.col("mtime").dt.convert_time_zone("UTC").cast(UTC_TIME),
-        previous_sha256=pl.col("sha256"),
-        previous_status=pl.col("status"),
-        previous_reason=pl.col("reason"),
-    )
-    joined = files.join(manifest, on="path", how="left", maintain_order="left")
-    # A file that could not be read (vanished, not a regular file, an I/O error) was never
-    # looked at: its size and mtime say nothing of its bytes, so it is read again every run.
-    unread = pl.col("previous_reason").str.starts_with(READ_FAILURE + ":").fill_null(False)
-    same_stat = (
-        (pl.col("size") == pl.col("previous_size")) & (pl.col("mtime") == pl.col("previous_mtime")) & ~unread
-    ).fill_null(False)
-    to_read = joined.filter(~same_stat).select("path", "size", "mtime", "previous_sha256", "previous_status")
+    if recorded == 0:  # a first run reads every file
+        to_read = files.with_columns(previous_sha256=pl.lit(None, pl.Utf8), previous_status=pl.lit(None, pl.Utf8))
+    else:
+        # A file that could not be read (vanished, not a regular file, an I/O error) was never
+        # looked at: its size and mtime say nothing of its bytes, so it is read again every run.
+        with registered(con, "discovered_files", files.with_row_index("discovery_order")):
+            to_read = con.execute(read_sql("lake/files_to_read.sql"), {"read_failure": READ_FAILURE + ":"}).pl()
+        to_read = to_read.with_columns(pl.col("mtime").dt.convert_time_zone("UTC").cast(UTC_TIME))
     return RunPlan(
         files_seen=files.height,
         unchanged=files.height - to_read.height,

@@ -1,0 +1,23 @@
+-- The discovered files a run must read (discovered_files, a frame the plan
+-- registers: path, size, mtime, discovery_order): every path whose size or
+-- modification time differ from the manifest's (report_files), every path the
+-- manifest lacks, and every path whose last read failed (its reason starts
+-- with $read_failure), with the recorded sha256 and status; in discovery
+-- order. The join runs here rather than on a copy of the manifest in polars:
+-- at a million files that copy took the plan's process to 1 GB for a run
+-- that read nothing.
+select
+    discovered.path,
+    discovered.size,
+    discovered.mtime,
+    recorded.sha256 as previous_sha256,
+    recorded.status as previous_status
+from discovered_files as discovered
+left join report_files as recorded on recorded.path = discovered.path
+where not coalesce(
+    discovered.size = recorded.size
+    and discovered.mtime = recorded.mtime
+    and not coalesce(starts_with(recorded.reason, $read_failure), false),
+    false
+)
+order by discovered.discovery_order
