@@ -114,7 +114,7 @@ class _FinishSteps(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg.startswith("finish: "):
             step, took = record.args
-            self.stages.finish_steps.append((step.removeprefix("lake/").removesuffix(".sql"), took))
+            self.stages.finish_steps.append((step.removeprefix("lake/").replace(".sql", ""), took))
 
 
 def _cpu_seconds() -> float:

@@ -1,6 +1,6 @@
 -- Add the run's statements new to the lake and staged once (of papers the run
 -- can change, run_changed_dois; those not in run_merged_statements,
--- select_merged_statements.sql) as they were staged.
+-- select_merged_keys.sql) as they were staged.
 -- Such a row is already its merged row: one batch staged it, and the split
 -- took its type, confidence, first_seen and last_seen from that batch's
 -- sightings of it, ordered as merge_statements.sql orders them

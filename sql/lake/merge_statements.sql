@@ -1,6 +1,6 @@
 -- Upsert statements by statement_id, once per run, from every batch staged in
 -- run_statements, of the statements run_merged_statements lists
--- (select_merged_statements.sql; insert_new_statements.sql adds the rest,
+-- (select_merged_keys.sql; insert_new_statements.sql adds the rest,
 -- after this, so the lake's statements read here are the ones stored before
 -- the run). type and confidence come from the latest
 -- sighting in the lake (by observed_at, within one 2-second window by its

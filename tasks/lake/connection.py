@@ -98,13 +98,13 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/insert_paper_snapshots.sql",
     "lake/insert_statement_sightings.sql",
     "lake/insert_facets.sql",
-    "lake/select_merged_papers.sql",
+    "lake/select_merged_keys.sql:papers",
     "lake/merge_papers.sql",
     "lake/insert_new_papers.sql",
-    "lake/select_merged_abstracts.sql",
+    "lake/select_merged_keys.sql:abstracts",
     "lake/merge_abstracts.sql",
     "lake/insert_new_abstracts.sql",
-    "lake/select_merged_statements.sql",
+    "lake/select_merged_keys.sql:statements",
     "lake/merge_statements.sql",
     "lake/insert_new_statements.sql",
     # The saved scite API responses' own tables (tasks/reading/scite_api.py), after the merges they complete.
@@ -113,6 +113,9 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/insert_editorial_notices.sql",
     "lake/merge_paper_metadata.sql",
 )
+# A FINISH_STATEMENTS entry "lake/select_merged_keys.sql:TABLE" runs that template
+# with {table} and {key} filled in: the key of each table merged that way.
+MERGED_KEYS: dict[str, str] = {"papers": "doi", "abstracts": "doi", "statements": "statement_id"}
 # The files' states: what the run changes chosen first, then the two writes (the
 # paths the lake holds, the new ones), which take the run id.
 REPORT_FILES_STATEMENTS: tuple[str, ...] = (
@@ -968,7 +971,7 @@ class LakeWriter:
                 with _timed(statement):
                     guard = FINISH_GUARDS.get(statement)
                     if guard is None or self.con.execute(read_sql(guard)).fetchone()[0]:
-                        self.con.execute(read_sql(statement))
+                        self.con.execute(_finish_sql(statement))
             self._create_report_files_view()
             select, *writes = REPORT_FILES_STATEMENTS
             with _timed(select):
@@ -1014,6 +1017,14 @@ class LakeWriter:
             self.con.commit()
         self._finished = True
         return RunSummary(run_id=self.run_id, rows_added=rows_added, findings=findings)
+
+
+def _finish_sql(statement: str) -> str:
+    """The SQL of a FINISH_STATEMENTS entry: a file of ``sql/``, or ``file:TABLE`` for a template filled in for TABLE."""
+    name, _, table = statement.partition(":")
+    if not table:
+        return read_sql(name)
+    return read_sql(name).format(table=table, key=MERGED_KEYS[table])
 
 
 @contextmanager
