@@ -2,11 +2,14 @@
 -- registers: path, size, mtime, discovery_order): every path whose size or
 -- modification time differ from the manifest's (report_files), every path the
 -- manifest lacks, and every path whose last read failed (its reason starts
--- with $read_failure), with the recorded sha256 and status; in discovery
--- order. The join runs here rather than on a copy of the manifest in polars:
--- at a million files that copy took the plan's process to 1 GB for a run
--- that read nothing.
+-- with $read_failure), with the recorded sha256 and status, and the order
+-- of discovery, by which the plan sorts them (tasks/lake/ingest.py): sorted
+-- here, a million files to read again took the plan's process to 1.1 GB, and
+-- sorted in polars to 860 MB. The join runs here rather than on a copy of the
+-- manifest in polars: at a million files that copy took the plan's process to
+-- 1 GB for a run that read nothing.
 select
+    discovered.discovery_order,
     discovered.path,
     discovered.size,
     discovered.mtime,
@@ -20,4 +23,3 @@ where not coalesce(
     and not coalesce(starts_with(recorded.reason, $read_failure), false),
     false
 )
-order by discovered.discovery_order

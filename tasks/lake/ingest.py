@@ -322,7 +322,11 @@ def plan_run(
         # looked at: its size and mtime say nothing of its bytes, so it is read again every run.
         with registered(con, "discovered_files", files.with_row_index("discovery_order")):
             to_read = con.execute(read_sql("lake/files_to_read.sql"), {"read_failure": READ_FAILURE + ":"}).pl()
-        to_read = to_read.with_columns(pl.col("mtime").dt.convert_time_zone("UTC").cast(UTC_TIME))
+        to_read = (
+            to_read.sort("discovery_order")
+            .drop("discovery_order")
+            .with_columns(pl.col("mtime").dt.convert_time_zone("UTC").cast(UTC_TIME))
+        )
     return RunPlan(
         files_seen=files.height,
         unchanged=files.height - to_read.height,
