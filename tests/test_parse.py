@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import json
 import zlib
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.reading.parse import MAX_REPORT_BYTES, load_report, parse_report
+from tasks.reading.parse import MAX_REPORT_BYTES, load_report, parse_report, read_report_file
 from tasks.reading.record import Record, Rejection
 
 SAMPLE_PATH = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
@@ -371,6 +372,24 @@ def test_gzip_bomb_is_rejected():
 def test_unreadable_path_is_a_rejection(tmp_path):
     result = load_report(tmp_path / "missing.txt")
     assert isinstance(result, Rejection) and result.reason == "cannot read the file: No such file or directory"
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, (1 << 20) + 3, 3 * (1 << 20) + 17])
+def test_a_file_is_read_whole_and_up_to_a_limit(tmp_path, size):
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "page.txt"
+    path.write_bytes(data)
+    assert read_report_file(path) == data
+    assert read_report_file(str(path).encode()) == data
+    for limit in {0, 1, max(size - 1, 0), size, size + 1, 2 << 20}:
+        assert read_report_file(path, limit=limit) == data[:limit]
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "page.txt"
+    os.mkfifo(fifo)
+    result = read_report_file(fifo)
+    assert isinstance(result, Rejection) and result.reason == "cannot read the file: not a regular file"
 
 
 def test_file_cut_off_inside_a_statement_keeps_the_complete_ones():
