@@ -52,6 +52,10 @@ from typing import TYPE_CHECKING
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
+from tasks.allocator import return_freed_memory  # noqa: E402
+
+return_freed_memory()  # as `citelake` does, before polars is imported
+
 from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus  # noqa: E402
 from bench.prefect_server import start_server, stop_server  # noqa: E402
 

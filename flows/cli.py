@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+from tasks.allocator import return_freed_memory
+
+return_freed_memory()  # before any command imports polars
+
 # The options that name the lake, the same for every command that opens it.
 LakeOption = Annotated[
     Path | None,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +15,8 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from tasks.reading.batch import OUTCOME_SCHEMA, parse_and_split, parse_in_parallel
+from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
+from tasks.reading.batch import OUTCOME_SCHEMA, parse_and_split, parse_in_parallel, parser_processes, run_in_parser_process
 from tasks.reading.frames import validate_frames
 from tasks.reading.generate import write_corpus
 from tasks.reading.record import DiscoveredFile
@@ -105,3 +109,46 @@ def test_parse_in_parallel_draws_files_only_as_batches_are_submitted(tmp_path: P
     rest = list(batches)
     assert drawn == len(files)
     assert 1 + len(rest) == -(-len(files) // 2)
+
+
+def test_parser_processes_start_with_polars_threads_and_allocator_settings(monkeypatch) -> None:
+    # Each spawned worker reads them from its environment when it imports polars.
+    monkeypatch.delenv(ALLOCATOR_SETTINGS_VARIABLE, raising=False)
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    with parser_processes(2):
+        allocator, threads = run_in_parser_process(_environment, [ALLOCATOR_SETTINGS_VARIABLE, "POLARS_MAX_THREADS"])
+    # polars puts its own defaults first when imported; a later setting overrides an earlier one.
+    assert allocator.endswith(ALLOCATOR_SETTINGS)
+    assert threads == str(max(1, (os.cpu_count() or 1) // 2))
+    assert ALLOCATOR_SETTINGS_VARIABLE not in os.environ  # set for the workers' start only
+
+
+def test_settings_the_user_chose_are_kept_for_the_parser_processes(monkeypatch) -> None:
+    monkeypatch.setenv(ALLOCATOR_SETTINGS_VARIABLE, "dirty_decay_ms:0")
+    with parser_processes(2):
+        (allocator,) = run_in_parser_process(_environment, [ALLOCATOR_SETTINGS_VARIABLE])
+    assert allocator.endswith("dirty_decay_ms:0") and ALLOCATOR_SETTINGS not in allocator
+
+
+def test_the_command_sets_the_allocator_settings_before_polars_is_imported() -> None:
+    # jemalloc reads them once, at polars' import: a finder records the environment at that moment.
+    probe = (
+        "import os, sys\n"
+        "class Probe:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'polars' and 'seen' not in globals():\n"
+        "            globals()['seen'] = os.environ.get(%r)\n"
+        "sys.meta_path.insert(0, Probe())\n"
+        "import flows.cli\n"
+        "from flows.cli import app\n"
+        "import polars\n"
+        "print(seen)\n"
+    ) % ALLOCATOR_SETTINGS_VARIABLE
+    environment = {name: value for name, value in os.environ.items() if name != ALLOCATOR_SETTINGS_VARIABLE}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True,
+                            cwd=Path(__file__).parent.parent)  # fmt: skip
+    assert result.stdout.strip() == ALLOCATOR_SETTINGS
+
+
+def _environment(names: list[str]) -> list[str | None]:
+    return [os.environ.get(name) for name in names]

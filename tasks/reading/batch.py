@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
 from tasks.reading.frames import FILE_STATES, Frames
 from tasks.reading.parse import parse_report, read_report_file
 from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
@@ -217,7 +218,7 @@ def in_worker_processes(
 
 def _spawn_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each with its share of polars threads, started without waiting."""
-    with _polars_threads_for_new_workers(max(1, (os.cpu_count() or 1) // workers)):
+    with _worker_environment(max(1, (os.cpu_count() or 1) // workers)):
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         for _ in range(workers):
             pool.submit(os.getpid)  # a worker is spawned by each submit that finds none idle, up to max_workers
@@ -245,21 +246,23 @@ def _bounded(
 
 
 @contextmanager
-def _polars_threads_for_new_workers(threads: int) -> Iterator[None]:
-    """``POLARS_MAX_THREADS`` for the worker processes spawned meanwhile, unless the user set it.
+def _worker_environment(threads: int) -> Iterator[None]:
+    """``POLARS_MAX_THREADS`` (and polars' allocator settings) for the worker processes spawned meanwhile, unless the user set them.
 
     polars sizes its thread pool when imported, so the variable must be in the
     environment a worker starts with. Workers × threads = cores: the workers' own
     parallelism is cheaper than polars threads contending for the same cores.
+    The allocator's settings (``tasks.allocator``) have each worker give back
+    the memory of a batch it is done with.
     """
-    if "POLARS_MAX_THREADS" in os.environ:
-        yield
-        return
-    os.environ["POLARS_MAX_THREADS"] = str(threads)
+    wanted = {"POLARS_MAX_THREADS": str(threads), ALLOCATOR_SETTINGS_VARIABLE: ALLOCATOR_SETTINGS}
+    added = [name for name in wanted if name not in os.environ]
+    os.environ.update({name: wanted[name] for name in added})
     try:
         yield
     finally:
-        del os.environ["POLARS_MAX_THREADS"]
+        for name in added:
+            del os.environ[name]
 
 
 class ParserProcesses:
