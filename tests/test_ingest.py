@@ -15,6 +15,7 @@ import pytest
 
 from tasks.reading.frames import FILE_STATES, empty_frames
 from tasks.reading.generate import CorpusSummary, write_corpus
+import tasks.lake.ingest as ingest_module
 from tasks.lake.ingest import (
     IngestCollision,
     SourceError,
@@ -357,6 +358,13 @@ def run_end_to_end(source: Path, corpus: CorpusSummary, location: LakeLocation) 
 
 
 def test_end_to_end_on_a_generated_corpus(generated, tmp_path: Path) -> None:
+    source, corpus = copy_corpus(generated, tmp_path)
+    run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))
+
+
+def test_end_to_end_committing_on_a_fresh_connection_after_the_plan(generated, tmp_path: Path, monkeypatch) -> None:
+    # A run of 100,000 files or more commits on another connection than its plan's; here every run does.
+    monkeypatch.setattr(ingest_module, "FRESH_CONNECTION_AFTER_PLAN", 1)
     source, corpus = copy_corpus(generated, tmp_path)
     run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))
 
