@@ -363,7 +363,8 @@ def test_end_to_end_on_a_generated_corpus(generated, tmp_path: Path) -> None:
 
 
 def test_end_to_end_committing_on_a_fresh_connection_after_the_plan(generated, tmp_path: Path, monkeypatch) -> None:
-    # A run of 100,000 files or more commits on another connection than its plan's; here every run does.
+    # A run of 100,000 files or more with more than a batch to read commits on another connection than its
+    # plan's; here every such run does (the first one of the sequence).
     monkeypatch.setattr(ingest_module, "FRESH_CONNECTION_AFTER_PLAN", 1)
     source, corpus = copy_corpus(generated, tmp_path)
     run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))

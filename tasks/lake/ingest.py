@@ -606,7 +606,7 @@ class IngestSummary:
 
 
 ProgressCallback = Callable[[IngestProgress], None]
-# From this many files seen, :func:`ingest` commits on a connection other than its plan's.
+# From this many files seen, a run with parser processes commits on a connection other than its plan's.
 FRESH_CONNECTION_AFTER_PLAN = 100_000
 
 
@@ -642,9 +642,10 @@ def ingest(
             # A run with two batches or more to read starts its parser processes as soon as
             # discovery is sure of it: their start overlaps the rest of the plan.
             plan = plan_run(con, discovered, skipped_folders, when_work=(batch_size + 1, processes.warm))
-            if plan.files_seen >= FRESH_CONNECTION_AFTER_PLAN:
+            if plan.files_seen >= FRESH_CONNECTION_AFTER_PLAN and plan.to_read.height > batch_size:
                 # DuckDB keeps the memory of the plan's join for the connection's life: 180 MB at
-                # a million files, held while the parser processes start. A fresh one costs 0.1 s.
+                # a million files, held while the parser processes run. A fresh one costs 0.1 s,
+                # which a run without them (a no-op re-run, a few files) does not pay.
                 con.close()
                 con = open_lake(location)
             notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
