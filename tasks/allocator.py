@@ -5,13 +5,13 @@ polars allocates with its own jemalloc and configures it when imported
 ``_RJEM_MALLOC_CONF`` already holds, which overrides it; see pola-rs/polars#23128).
 A page it frees is kept half a second as dirty, then another second as muzzy,
 before the system gets it back; a parser process, which frees a batch's memory
-every quarter of a second, held about the memory of the last six. With
+about every quarter of a second, kept up to a second and a half of it. With
 ``muzzy_decay_ms:0`` a page goes back as it leaves the dirty state. Measured on
 ten batches of 2,000 pages in one process: 179 MB against 195-201 MB, in the
-same time (adding ``dirty_decay_ms:0``: 141 MB, but with 2.5 times the system
-time). A million pages, all processes: 979 MB against 1,006 MB for a first
-run, 1,188 MB against 1,319 MB for a re-save of every file (with the fresh
-connection after the plan, ``tasks.lake.ingest``).
+same time (adding ``dirty_decay_ms:0``: 141 MB, but with 2.6 times the system
+time). A million pages, all processes, this setting and the fresh connection
+after the plan (``tasks.lake.ingest``) together: 979 MB against 1,006 MB for a
+first run, 1,188 MB against 1,319 MB for a re-save of every file.
 
 jemalloc reads its settings once, when polars is imported, so
 :func:`return_freed_memory` is called by the entry points before anything
