@@ -12,12 +12,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from tasks.reading.frames import FILE_STATES, empty_frames
 from tasks.reading.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
 from tasks.lake.ingest import (
+    PLAN_FILE,
     IngestCollision,
+    ParkedPlan,
     SourceError,
     classify_outcomes,
     discover_reports,
@@ -185,6 +188,38 @@ def test_plan_reads_only_paths_whose_size_or_mtime_differ_from_the_manifest(lake
         ("/r/touched.txt", SHA_B, "ingested"),
     ]
     assert list(plan.files_to_read()) == [discovered[0], discovered[1], discovered[3]]
+
+
+def test_a_parked_plan_gives_back_each_batch_as_the_frame_held_it_and_every_file_in_order(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "path": [f"/r/{number}.txt" for number in range(5)],
+            "size": [10, 11, 12, 13, 14],
+            "mtime": [T0 + timedelta(microseconds=number) for number in range(5)],
+            "previous_sha256": [SHA_A, None, SHA_B, None, SHA_C],
+            "previous_status": ["ingested", None, "rejected", None, "ingested"],
+        },
+        schema_overrides={"mtime": pl.Datetime("us", "UTC")},
+    )
+
+    parked = ParkedPlan(frame, tmp_path / "run", batch_size=2)
+
+    assert parked.path == tmp_path / "run" / PLAN_FILE and parked.path.is_file()
+    assert len(parked) == 3
+    for number in range(3):
+        assert_frame_equal(parked.batch(number), frame.slice(2 * number, 2))
+    assert list(parked.files()) == [DiscoveredFile(f"/r/{number}.txt", 10 + number, T0 + timedelta(microseconds=number)) for number in range(5)]
+
+
+def test_a_parked_plan_of_nothing_to_read_has_no_batches(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        schema={"path": pl.Utf8, "size": pl.Int64, "mtime": pl.Datetime("us", "UTC"), "previous_sha256": pl.Utf8}
+    )
+
+    parked = ParkedPlan(frame, tmp_path / "run", batch_size=2)
+
+    assert len(parked) == 0
+    assert list(parked.files()) == []
 
 
 def outcomes(rows: list[tuple[str, str | None, str, str | None]]) -> pl.DataFrame:
