@@ -268,5 +268,8 @@ def format_maintenance(location: LakeLocation, result: MaintenanceResult) -> str
     expired = f"snapshots {_ranges(result.expired)}" if result.expired else "no snapshots"
     lines.append(f"  expired:          {expired}; the oldest version kept is {result.oldest_kept}")
     if result.search_merge is not None:
-        lines.append(f"  search index:     {result.search_merge}")
+        merge = result.search_merge
+        lines.append(
+            f"  search index:     {merge.segments_before} segments into {merge.segments_after}, {merge.documents:,} statements"
+        )
     return "\n".join(lines)
