@@ -513,6 +513,62 @@ def serve(
     serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
 
 
+@app.command("maintain")
+def maintain_command(
+    retention: str = typer.Option(
+        "7d", "--retention", help="Keep every snapshot younger than this for time travel (7d, 36h, 90m, 30s)."
+    ),
+    grace: str = typer.Option(
+        "1h", "--grace", help="Delete unneeded and orphaned files only once they are this old (7d, 36h, 90m, 30s)."
+    ),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+    wait: float = typer.Option(
+        0.0, "--wait", min=0.0, help="Seconds to wait for an ingest holding the lake's lock before giving up."
+    ),
+) -> None:
+    """Run the lake's maintenance once: remove orphaned files, delete unneeded ones, merge small files, expire old snapshots.
+
+    Orphans are Parquet files a failed run left that no snapshot names; files
+    scheduled for deletion are those merged away or needed only by expired
+    snapshots. Both are deleted only once older than --grace, so a query still
+    reading them or a writer still committing keeps them. Snapshots older than
+    --retention are expired (never the latest): time travel to them ends. Prints
+    what each step did. The scheduled flow of `citelake serve` does the same daily.
+
+    Exit status 1 with a one-line message when the lake cannot be maintained
+    (no lake, another ingest holding it longer than --wait).
+    """
+    import logging
+
+    import duckdb
+
+    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.ingest import NOTICE_LOGGER, IngestError
+    from tasks.lake.maintenance import format_maintenance, maintain_lake, parse_duration
+
+    try:
+        retention_span, grace_span = parse_duration(retention), parse_duration(grace)
+    except ValueError as error:
+        raise _fail("maintain", error, code=2) from None
+
+    class ShowNotice(logging.Handler):
+        """What the pass waits for (the lake's lock), one line at once."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            typer.echo(f"citelake maintain: {record.getMessage()}", err=True)
+
+    NOTICE_LOGGER.addHandler(ShowNotice())
+    NOTICE_LOGGER.setLevel(logging.INFO)
+    NOTICE_LOGGER.propagate = False
+    location = resolve_location(lake, catalog)
+    try:
+        result = maintain_lake(location, retention=retention_span, grace=grace_span, wait=wait)
+    except (IngestError, LakeError, duckdb.Error, OSError) as error:
+        raise _fail("maintain", error) from None
+    typer.echo(format_maintenance(location, result))
+
+
 @app.command()
 def explain(
     doi: str | None = typer.Argument(None, help="The paper's DOI (any case, with or without https://doi.org/)."),

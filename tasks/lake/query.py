@@ -133,6 +133,14 @@ def run_readonly_query(location: LakeLocation, sql: str) -> pa.Table:
         for statement in statements:
             result = con.execute(statement)
         return result.to_arrow_table()
+    except duckdb.Error as error:
+        # DuckLake says the same of a version retention expired as of one that never was.
+        from tasks.lake.maintenance import expired_version_message
+
+        message = expired_version_message(con, error)
+        if message is None:
+            raise
+        raise type(error)(message) from error
     finally:
         con.close()
 
