@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pyarrow.parquet as pq
@@ -20,6 +24,7 @@ from tasks.search.index import ensure_index
 from tests.lake_damage import copy_of, corrupt_column_page, generated_lake, parquet_file
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +194,21 @@ def test_backup_refuses_a_postgres_catalog_in_one_line(catalog_database, tmp_pat
     (line,) = result.output.strip().splitlines()
     assert "pg_dump" in line and line.startswith("citelake backup: ")
     assert not (tmp_path / "copy").exists()
+
+
+def test_verify_and_backup_do_not_import_prefect(lake_copy, tmp_path):
+    script = (
+        "import sys, json\n"
+        "from typer.testing import CliRunner\n"
+        "from flows.cli import app\n"
+        "results = [CliRunner().invoke(app, ['verify', '--lake', sys.argv[1]]), CliRunner().invoke(app, ['backup', sys.argv[2], '--lake', sys.argv[1]])]\n"
+        "print(json.dumps({'codes': [result.exit_code for result in results], 'prefect': 'prefect' in sys.modules}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(lake_copy.path), str(tmp_path / "copy")],
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.splitlines()[-1])
+    assert answer == {"codes": [0, 0], "prefect": False}
