@@ -178,3 +178,17 @@ def test_backups_taken_while_an_ingest_commits_each_hold_one_committed_snapshot(
             assert latest_snapshot(con, "copied") == summary.snapshot_id
             referenced = {file.path for file in catalog_files(con, "copied", copy.data_path)}
         assert set(copy.data_path.rglob("*.parquet")) == referenced
+
+
+def test_a_destination_that_cannot_be_written_is_one_line_and_leaves_nothing(lake_copy, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+
+    result = CliRunner().invoke(app, ["backup", str(blocker / "backup"), "--lake", str(lake_copy.path)])
+
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"citelake backup: cannot write the backup {blocker / 'backup'}: Not a directory "
+        f"({blocker / 'backup.partial'}); nothing was kept"
+    )
+    assert blocker.read_text() == "not a folder"

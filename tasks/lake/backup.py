@@ -94,8 +94,13 @@ def backup_lake(location: LakeLocation, destination: Path) -> BackupSummary:
         _sync_folder(partial)
         partial.rename(destination)
         _sync_folder(destination.parent)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(error, OSError):  # a full disk, a folder that cannot be written: say where, in one line
+            where = f" ({error.filename})" if error.filename else ""
+            raise BackupError(
+                f"cannot write the backup {destination}: {error.strerror or error}{where}; nothing was kept"
+            ) from error
         raise
     return BackupSummary(destination=destination, snapshot_id=snapshot, files=len(files), bytes=copied)
 
