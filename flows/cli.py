@@ -618,6 +618,69 @@ def explain(
 
 
 # ---------------------------------------------------------------------------
+# citelake verify / backup: is the lake sound, and a copy of it
+# ---------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    deep: bool = typer.Option(False, "--deep", help="Also decode every row of every file (reads all the data: slower)."),
+    lake: LakeOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Check that the lake is sound; writes nothing.
+
+    The catalog (SQLite's integrity check, or DuckLake's tables in a PostgreSQL
+    catalog); every data and delete file the latest snapshot reads: present, of
+    the size the catalog records, with a readable Parquet footer holding the rows
+    the catalog records (--deep: every page decoded); and the search index's
+    stamp (a stale or missing index is a warning: the next search updates it).
+
+    Prints each problem as 'TABLE: FILE: what is wrong', then
+    'lake LAKE: N problems' or 'lake LAKE: sound (...)'. Exit status 1 when a
+    problem was found, or with one line when there is no lake.
+    """
+    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.verify import verify_lake
+
+    try:
+        result = verify_lake(resolve_location(lake, catalog), deep=deep)
+    except (LakeError, OSError) as error:
+        raise _fail("verify", error) from None
+    for problem in result.problems:
+        typer.echo(problem.line())
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo(result.closing_line())
+    if not result.sound:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def backup(
+    dest: Path = typer.Argument(..., help="A missing or empty folder to write the copy into."),
+    lake: LakeOption = None,
+) -> None:
+    """Write a consistent copy of the lake to DEST, even while an ingest runs.
+
+    The catalog is copied through SQLite's backup API (the lake as of one
+    commit), then the Parquet files it references. The copy is written to
+    DEST.partial and renamed to DEST when whole; it opens as a lake where it
+    is (citelake sql --lake DEST, citelake verify --lake DEST). Its search
+    index is built by the first search in it. A lake with a PostgreSQL catalog
+    is refused: back it up with pg_dump plus a copy of its data folder.
+    """
+    from tasks.lake.backup import backup_lake
+    from tasks.lake.connection import LakeError, resolve_location
+
+    try:
+        summary = backup_lake(resolve_location(lake, None), dest)
+    except (LakeError, OSError) as error:
+        raise _fail("backup", error) from None
+    typer.echo(summary.describe())
+
+
+# ---------------------------------------------------------------------------
 # citelake watch: the papers whose changes raise alerts
 # ---------------------------------------------------------------------------
 
