@@ -154,13 +154,16 @@ class IngestInterrupt:
             except Exception:
                 pass
         self.before_message = []
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        # Straight to the file descriptor: no lock of sys.stderr that another thread may hold.
+        try:
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os.write(2, (line + "\n").encode())
 
     def _end(self, message: str) -> None:
         _ending.acquire()  # one line, from the handler or the watchdog; the other waits for the exit
         self._say(f"citelake {self.command}: {message}")
-        sys.stdout.flush()
         os._exit(EXIT_INTERRUPTED)
 
 
