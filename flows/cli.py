@@ -168,10 +168,16 @@ def ingest(
 
     Exit status: 0 when the run committed (even if some files were rejected);
     1 with a one-line message when nothing was written (missing source, lake
-    unreachable, another ingest running on the lake).
+    unreachable, another ingest running on the lake); 130 when stopped with
+    Ctrl-C, which says whether the run was committed first.
     """
     # Say at once what happens: importing Prefect, and starting a server, take seconds.
     typer.echo("starting Prefect…", err=True)
+
+    from flows.interrupt import IngestInterrupt, run_interruptibly
+
+    # Ctrl-C from here on stops the run and everything it started, then exits 130 (flows.interrupt).
+    interrupt = IngestInterrupt().install()
 
     import logging
     import os
@@ -190,9 +196,10 @@ def ingest(
         # Launched before Prefect is imported: it boots while this process imports. A
         # profile may still name a server (known once Prefect's settings are read).
         server = TemporaryServer().launch()
+        interrupt.server = server
         if api_configured():
             server.stop()
-            server = None
+            server = interrupt.server = None
         else:
             typer.echo(STARTING, err=True)
 
@@ -216,6 +223,8 @@ def ingest(
         transient=True,
     )
     task_id = bar.add_task("parsing", total=None, files="")
+    if console.is_terminal:
+        interrupt.before_message.append(bar.stop)  # the bar's line is cleared before the last word
 
     def show(step: IngestProgress) -> None:
         files = f"{step.files_done:,}/{step.files_total:,} files"
@@ -250,14 +259,17 @@ def ingest(
         # With a temporary server, the lake is opened while the server boots (this process waits for it anyway).
         ahead = lake_opened_ahead(resolve_location(lake, catalog)) if server is not None else nullcontext()
         with ahead, prefect_api(server), bar if console.is_terminal else nullcontext():
-            summary = flow(
-                source=str(source),
-                lake=lake and str(lake),
-                catalog=catalog,
-                batch_size=batch_size,
-                lock_wait=timedelta(seconds=wait),
-                # On threads, the parse tasks hand their CPU work to processes; other runners have their own.
-                parser_processes=workers if runner == "threads" else 0,
+            # In a thread: this one stays free to answer Ctrl-C at once, whatever the run is doing.
+            summary = run_interruptibly(
+                lambda: flow(
+                    source=str(source),
+                    lake=lake and str(lake),
+                    catalog=catalog,
+                    batch_size=batch_size,
+                    lock_wait=timedelta(seconds=wait),
+                    # On threads, the parse tasks hand their CPU work to processes; other runners have their own.
+                    parser_processes=workers if runner == "threads" else 0,
+                )
             )
     except (IngestError, TemporaryServerError, LakeError, duckdb.Error, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -506,8 +518,20 @@ def serve(
     citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI
     with DOIs and, by a trigger, after each completed ingest run for the
     watched papers) and executes their runs, scheduled, triggered or started
-    from the UI, in this process. Stop it with Ctrl-C.
+    from the UI, in this process. Stop it with Ctrl-C or SIGTERM: the runs in
+    flight are cancelled (their staging removed) and the process ends.
     """
+    import os
+    import signal
+
+    def stop_as_on_sigterm(signum, frame) -> None:
+        # Prefect's runner stops on SIGTERM at once, cancelling the runs in flight; a KeyboardInterrupt
+        # would wait on them instead. A second Ctrl-C ends the process there and then.
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop_as_on_sigterm)
+
     from flows.deployments import serve_scheduled
 
     serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,11 +36,12 @@ from prefect.client.schemas.objects import Flow, FlowRun
 from prefect.events.worker import EventsWorker
 from prefect.futures import as_completed
 from prefect.logging.handlers import APILogWorker
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.interrupt import run_started
 from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
 from tasks.alerts.prefect_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
@@ -62,10 +65,14 @@ def _thread_runner(workers: int | None = None) -> ThreadPoolTaskRunner:
     return ThreadPoolTaskRunner(max_workers=TASKS_PER_PARSER * (workers or os.cpu_count() or 1))
 
 
-def discard_staging(flow: Flow, run: FlowRun, state: State) -> None:
-    """State hook: a run that failed, crashed or was cancelled leaves no parked batches behind."""
-    location = resolve_location(run.parameters.get("lake"), run.parameters.get("catalog"))
-    remove_staging(staging_folder(location, str(run.id)))
+def discard_staging(flow: Flow, flow_run: FlowRun, state: State) -> None:
+    """State hook: a run that failed, crashed or was cancelled leaves no parked batches behind.
+
+    The parameters' names are Prefect's: the runner of ``citelake serve`` calls the
+    hooks of a cancelled or crashed run by keyword (``flow=, flow_run=, state=``).
+    """
+    location = resolve_location(flow_run.parameters.get("lake"), flow_run.parameters.get("catalog"))
+    remove_staging(staging_folder(location, str(flow_run.id)))
 
 
 @flow(
@@ -97,6 +104,12 @@ def ingest_flow(
     logger = get_run_logger()
     location = resolve_location(lake, catalog)
     run_id = str(flow_run.id)
+    run_started(location, run_id)  # what a Ctrl-C of `citelake ingest` cleans up (flows.interrupt)
+    if deployment.id is not None and threading.current_thread() is threading.main_thread():
+        # A deployment's run (`citelake serve`) in a process of its own: a terminal's Ctrl-C reaches
+        # that process too, but stopping the run is its runner's to do (it cancels it, and the hooks
+        # remove the staging), not a KeyboardInterrupt's, which would end it as crashed.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     workers = parser_processes if parser_processes is not None else (os.cpu_count() or 1)
     # The tasks run in this process: they open the lake once between them, not five times.
     with lake_kept_open(location):

@@ -25,6 +25,8 @@ differences:
   of the start, and its many classes made FastAPI's building of the routes on
   the first request about 0.2 s slower. A ``prefect server start`` on the same
   ``PREFECT_HOME`` registers them at its own start as usual;
+- it runs in a session of its own, out of the reach of a terminal's Ctrl-C:
+  the command stops it, after the run (see ``flows.interrupt``);
 - it imports and builds Prefect's app with the cyclic garbage collector off
   (:func:`create_server_app`): 0.5 s less until it answers.
 """
@@ -183,14 +185,14 @@ class TemporaryServer:
             "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
 
-    def stop(self) -> None:
-        """End the server process (SIGTERM, then SIGKILL after 5 s)."""
+    def stop(self, timeout: float = 5) -> None:
+        """End the server process (SIGTERM, then SIGKILL after ``timeout`` s)."""
         process, self.process, self._ready = self.process, None, False
         if process is None:
             return
         process.terminate()
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -224,5 +226,8 @@ class TemporaryServer:
             # The server reads the same environment, profile and settings files as this process.
             env={**os.environ, **server_env},
             preexec_fn=(lambda: _die_with(parent, prctl)) if prctl else None,
+            # A session of its own: a Ctrl-C on the terminal reaches the command, which stops the
+            # run first and this server last, not the server under a run still talking to it.
+            start_new_session=True,
         )  # fmt: skip
 

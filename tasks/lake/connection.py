@@ -753,6 +753,11 @@ def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
     return prepared
 
 
+# Held around a run's COMMIT. Ctrl-C in `citelake ingest` (flows.interrupt) takes it to know
+# whether the run committed: once it holds it, no COMMIT of this process starts or is half done.
+COMMIT_GATE = threading.Lock()
+
+
 class LakeWriter:
     """One run's writes, as one DuckLake transaction.
 
@@ -1017,7 +1022,7 @@ class LakeWriter:
         # Whether COMMIT succeeds or fails, the transaction is over: a failed
         # DuckLake commit leaves none to roll back, and its error is the one raised.
         self._open = False
-        with _timed("COMMIT"):
+        with _timed("COMMIT"), COMMIT_GATE:
             self.con.commit()
         self._finished = True
         return RunSummary(run_id=self.run_id, rows_added=rows_added, findings=findings)

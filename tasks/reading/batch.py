@@ -12,6 +12,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, islice
 from typing import Any, TypeVar
+
+import signal
 
 import polars as pl
 
@@ -217,12 +220,50 @@ def in_worker_processes(
 
 
 def _spawn_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes, each with its share of polars threads, started without waiting."""
-    with _worker_environment(max(1, (os.cpu_count() or 1) // workers)):
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    """A pool of ``workers`` spawned processes, each with its share of polars threads, started without waiting.
+
+    The processes ignore SIGINT: a Ctrl-C on a terminal reaches every process
+    of its group, and the process that started them stops them (see
+    :func:`terminate_parser_processes`) instead of each dying with a traceback.
+    SIGINT is blocked while they are spawned, so one that comes before a
+    process has set it ignored waits, and is then dropped.
+    """
+    with _worker_environment(max(1, (os.cpu_count() or 1) // workers)), _interrupts_blocked():
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+        )
         for _ in range(workers):
             pool.submit(os.getpid)  # a worker is spawned by each submit that finds none idle, up to max_workers
     return pool
+
+
+@contextmanager
+def _interrupts_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread for the block: the processes it spawns start with it blocked."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _ignore_interrupts() -> None:
+    """In a parser process, at its start: ignore SIGINT (a pending one is dropped), then unblock it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _kill_workers(pool: ProcessPoolExecutor, timeout: float) -> None:
+    """SIGKILL the pool's processes and wait up to ``timeout`` s for them to be gone: nothing more of theirs is written."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass  # already gone
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
 
 
 def _bounded(
@@ -300,6 +341,13 @@ class ParserProcesses:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def terminate(self, timeout: float = 1.0) -> None:
+        """Stop the processes now, the batches they work on abandoned (a stopped or failed run)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _kill_workers(pool, timeout)
+            pool.shutdown(wait=False, cancel_futures=True)
+
 
 _parser_processes: ParserProcesses | None = None
 
@@ -324,9 +372,21 @@ def parser_processes(workers: int) -> Iterator[ParserProcesses]:
     _parser_processes = processes
     try:
         yield processes
+    except BaseException:
+        # A failed or cancelled run does not wait for the batches in flight: they would be thrown
+        # away, and one written after the run's staging is removed would be left behind.
+        processes.terminate()
+        raise
     finally:
         _parser_processes = None
         processes.close()
+
+
+def terminate_parser_processes(timeout: float = 1.0) -> None:
+    """Stop the current :func:`parser_processes` block's processes now, from any thread (none: nothing)."""
+    processes = _parser_processes
+    if processes is not None:
+        processes.terminate(timeout)
 
 
 def warm_parser_processes() -> None:

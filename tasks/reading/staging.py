@@ -15,7 +15,10 @@ folder that exists is complete; a retried parse task simply rewrites it.
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -53,19 +56,60 @@ def staging_folder(location: LakeLocation, run_id: str) -> Path:
     return location.path / STAGING_DIR / run_id
 
 
+class StagingStopped(RuntimeError):
+    """The run was stopped (Ctrl-C): no more batches are parked in this process."""
+
+
+# Batches being written by threads of this process, and whether staging was stopped
+# (:func:`stop_staging`): a stopped run's staging is removed once no thread writes into it.
+_writers = threading.Condition()
+_writing = 0
+_stopped = False
+
+
+@contextmanager
+def _writing_batch() -> Iterator[None]:
+    global _writing
+    with _writers:
+        if _stopped:
+            raise StagingStopped("the run was stopped")
+        _writing += 1
+    try:
+        yield
+    finally:
+        with _writers:
+            _writing -= 1
+            _writers.notify_all()
+
+
+def stop_staging(timeout: float) -> bool:
+    """Let no thread of this process park a batch from now on; wait up to ``timeout`` s for those writing one.
+
+    Whether none is writing any more: the run's staging can then be removed for good.
+    """
+    global _stopped
+    deadline = time.monotonic() + timeout
+    with _writers:
+        _stopped = True
+        while _writing and (left := deadline - time.monotonic()) > 0:
+            _writers.wait(left)
+        return _writing == 0
+
+
 def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedBatch:
     """Write one batch's frames and outcomes under ``folder`` as ``batch-NNNNNN``."""
     target = folder / f"batch-{batch_number:06d}"
     partial = folder / f".{target.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    write_frames(result.frames, partial)
-    result.outcomes.write_parquet(partial / OUTCOMES_FILE, compression=STAGING_COMPRESSION)
-    if not result.api.is_empty():
-        for table, frame in result.api.items():
-            frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet", compression=STAGING_COMPRESSION)
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
+    with _writing_batch():
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        write_frames(result.frames, partial)
+        result.outcomes.write_parquet(partial / OUTCOMES_FILE, compression=STAGING_COMPRESSION)
+        if not result.api.is_empty():
+            for table, frame in result.api.items():
+                frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet", compression=STAGING_COMPRESSION)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
     statuses = result.outcomes["status"]
     rejected = int((statuses == "rejected").sum())
     return StagedBatch(
