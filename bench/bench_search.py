@@ -42,7 +42,8 @@ from tasks.reading.generate import WORDS
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, connect, load_extensions, open_lake, read_sql, registered
 from tasks.search.index import build_index, index_lock, index_root, open_generation, update_index
-from tasks.search.query import SECTION_CATEGORIES, TYPES, SearchFilters, search
+from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
+from tasks.search.query import SearchFilters, search
 
 # Distinct statements the generator's corpus holds per file, about (measured on its output).
 STATEMENTS_PER_FILE = 3.5
@@ -116,7 +117,7 @@ def _queries(location: LakeLocation, rng: random.Random) -> list[tuple[str, Sear
     for _ in range(50):
         year_from = rng.randint(1995, 2015)
         filters = SearchFilters(
-            types=tuple(rng.sample(TYPES, rng.randint(1, 2))),
+            types=tuple(rng.sample(STATEMENT_TYPES, rng.randint(1, 2))),
             section_categories=tuple(rng.sample(SECTION_CATEGORIES, rng.randint(0, 3))),
             year_from=year_from,
             year_to=year_from + rng.randint(0, 15),

@@ -21,6 +21,7 @@ from flows.ingest import ingest_flow, lake_opened_ahead
 from flows.temporary_server import TemporaryServerError
 from tasks.reading.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
 from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary, LakeFolderError
+from tasks.lake import tables
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 from tasks.reading.record import Rejection
 from tasks.lake.run_report import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
@@ -203,13 +204,9 @@ def test_a_run_started_while_another_holds_the_lake_writes_nothing_and_says_why(
     with pytest.raises(IngestCollision, match=r"another ingest is running on .* since .*; nothing was written"):
         second.result()
     assert lake_rows(lake, "select count(*) from runs") == [(1,)]
-    for table, key in {
-        "paper_snapshots": "source_sha256",
-        "statements": "statement_id",
-        "papers": "doi",
-        "report_files": "path",
-    }.items():
-        assert lake_rows(lake, f"select count(*) - count(distinct {key}) from {table}") == [(0,)], table
+    for table in tables.names(key_checked=True):
+        key = ", ".join(tables.table(table).key)
+        assert lake_rows(lake, f"select (select count(*) from {table}) - count(*) from (select distinct {key} from {table})") == [(0,)], table
 
 
 def wait_for(condition, process: subprocess.Popen, timeout: float = 120) -> None:

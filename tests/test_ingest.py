@@ -29,13 +29,14 @@ from tasks.lake.ingest import (
     pages_to_store,
     plan_run,
 )
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
+from tasks.lake import tables
+from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql, row_counts_sql
 from tasks.reading.parse import load_report
 from tasks.reading.record import DiscoveredFile
 from tasks.reading.split import split_records
 
 TEST_SQL = Path(__file__).parent / "sql"
-DATA_TABLES = ("papers", "abstracts", "statements", "paper_snapshots", "statement_sightings", "facets")
+DATA_TABLES = tables.PAGE_FRAMES
 
 
 def test_sql(name: str) -> str:
@@ -49,7 +50,7 @@ def row_counts(location: LakeLocation) -> dict[str, int]:
     """Rows per lake table, read through a read-only connection."""
     con = open_lake(location, read_only=True)
     try:
-        return dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+        return dict(con.execute(row_counts_sql()).fetchall())
     finally:
         con.close()
 

@@ -12,7 +12,7 @@ import pytest
 from tasks.reading.frames import empty_frames
 from tasks.reading.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, run_checks
+from tasks.lake.connection import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, row_counts_sql, run_checks
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 def lake_counts(location: LakeLocation) -> dict[str, int]:
     con = open_lake(location, read_only=True)
     try:
-        return dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+        return dict(con.execute(row_counts_sql()).fetchall())
     finally:
         con.close()
 
@@ -100,7 +100,7 @@ def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path, cli_environme
         assert message.endswith("; nothing was written")
     con = open_lake(location, read_only=True)
     try:
-        counts = dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+        counts = dict(con.execute(row_counts_sql()).fetchall())
         key_findings = {finding.check_name: finding.offending_rows for finding in run_checks(con) if finding.is_key_check}
         (runs,) = con.execute((TEST_SQL / "run_count.sql").read_text()).fetchone()
     finally:

@@ -12,7 +12,7 @@ import pytest
 
 from tasks.reading.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake, quote_identifier, read_sql
+from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake, quote_identifier, read_sql, row_counts_sql
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"
@@ -28,7 +28,7 @@ def lake_state(location: LakeLocation) -> tuple[int, dict[str, int]]:
     con = open_lake(location, read_only=True)
     try:
         (snapshot_id,) = con.execute((TEST_SQL / "latest_snapshot.sql").read_text()).fetchone()
-        return snapshot_id, dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+        return snapshot_id, dict(con.execute(row_counts_sql()).fetchall())
     finally:
         con.close()
 

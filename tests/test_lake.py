@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from tasks.reading.frames import Frames
+from tasks.lake import tables
 from tasks.lake.connection import KeyCheckFailed, LakeError, LakeWriter, file_manifest, lake_kept_open, migrations, open_lake
 from tasks.reading.split import split_records
 
@@ -31,7 +32,7 @@ def snapshot_ids(con):
 
 
 def table_counts(con):
-    return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in ("papers", "statements", "paper_snapshots", "report_files", "runs")}
+    return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in (*tables.COUNTED_TABLES, "runs")}
 
 
 def test_fresh_lake_is_migrated_and_recorded(lake):

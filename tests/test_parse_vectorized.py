@@ -27,18 +27,12 @@ from tasks.reading.batch import BatchResult, parse_and_split
 from tasks.reading.frames import validate_frames
 from tasks.reading.generate import generate_corpus, write_corpus
 from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
+from tasks.lake import tables
 from tasks.reading.record import DiscoveredFile
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 # Each frame's key, to compare frames whatever their row order.
-KEYS = {
-    "papers": ["doi"],
-    "paper_snapshots": ["source_sha256"],
-    "abstracts": ["doi"],
-    "statements": ["statement_id"],
-    "statement_sightings": ["source_sha256", "statement_id"],
-    "facets": ["source_sha256", "facet", "position"],
-}
+KEYS = {name: list(tables.table(name).key) for name in tables.PAGE_FRAMES}
 
 
 def discovered(path: Path) -> DiscoveredFile:

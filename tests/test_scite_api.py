@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tasks.lake import tables as registry
 from tasks.lake.connection import SQL_DIR, LakeLocation, open_lake
 from tasks.lake.ingest import IngestSummary, ingest
 from tasks.reading.batch import parse_and_split
@@ -74,9 +75,8 @@ def rows(lake: Path, sql: str, parameters: list | None = None) -> list[dict]:
 
 
 def table_counts(lake: Path) -> dict[str, int]:
-    tables = ("papers", "paper_snapshots", "statements", "statement_sightings", "facets",
-              "api_responses", "api_papers", "editorial_notices", "abstracts")  # fmt: skip
-    return {table: query(lake, f"select count(*) from {table}")[0][0] for table in tables}
+    names = (*registry.PAGE_FRAMES, *registry.API_ONLY_TABLES)
+    return {table: query(lake, f"select count(*) from {table}")[0][0] for table in names}
 
 
 def ingest_one(tmp_path: Path, name: str, content: dict | None = None) -> tuple[IngestSummary, Path]:

@@ -32,6 +32,7 @@ from tasks.search.index import (
     open_generation,
     update_index,
 )
+from tasks.lake.tables import STATEMENT_TYPES
 from tasks.search.query import (
     QuerySyntaxError,
     SearchFilters,
@@ -50,7 +51,6 @@ VOCABULARY = (
     "injection dose placebo outcome clinical tissue repair model mice study group analysis"
 ).split()
 SECTIONS = ("Introduction", "Methods", "Results", "Discussion", "Conclusion", "Statistical Analysis", "Background")
-TYPES = ("supporting", "mentioning", "contrasting")
 PLANTED = {
     "lichen": "The xanthoria lichen cohort grew on volcanic basalt near the coast",
     "sample": "A xanthoria sample from the cohort was compared with moss",
@@ -106,7 +106,7 @@ def write_corpus_by_hand(folder: Path, papers: int, seed: int, *, serial_from: i
             words = rng.choices(VOCABULARY, k=12)
             words.insert(rng.randrange(len(words)), COMMON)
             text = " ".join(words).capitalize() + f" [{serial}.{number}]"
-            statements.append((text, rng.choice(SECTIONS), rng.choice(TYPES), rng.randrange(50, 100)))
+            statements.append((text, rng.choice(SECTIONS), rng.choice(STATEMENT_TYPES), rng.randrange(50, 100)))
         write_report(folder, f"10.5555/hand.{serial:04d}", 2000 + serial % 24, f"Paper {serial}", statements, saved_at)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.reading.frames import SECTION_CATEGORIES
+from tasks.lake.tables import SECTION_CATEGORIES
 from tasks.reading.sections import SECTION_KEYWORDS, section_category
 
 

@@ -1,6 +1,6 @@
 -- The lake's tables. Columns of the six split tables follow tasks/reading/frames.py;
 -- DuckLake has no primary keys, so keys are kept by the writer's merges and
--- verified by sql/checks/duplicate_keys_*.sql on every run.
+-- verified by sql/checks/per_table/duplicate_keys.sql on every run.
 
 create table if not exists schema_version (
     version integer not null,

@@ -30,10 +30,8 @@ import duckdb
 import pyarrow as pa
 
 from tasks.lake.connection import LakeError, LakeLocation, open_lake, read_sql
+from tasks.lake.tables import ALERT_KINDS
 
-ALERT_KINDS = (
-    "first_seen", "contrasting_added", "supporting_added", "reclassified", "tally_changed", "retracted", "editorial_notice",
-)
 EVENT_PREFIX = "citelake.alert."
 RESOURCE_PREFIX = "citelake.paper."
 COUNT_FIELDS = ("cited_by", "statement_count", "supporting", "mentioning", "contrasting", "unclassified")

@@ -26,7 +26,8 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
-from tasks.explain.facts import SECTION_CATEGORIES, STATEMENT_TYPES, Explanation
+from tasks.explain.facts import Explanation
+from tasks.lake.tables import SECTION_CATEGORIES, TALLY_CLASSES
 
 CHART_NAMES: tuple[str, ...] = ("balance", "history", "sections")
 WIDTH = 340
@@ -50,7 +51,7 @@ def balance_rows(explanation: Explanation) -> list[dict[str, Any]]:
     """The balance chart's data: per type, this paper's share and the lake median's (percent)."""
     balance, standing = explanation.facts["balance"], explanation.facts["standing"]
     rows = []
-    for kind in STATEMENT_TYPES:
+    for kind in TALLY_CLASSES:
         rows.append({"type": kind, "paper": "this paper", "percent": balance.get(f"{kind}_pct")})
         rows.append({"type": kind, "paper": "lake median", "percent": standing.get(f"median_{kind}_pct")})
     return [row for row in rows if row["percent"] is not None]
@@ -87,7 +88,7 @@ def balance_chart(rows: list[dict[str, Any]]) -> alt.Chart:
         alt.Chart(alt.Data(values=rows))
         .mark_bar()
         .encode(
-            x=alt.X("type:N", sort=list(STATEMENT_TYPES), title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("type:N", sort=list(TALLY_CLASSES), title=None, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("paper:N", sort=["this paper", "lake median"]),
             y=alt.Y("percent:Q", title="share of statements (%)"),
             color=alt.Color("paper:N", sort=["this paper", "lake median"], title=None,

@@ -22,13 +22,12 @@ from typing import Any
 import duckdb
 
 from tasks.lake.connection import read_sql
+from tasks.lake.tables import SECTION_CATEGORIES, TALLY_CLASSES
 from tasks.output import to_json
 from tasks.reading.record import normalise_doi
 
 # The fact groups, one SQL file each in sql/explain/, in the order the explanation reads.
 FACT_GROUPS: tuple[str, ...] = ("counts", "balance", "standing", "trend", "changes", "sections", "evidence", "caveats")
-SECTION_CATEGORIES: tuple[str, ...] = ("introduction", "methods", "results", "discussion", "conclusion", "other", "unknown")
-STATEMENT_TYPES: tuple[str, ...] = ("supporting", "mentioning", "contrasting", "unclassified")
 # Below this many comparable papers a percentile says nothing; the explanation says so.
 MIN_PEERS = 10
 # Data whose latest page is older than this many days get a caveat.
@@ -359,9 +358,9 @@ def _trend_sentences(row: dict[str, Any], changes: dict[str, Any]) -> Iterable[S
     yield _say(
         "trend",
         "trend",
-        "By type: " + ", ".join(_change(row[f"{kind}_growth"], kind) for kind in STATEMENT_TYPES) + ".",
+        "By type: " + ", ".join(_change(row[f"{kind}_growth"], kind) for kind in TALLY_CLASSES) + ".",
         row,
-        *(f"{kind}_growth" for kind in STATEMENT_TYPES),
+        *(f"{kind}_growth" for kind in TALLY_CLASSES),
     )
     yield _say(
         "trend",

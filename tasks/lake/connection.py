@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from tasks.lake import tables
+
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
     import polars as pl
 
@@ -60,25 +62,10 @@ EXTENSION_PACKAGES: dict[str, tuple[str, str]] = {
     "fts": ("duckdb_extension_fts", "fts"),
 }
 
-# The tables users query and export, in the order a reader meets them.
-USER_TABLES: tuple[str, ...] = (
-    "papers",
-    "abstracts",
-    "statements",
-    "paper_snapshots",
-    "statement_sightings",
-    "facets",
-    "report_files",
-    "runs",
-    "check_findings",
-    "api_responses",
-    "api_papers",
-    "editorial_notices",
-)
-
-# The run's staging table of each frame the writer takes (sql/lake/create_run_staging.sql).
+# The tables users query and export, in the order a reader meets them (the registry's).
+USER_TABLES: tuple[str, ...] = tables.EXPORTED_TABLES
 # The frames a batch parks as Parquet ({table}.parquet); finish() reads them as the views run_{table}.
-STAGED_FRAMES: tuple[str, ...] = ("paper_snapshots", "statement_sightings", "facets", "papers", "abstracts", "statements")
+STAGED_FRAMES: tuple[str, ...] = tables.PAGE_FRAMES
 # Where the writer parks a batch's files' states, beside its frames; finish() reads them as the view run_report_files.
 REPORT_FILES_PARKED = "report_files.parquet"
 
@@ -115,7 +102,7 @@ FINISH_STATEMENTS: tuple[str, ...] = (
 )
 # A FINISH_STATEMENTS entry "lake/select_merged_keys.sql:TABLE" runs that template
 # with {table} and {key} filled in: the key of each table merged that way.
-MERGED_KEYS: dict[str, str] = {"papers": "doi", "abstracts": "doi", "statements": "statement_id"}
+MERGED_KEYS: dict[str, str] = {name: tables.table(name).key[0] for name in tables.MERGED_TABLES}
 # The files' states: what the run changes chosen first, then the two writes (the
 # paths the lake holds, the new ones), which take the run id.
 REPORT_FILES_STATEMENTS: tuple[str, ...] = (
@@ -128,17 +115,11 @@ REPORT_FILES_STATEMENTS: tuple[str, ...] = (
 # metadata come from saved API responses alone, and over a lake of pages
 # alone the MERGE touched nothing for 1.2 s of a million-page run (0.1 s of 25 files).
 FINISH_GUARDS: dict[str, str] = {"lake/merge_paper_metadata.sql": "lake/holds_api_rows.sql"}
-# The run's staging table of each API frame (sql/lake/create_api_staging.sql, and the
-# shared tables of create_run_staging.sql).
+# The run's staging table of each frame the API gives: run_{table} for the API's
+# own tables, run_api_rows_{table} for those pages fill too (sql/lake/create_staging_table.sql).
 API_STAGING_TABLES: dict[str, str] = {
-    "api_responses": "run_api_responses",
-    "api_papers": "run_api_papers",
-    "editorial_notices": "run_editorial_notices",
-    "paper_snapshots": "run_api_rows_paper_snapshots",
-    "papers": "run_api_rows_papers",
-    "statements": "run_api_rows_statements",
-    "statement_sightings": "run_api_rows_statement_sightings",
-    "facets": "run_api_rows_facets",
+    **{name: f"run_{name}" for name in tables.API_ONLY_TABLES},
+    **{t.name: f"run_api_rows_{t.name}" for t in tables.TABLES if t.staged_from_pages and t.staged_from_api},
 }
 SPILL_DIR = "_spill"
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
@@ -149,9 +130,9 @@ SPILL_DIR = "_spill"
 # 300MB (commit 8.0 s against 6.7 s).
 DEFAULT_WRITER_MEMORY_LIMIT = "300MB"
 
-REPORT_FILE_STATUSES = ("ingested", "unchanged", "duplicate", "rejected")
-FILE_COUNT_KEYS = ("seen", "new", "changed", "unchanged", "duplicate", "rejected")
-KEY_CHECK_PREFIX = "duplicate_keys_"
+REPORT_FILE_STATUSES = tables.REPORT_FILE_STATUSES
+FILE_COUNT_KEYS = tables.FILE_COUNT_KEYS
+KEY_CHECK_PREFIX = tables.KEY_CHECK_PREFIX
 CHECK_SAMPLE_ROWS = 5
 
 _MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
@@ -671,6 +652,17 @@ def _check_files() -> list[Path]:
     return sorted((SQL_DIR / "checks").glob("*.sql"))
 
 
+def checks() -> dict[str, str]:
+    """Every data-quality check by name, in name order: each ``sql/checks/*.sql``, and a
+    ``duplicate_keys_<table>`` check for each table the registry marks key-checked."""
+    template = read_sql("checks/per_table/duplicate_keys.sql")
+    found = {path.stem: path.read_text(encoding="utf-8") for path in _check_files()}
+    for name in tables.names(key_checked=True):
+        key = ", ".join(map(quote_identifier, tables.table(name).key))
+        found[f"{KEY_CHECK_PREFIX}{name}"] = template.format(table=quote_identifier(name), key=key)
+    return dict(sorted(found.items()))
+
+
 # A check that can only find rows when its guard (a query of one boolean, in
 # sql/lake) says so; otherwise it is not run and finds nothing, as it would have.
 CHECK_GUARDS: dict[str, str] = {"page_api_disagreements": "lake/holds_api_sourced_rows.sql"}
@@ -679,18 +671,18 @@ CHECK_GUARDS: dict[str, str] = {"page_api_disagreements": "lake/holds_api_source
 def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckFinding]:
     """Run every ``sql/checks/*.sql`` against the lake as the connection sees it."""
     findings = []
-    for path in _check_files():
-        guard = CHECK_GUARDS.get(path.stem)
+    for name, statement in checks().items():
+        guard = CHECK_GUARDS.get(name)
         if guard is not None and not con.execute(read_sql(guard)).fetchone()[0]:
-            findings.append(CheckFinding(check_name=path.stem, offending_rows=0))
+            findings.append(CheckFinding(check_name=name, offending_rows=0))
             continue
-        offending = con.sql(path.read_text(encoding="utf-8"))
+        offending = con.sql(statement)
         (count,) = offending.count("*").fetchone()
         sample = []
         if count:  # (most checks find nothing: no second query for an empty sample)
             sample_rows = offending.limit(CHECK_SAMPLE_ROWS)
             sample = [dict(zip(sample_rows.columns, row, strict=True)) for row in sample_rows.fetchall()]
-        findings.append(CheckFinding(check_name=path.stem, offending_rows=count, sample=sample))
+        findings.append(CheckFinding(check_name=name, offending_rows=count, sample=sample))
     return findings
 
 
@@ -706,7 +698,7 @@ class RunSummary:
 def _latest_findings(con: duckdb.DuckDBPyConnection) -> list[CheckFinding] | None:
     """The findings recorded by the lake's latest run, or None when there is none or its checks are not today's."""
     rows = con.execute(read_sql("lake/latest_findings.sql")).fetchall()
-    if [name for name, _, _ in rows] != [path.stem for path in _check_files()]:
+    if [name for name, _, _ in rows] != list(checks()):
         return None
     return [
         CheckFinding(check_name=name, offending_rows=offending, sample=json.loads(sample) if sample else [])
@@ -714,8 +706,47 @@ def _latest_findings(con: duckdb.DuckDBPyConnection) -> list[CheckFinding] | Non
     ]
 
 
+def row_counts_sql() -> str:
+    """Rows per table the registry counts (``table_name``, ``row_count``): what a run reports as added."""
+    template = read_sql("lake/row_count.sql")
+    return "\nunion all\n".join(
+        template.format(name=quote_literal(name), table=quote_identifier(name)) for name in tables.COUNTED_TABLES
+    )
+
+
 def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return dict(con.execute(read_sql("lake/row_counts.sql")).fetchall())
+    return dict(con.execute(row_counts_sql()).fetchall())
+
+
+# Each staging table of a run → the lake table whose columns it takes: the API's
+# rows of each table pages fill, and the API's own tables.
+RUN_STAGING_TABLES: dict[str, str] = {
+    **{f"run_api_rows_{name}": name for name in tables.PAGE_FRAMES},
+    **{f"run_{name}": name for name in tables.API_ONLY_TABLES},
+}
+
+
+def _staging_tables_sql() -> str:
+    template = read_sql("lake/create_staging_table.sql")
+    return "\n".join(
+        template.format(staging=quote_identifier(staging), table=quote_identifier(table))
+        for staging, table in RUN_STAGING_TABLES.items()
+    )
+
+
+def _drop_table_staging_sql() -> str:
+    template = read_sql("lake/drop_table_staging.sql")
+    drops = [("view", f"run_{name}") for name in tables.PAGE_FRAMES]
+    drops += [("table", f"run_merged_{name}") for name in tables.MERGED_TABLES]
+    drops += [("table", staging) for staging in RUN_STAGING_TABLES]
+    return "\n".join(template.format(kind=kind, name=quote_identifier(name)) for kind, name in drops)
+
+
+def _record_run_sql() -> str:
+    added = [f"{name}_added" for name in tables.COUNTED_TABLES]
+    return read_sql("lake/record_run.sql").format(
+        added_columns=", ".join(map(quote_identifier, added)), added_values=", ".join(f"${name}" for name in added)
+    )
 
 
 def _normalise_file_counts(file_counts: dict[str, int]) -> dict[str, int]:
@@ -803,7 +834,7 @@ class LakeWriter:
         try:
             self._started_at = datetime.now(UTC)
             self.con.execute(read_sql("lake/create_run_staging.sql"))
-            self.con.execute(read_sql("lake/create_api_staging.sql"))
+            self.con.execute(_staging_tables_sql())
         except BaseException:
             self._open = False
             self.con.rollback()
@@ -840,7 +871,7 @@ class LakeWriter:
         try:
             with _transaction(self.con):
                 self.con.execute(read_sql("lake/drop_run_staging.sql"))
-                self.con.execute(read_sql("lake/drop_api_staging.sql"))
+                self.con.execute(_drop_table_staging_sql())
         except duckdb.Error:
             if not quiet:
                 raise
@@ -896,7 +927,7 @@ class LakeWriter:
         return batch
 
     def _stage_api(self, api: ApiFrames, batch: int) -> None:
-        """Copy the rows of a batch's saved API responses into the API staging (sql/lake/create_api_staging.sql)."""
+        """Copy the rows of a batch's saved API responses into the API staging (sql/lake/create_staging_table.sql)."""
         for table, staging in API_STAGING_TABLES.items():
             frame = dict(api.items())[table]
             if frame.is_empty():
@@ -999,7 +1030,7 @@ class LakeWriter:
             )
             raise KeyCheckFailed(f"run {self.run_id} not committed, key check failed: {details}")
         self.con.execute(
-            read_sql("lake/record_run.sql"),
+            _record_run_sql(),
             {
                 "run_id": self.run_id,
                 "started_at": self._started_at,

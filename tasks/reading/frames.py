@@ -13,9 +13,9 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
+from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
+
 UTC_TIME = pl.Datetime(time_unit="us", time_zone="UTC")
-STATEMENT_TYPES = ["supporting", "mentioning", "contrasting"]
-SECTION_CATEGORIES = ["introduction", "methods", "results", "discussion", "conclusion", "other", "unknown"]
 
 
 # The state of report files: what parsing found (status parsed or rejected) and,
@@ -97,8 +97,8 @@ class Statements(pa.DataFrameModel):
     doi: pl.Utf8
     text: pl.Utf8
     section: pl.Utf8 = pa.Field(nullable=True)
-    section_category: pl.Utf8 = pa.Field(isin=SECTION_CATEGORIES)
-    type: pl.Utf8 = pa.Field(isin=STATEMENT_TYPES)
+    section_category: pl.Utf8 = pa.Field(isin=list(SECTION_CATEGORIES))
+    type: pl.Utf8 = pa.Field(isin=list(STATEMENT_TYPES))
     confidence: pl.Float64 = pa.Field(nullable=True, ge=0.0, le=1.0)
     first_seen: UTC_TIME
     last_seen: UTC_TIME
@@ -115,7 +115,7 @@ class StatementSightings(pa.DataFrameModel):
     source_sha256: pl.Utf8
     observed_at: UTC_TIME
     position: pl.Int32 = pa.Field(ge=0)
-    type: pl.Utf8 = pa.Field(isin=STATEMENT_TYPES)
+    type: pl.Utf8 = pa.Field(isin=list(STATEMENT_TYPES))
     confidence: pl.Float64 = pa.Field(nullable=True, ge=0.0, le=1.0)
     seen: pl.Int32 = pa.Field(ge=1)
 
@@ -140,12 +140,12 @@ class Facets(pa.DataFrameModel):
 
 @dataclass(slots=True)
 class Frames:
-    """What the split hands to the lake: one frame per table."""
+    """What the split hands to the lake: one frame per table, in the registry's order (tasks/lake/tables.py)."""
 
     papers: pl.DataFrame
-    paper_snapshots: pl.DataFrame
     abstracts: pl.DataFrame
     statements: pl.DataFrame
+    paper_snapshots: pl.DataFrame
     statement_sightings: pl.DataFrame
     facets: pl.DataFrame
 

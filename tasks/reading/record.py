@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Literal, TypedDict
 
 StatementType = Literal["supporting", "mentioning", "contrasting"]
-TALLY_CLASSES: tuple[str, ...] = ("supporting", "mentioning", "contrasting", "unclassified")
+from tasks.lake.tables import TALLY_CLASSES  # noqa: F401  (the parsers name the tallies by it)
 
 
 class Statement(TypedDict):

@@ -4,7 +4,7 @@ The page shows section titles title-cased and cut at a fixed width
 (``Limitations Of Msc-mediated Immune Modulation In the Clinica``), often numbered
 (``2. Methods``, ``II. Results``) or naming two parts (``Results And Discussion``).
 :func:`section_category` maps such a title to one of the categories of
-``tasks.reading.frames.SECTION_CATEGORIES``; :data:`SECTION_KEYWORDS` is the one table
+``tasks.lake.tables.SECTION_CATEGORIES``; :data:`SECTION_KEYWORDS` is the one table
 of the words it recognises.
 """
 

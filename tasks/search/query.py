@@ -19,10 +19,9 @@ import polars as pl
 import tantivy
 
 from tasks.lake.connection import LakeLocation
+from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
 from tasks.search.index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
 
-TYPES = ("supporting", "mentioning", "contrasting")
-SECTION_CATEGORIES = ("introduction", "methods", "results", "discussion", "conclusion", "other", "unknown")
 DEFAULT_FIELDS = ["text"]
 SNIPPET_CHARS = 240
 PREFIX_TERMS_MARKED = 50  # indexed terms of one prefix that snippets mark
@@ -60,9 +59,9 @@ class SearchFilters:
     min_confidence: float | None = None
 
     def __post_init__(self) -> None:
-        unknown = [value for value in self.types if value not in TYPES]
+        unknown = [value for value in self.types if value not in STATEMENT_TYPES]
         if unknown:
-            raise QuerySyntaxError(f"unknown type {unknown[0]!r}; use {', '.join(TYPES)}")
+            raise QuerySyntaxError(f"unknown type {unknown[0]!r}; use {', '.join(STATEMENT_TYPES)}")
         unknown = [value for value in self.section_categories if value not in SECTION_CATEGORIES]
         if unknown:
             raise QuerySyntaxError(f"unknown section category {unknown[0]!r}; use {', '.join(SECTION_CATEGORIES)}")
@@ -260,7 +259,7 @@ def search_facets(
     searcher = generation.index.searcher()
     total = searcher.search(full_query, limit=1, count=True).count
     aggregations = {
-        "type": {"terms": {"field": "type", "size": len(TYPES) + 10}},
+        "type": {"terms": {"field": "type", "size": len(STATEMENT_TYPES) + 10}},
         "section_category": {"terms": {"field": "section_category", "size": len(SECTION_CATEGORIES) + 10}},
         "year": {"terms": {"field": "year", "size": 10_000, "missing": MISSING_YEAR}},
     }
