@@ -91,11 +91,11 @@ def test_no_python_file_but_the_registry_lists_the_tables() -> None:
     listed = subprocess.run(["git", "ls-files", "-z", "*.py"], cwd=REPOSITORY, capture_output=True, timeout=60)
     if listed.returncode != 0:
         pytest.skip("not a git checkout")
-    registry = REPOSITORY / "tasks" / "lake" / "tables.py"
+    exempt = {REPOSITORY / "tasks" / "lake" / "tables.py", Path(__file__).resolve()}  # the registry, and this test's own example
     offending = []
     for name in listed.stdout.decode().split("\0"):
         path = REPOSITORY / name
-        if not name or path == registry or not path.is_file():
+        if not name or path in exempt or not path.is_file():
             continue
         for line, named in _table_name_lists(path.read_text(encoding="utf-8")):
             offending.append(f"{name}:{line}: {', '.join(named)}")
