@@ -1,6 +1,7 @@
-"""The scheduled deployments of citelake, served from one process (``citelake serve``).
-
-Three deployments; the first two are the ones ``prefect.yaml`` offers to a work pool:
+"""citelake's deployments, defined once: served from one process (``citelake serve``) or
+offered to a work pool (``prefect.yaml``, written from :data:`DEPLOYMENTS` by
+``python -m flows.deployments > prefect.yaml``; ``tests/test_deployments.py`` fails
+when the file and this module disagree).
 
 - ``citelake-ingest/scheduled``: ingest the source folder, hourly by default. Its
   concurrency limit is 1, so a run that is still going when the next one is due
@@ -15,9 +16,12 @@ Three deployments; the first two are the ones ``prefect.yaml`` offers to a work 
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from prefect import serve
+from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 
@@ -30,6 +34,65 @@ DEPLOYMENT_NAME = "scheduled"
 EXPLAIN_DEPLOYMENT_NAME = "on-demand"
 DEFAULT_INGEST_CRON = "0 * * * *"
 DEFAULT_MAINTAIN_CRON = "30 3 * * *"
+WORK_POOL = "citelake"
+TAGS = ["citelake"]
+# The event that starts the explain deployment: any citelake-ingest flow run that completes.
+AFTER_INGEST_EVENT = "prefect.flow-run.Completed"
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One deployment: which flow, its name and entrypoint, its schedule and limits."""
+
+    flow: Flow
+    name: str
+    entrypoint: str
+    description: str
+    cron: str | None = None
+    concurrency_limit: int | None = None
+    takes_source: bool = False
+    after_ingest: bool = False  # started by a trigger after each completed ingest run, for the watchlist
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+DEPLOYMENTS: tuple[Deployment, ...] = (
+    Deployment(
+        ingest_flow, DEPLOYMENT_NAME, "flows/ingest.py:ingest_flow",
+        "Ingest new and changed report files into the lake, as one snapshot per run.",
+        cron=DEFAULT_INGEST_CRON, concurrency_limit=1, takes_source=True,
+    ),
+    Deployment(
+        maintain_flow, DEPLOYMENT_NAME, "flows/maintain.py:maintain_flow",
+        "Delete files no snapshot needs, merge small files, expire old snapshots.",
+        cron=DEFAULT_MAINTAIN_CRON, concurrency_limit=1,
+    ),
+    # No schedule: run it from the UI with DOIs (or watchlist=true), and after each ingest for the watchlist.
+    Deployment(
+        explain_flow, EXPLAIN_DEPLOYMENT_NAME, "flows/explain.py:explain_flow",
+        "Explain papers as Markdown artifacts (after each completed ingest: the watched papers).",
+        after_ingest=True, parameters={"watchlist": False},
+    ),
+)  # fmt: skip
+
+
+def after_ingest_trigger(parameters: dict[str, Any]) -> DeploymentEventTrigger:
+    """Run the explain deployment for the watchlist whenever a ``citelake-ingest`` flow run completes.
+
+    The server emits ``prefect.flow-run.Completed`` for every flow run that
+    completes, related to its flow by name; the trigger becomes an automation
+    named after the deployment, whose action runs it with these parameters.
+    """
+    return DeploymentEventTrigger(**_trigger_fields(parameters))
+
+
+def _trigger_fields(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"{explain_flow.name}-after-ingest",
+        "description": "Explain the watched papers after each completed ingest run",
+        "expect": {AFTER_INGEST_EVENT},
+        "match_related": {"prefect.resource.role": "flow", "prefect.resource.name": ingest_flow.name},
+        "parameters": {**parameters, "dois": None, "watchlist": True},
+    }
 
 
 def scheduled_deployments(
@@ -40,7 +103,7 @@ def scheduled_deployments(
     ingest_cron: str | None = None,
     maintain_cron: str | None = None,
 ) -> list[RunnerDeployment]:
-    """The ingest and maintenance deployments for one source folder and lake (crons default to hourly and daily).
+    """The deployments for one source folder and lake, to serve (crons default to hourly and daily).
 
     Paths are made absolute here: a scheduled run starts in a process of its own,
     whose working directory need not be the one ``citelake serve`` was started in.
@@ -50,50 +113,28 @@ def scheduled_deployments(
     """
     location = resolve_location(lake, catalog)
     lake_parameters = {"lake": str(location.path), "catalog": catalog}
-    explain_parameters = {**lake_parameters, "out_dir": str(default_site(str(location.path), catalog))}
-    return [
-        ingest_flow.to_deployment(
-            name=DEPLOYMENT_NAME,
-            cron=ingest_cron or DEFAULT_INGEST_CRON,
-            concurrency_limit=1,
-            parameters={"source": str(Path(source).expanduser().resolve()), **lake_parameters},
-            description=f"Ingest {source} into the lake at {location.describe()}",
-            tags=["citelake"],
-        ),
-        maintain_flow.to_deployment(
-            name=DEPLOYMENT_NAME,
-            cron=maintain_cron or DEFAULT_MAINTAIN_CRON,
-            concurrency_limit=1,
-            parameters=lake_parameters,
-            description=f"Compact and clean the lake at {location.describe()}",
-            tags=["citelake"],
-        ),
-        # No schedule: run it from the UI with DOIs (or watchlist=true), and after each ingest for the watchlist.
-        explain_flow.to_deployment(
-            name=EXPLAIN_DEPLOYMENT_NAME,
-            parameters={**explain_parameters, "watchlist": False},
-            triggers=[after_ingest_trigger(explain_parameters)],
-            description=f"Explain papers of the lake at {location.describe()} as Markdown artifacts "
-            "(after each completed ingest: the watched papers)",
-            tags=["citelake"],
-        ),
-    ]
-
-
-def after_ingest_trigger(explain_parameters: dict[str, str | None]) -> DeploymentEventTrigger:
-    """Run the explain deployment for the watchlist whenever a ``citelake-ingest`` flow run completes.
-
-    The server emits ``prefect.flow-run.Completed`` for every flow run that
-    completes, related to its flow by name; the trigger becomes an automation
-    named after the deployment, whose action runs it with these parameters.
-    """
-    return DeploymentEventTrigger(
-        name=f"{explain_flow.name}-after-ingest",
-        description="Explain the watched papers after each completed ingest run",
-        expect={"prefect.flow-run.Completed"},
-        match_related={"prefect.resource.role": "flow", "prefect.resource.name": ingest_flow.name},
-        parameters={**explain_parameters, "dois": None, "watchlist": True},
-    )
+    crons = {ingest_flow.name: ingest_cron, maintain_flow.name: maintain_cron}
+    served = []
+    for deployment in DEPLOYMENTS:
+        parameters = {**lake_parameters, **deployment.parameters}
+        if deployment.takes_source:
+            parameters["source"] = str(Path(source).expanduser().resolve())
+        if deployment.after_ingest:
+            parameters["out_dir"] = str(default_site(str(location.path), catalog))
+        served.append(
+            deployment.flow.to_deployment(
+                name=deployment.name,
+                cron=(crons.get(deployment.flow.name) or deployment.cron) if deployment.cron else None,
+                concurrency_limit=deployment.concurrency_limit,
+                parameters=parameters,
+                triggers=[after_ingest_trigger({k: v for k, v in parameters.items() if k != "watchlist"})]
+                if deployment.after_ingest
+                else None,
+                description=f"{deployment.description} Lake: {location.describe()}",
+                tags=TAGS,
+            )
+        )
+    return served
 
 
 def serve_scheduled(
@@ -104,9 +145,55 @@ def serve_scheduled(
     ingest_cron: str | None = None,
     maintain_cron: str | None = None,
 ) -> None:
-    """Register the three deployments and run their scheduled, triggered and on-demand runs until interrupted."""
-    serve(
-        *scheduled_deployments(
-            source, lake=lake, catalog=catalog, ingest_cron=ingest_cron, maintain_cron=maintain_cron
-        )
-    )
+    """Register the deployments and run their scheduled, triggered and on-demand runs until interrupted."""
+    serve(*scheduled_deployments(source, lake=lake, catalog=catalog, ingest_cron=ingest_cron, maintain_cron=maintain_cron))
+
+
+def prefect_yaml() -> str:
+    """``prefect.yaml``: the same deployments for a Prefect work pool, run by workers instead of ``citelake serve``.
+
+    The lake is chosen where the runs execute (``CITELAKE_LAKE``, ``CITELAKE_CATALOG``,
+    else ``./lake`` of the run's working directory); the source is read from
+    ``CITELAKE_SOURCE`` when deploying. JSON is YAML: each value is written as JSON.
+    """
+    lines = [
+        "# Written by `python -m flows.deployments > prefect.yaml` from flows/deployments.py; edit that, not this.",
+        "#",
+        f"#   prefect work-pool create {WORK_POOL} --type process",
+        "#   CITELAKE_SOURCE=/data/reports prefect deploy --all      # from this folder",
+        f"#   prefect worker start --pool {WORK_POOL}                    # where the folders are reachable",
+        "",
+        "name: citelake",
+        "prefect-version: 3.9.1",
+        "",
+        "deployments:",
+    ]
+    for deployment in DEPLOYMENTS:
+        parameters = dict(deployment.parameters)
+        if deployment.takes_source:
+            parameters["source"] = "{{ $CITELAKE_SOURCE }}"
+        lines += [
+            f"  - name: {json.dumps(deployment.name)}",
+            f"    description: {json.dumps(deployment.description)}",
+            f"    entrypoint: {json.dumps(deployment.entrypoint)}",
+            f"    tags: {json.dumps(TAGS)}",
+            f"    parameters: {json.dumps(parameters)}",
+        ]
+        if deployment.cron:
+            lines.append(f"    schedules: {json.dumps([{'cron': deployment.cron}])}")
+        if deployment.concurrency_limit:
+            lines.append(f"    concurrency_limit: {deployment.concurrency_limit}")
+        if deployment.after_ingest:
+            trigger = _trigger_fields({})
+            trigger = {
+                "type": "event", "enabled": True, **trigger,
+                "expect": sorted(trigger["expect"]), "match_related": trigger["match_related"],
+            }  # fmt: skip
+            lines.append(f"    triggers: {json.dumps([trigger])}")
+        lines.append(f"    work_pool: {json.dumps({'name': WORK_POOL})}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(prefect_yaml(), end="")

@@ -1,4 +1,4 @@
-"""Deployments: ``citelake serve`` against a real ``prefect server``, and ``prefect.yaml`` for a work pool."""
+"""Deployments: ``citelake serve`` against a real ``prefect server``."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, DeploymentFilter, DeploymentFilterId
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
-from prefect.flows import load_flow_from_entrypoint
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.deployments import DEFAULT_INGEST_CRON, DEFAULT_MAINTAIN_CRON, DEPLOYMENT_NAME
-from flows.ingest import ingest_flow
-from flows.maintain import maintain_flow
+from flows.deployments import DEFAULT_INGEST_CRON
 from tasks.explain.report import artifact_key
 from tasks.alerts.watch import watch
 from tasks.reading.generate import generate_corpus, write_corpus
@@ -161,17 +157,3 @@ def test_serve_registers_the_deployments_runs_an_ingest_and_then_explains_the_wa
         con.close()
     assert runs == 1
     assert files == 60
-
-
-def test_prefect_yaml_offers_the_served_deployments_to_a_work_pool():
-    config = yaml.safe_load((REPO / "prefect.yaml").read_text())
-    deployments = {
-        load_flow_from_entrypoint(deployment["entrypoint"]).name: deployment for deployment in config["deployments"]
-    }
-    assert set(deployments) == {ingest_flow.name, maintain_flow.name}
-    assert deployments[ingest_flow.name]["schedules"] == [{"cron": DEFAULT_INGEST_CRON}]
-    assert deployments[maintain_flow.name]["schedules"] == [{"cron": DEFAULT_MAINTAIN_CRON}]
-    for deployment in deployments.values():
-        assert deployment["name"] == DEPLOYMENT_NAME
-        assert deployment["concurrency_limit"] == 1
-        assert deployment["work_pool"]["name"] == "citelake"
