@@ -32,7 +32,6 @@ from tasks.lake.tables import SECTION_CATEGORIES, TALLY_CLASSES
 CHART_NAMES: tuple[str, ...] = ("balance", "history", "sections")
 WIDTH = 340
 HEIGHT = 180
-TYPE_COLOURS = {"supporting": "#2e7d32", "mentioning": "#607d8b", "contrasting": "#c62828", "unclassified": "#bdbdbd"}
 FONT = "DejaVu Sans"
 
 

@@ -179,11 +179,6 @@ def _read_to_end(descriptor: int, first: int, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def is_read_failure(reason: str | None) -> bool:
-    """Whether a rejection's reason says the file could not be read (rather than read and found no report)."""
-    return reason is not None and reason.startswith(READ_FAILURE + ":")
-
-
 def _parse(data: bytes) -> Record | Rejection:
     decoded = _decode(data)
     if isinstance(decoded, Rejection):

@@ -53,7 +53,6 @@ PAPER_KEYS = frozenset(
     {"title", "authors", "journal", "publisher", "issns", "retracted", "editorialNotices", "year", "type", "slug"}
 )
 TYPE_OF = {"supporting": "supporting", "mentioning": "mentioning", "contradicting": "contrasting", "contrasting": "contrasting"}
-SHAPES = ("paper", "papers", "tally", "tallies", "cited_by_sections", "citations")
 SECTION_FACET_PREFIX = "api_sections."
 API_ID_MARKER = "api"
 _UNIT_SEPARATOR = "\x1f"
