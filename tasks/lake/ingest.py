@@ -151,7 +151,7 @@ class Discovery:
         self._skipped = skipped
 
     def __iter__(self) -> Iterator[DiscoveredFile]:
-        for path, size, mtime_ns in _walk(self._root, self._root, set(), self._skipped):
+        for path, size, mtime_ns in _walk(self._root, self._skipped):
             yield DiscoveredFile(path=path, size=size, mtime=_utc_mtime(mtime_ns))
 
     def frame(self, *, beyond: int | None = None, then: Callable[[], None] | None = None) -> pl.DataFrame:
@@ -160,7 +160,7 @@ class Discovery:
         With ``beyond`` and ``then``: ``then()`` is called once, as soon as more
         than ``beyond`` files have been found.
         """
-        found = _walk(self._root, self._root, set(), self._skipped)
+        found = _walk(self._root, self._skipped)
         if beyond is not None and then is not None:
             found = _calling_once_beyond(found, beyond, then)
         chunks = [pl.DataFrame(schema=_DISCOVERED_SCHEMA)]
@@ -194,33 +194,164 @@ def _readable_root(root: Path) -> Path:
     return real_root
 
 
-def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[str, str]]) -> Iterator[tuple[str, int, int]]:
-    """(path as stored, size, mtime in nanoseconds) of each report file below ``directory``, names sorted."""
-    real_directory = os.path.realpath(directory)
-    if real_directory in walked:
-        return
-    walked.add(real_directory)
-    try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=attrgetter("name"))
-    except OSError as error:
-        reason = error.strerror or str(error)
-        logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
-        skipped.append((path_text(directory), reason))
-        return
-    for entry in entries:
+def _walk(real_root: str, skipped: list[tuple[str, str]]) -> Iterator[tuple[str, int, int]]:
+    """(path as stored, size, mtime in nanoseconds) of each report file below ``real_root``, names sorted per folder.
+
+    Walked with a stack of folders, not by recursion, so a tree of any depth is
+    walked (a thousand levels ended in ``RecursionError``). A report-named entry
+    that is not a regular file (a FIFO, a socket) or that cannot be looked at is
+    yielded all the same: the reader rejects it with its reason, so it gets a
+    row in ``report_files`` instead of vanishing without a word.
+    """
+    walked: set[tuple[int, int]] = set()
+    stack: list[Iterator[_Entry | os.DirEntry[str]]] = []
+    entries = _folder_entries(real_root, walked, skipped)
+    if entries is not None:
+        stack.append(iter(entries))
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
         # This loop runs once per file of the source: it is kept to what the
         # directory entry already knows, and one stat.
-        if entry.is_symlink() and not _is_inside(os.path.realpath(entry.path), real_root):
-            continue
+        path = entry.path if isinstance(entry, os.DirEntry) else entry.full_path
         try:
-            if entry.is_dir():
-                yield from _walk(entry.path, real_root, walked, skipped)
-            elif is_report_name(entry.name) and entry.is_file():
-                status = entry.stat()
-                yield path_text(entry.path), status.st_size, status.st_mtime_ns
+            if entry.is_symlink() and not _link_inside(entry, path, real_root):
+                continue
+            is_dir = entry.is_dir()
         except OSError as error:
-            logger.warning("%s: skipped, cannot stat it (%s)", entry.path, error.strerror or error)
+            if is_report_name(entry.name):
+                yield path_text(path), 0, 0  # the reader says why it cannot open it
+            else:
+                logger.warning("%s: skipped, cannot stat it (%s)", path, error.strerror or error)
+            continue
+        if is_dir:
+            sub_entries = _folder_entries(path, walked, skipped)
+            if sub_entries is not None:
+                stack.append(iter(sub_entries))
+        elif is_report_name(entry.name):
+            try:
+                status = entry.stat()
+            except OSError:
+                yield path_text(path), 0, 0  # vanished, or cannot be looked at: the reader gives the reason
+            else:
+                # A FIFO, a socket or a device too: the reader refuses it as not a regular file.
+                yield path_text(path), status.st_size, status.st_mtime_ns
+
+
+# A folder path at least this long (bytes) is opened a piece at a time, relative to
+# the piece before: Linux refuses paths of PATH_MAX (4,096 bytes) and more.
+_LONG_PATH = 3_072
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A directory entry of a folder beyond PATH_MAX, looked at while its folder was open (``os.DirEntry`` needs it open)."""
+
+    name: str
+    full_path: str
+    symlink: bool
+    symlink_target: str | None
+    directory: bool | OSError
+    status: os.stat_result | OSError | None
+
+    def is_symlink(self) -> bool:
+        return self.symlink
+
+    def is_dir(self) -> bool:
+        if isinstance(self.directory, OSError):
+            raise self.directory
+        return self.directory
+
+    def stat(self) -> os.stat_result:
+        if isinstance(self.status, OSError) or self.status is None:
+            raise self.status or FileNotFoundError(self.full_path)
+        return self.status
+
+
+def _folder_entries(
+    directory: str, walked: set[tuple[int, int]], skipped: list[tuple[str, str]]
+) -> list[_Entry] | list[os.DirEntry[str]] | None:
+    """The folder's entries sorted by name; None when it was walked already (a link loop) or cannot be read (logged, skipped)."""
+    try:
+        descriptor = _open_folder(directory)
+    except OSError as error:
+        _skip_folder(directory, error, skipped)
+        return None
+    try:
+        status = os.fstat(descriptor)
+        identity = (status.st_dev, status.st_ino)
+        if identity in walked:
+            return None
+        walked.add(identity)
+        if len(os.fsencode(directory)) < _LONG_PATH:
+            # By path: its entries stat themselves later by path, as the walk reaches them.
+            with os.scandir(directory) as scan:
+                return sorted(scan, key=attrgetter("name"))
+        with os.scandir(descriptor) as scan:
+            return [_looked_at(entry, directory, descriptor) for entry in sorted(scan, key=attrgetter("name"))]
+    except OSError as error:
+        _skip_folder(directory, error, skipped)
+        return None
+    finally:
+        os.close(descriptor)
+
+
+def _skip_folder(directory: str, error: OSError, skipped: list[tuple[str, str]]) -> None:
+    reason = error.strerror or str(error)
+    logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
+    skipped.append((path_text(directory), reason))
+
+
+def _looked_at(entry: os.DirEntry[str], directory: str, descriptor: int) -> _Entry:
+    full_path = os.path.join(directory, entry.name)
+    target = None
+    if symlink := entry.is_symlink():
+        try:
+            target = os.readlink(entry.name, dir_fd=descriptor)
+        except OSError:
+            target = None
+    try:
+        is_dir: bool | OSError = entry.is_dir()
+    except OSError as error:
+        is_dir = error
+    status: os.stat_result | OSError | None = None
+    if is_dir is False and is_report_name(entry.name):
+        try:
+            status = entry.stat()
+        except OSError as error:
+            status = error
+    return _Entry(entry.name, full_path, symlink, target, is_dir, status)
+
+
+def _open_folder(directory: str) -> int:
+    """A descriptor of the folder; a path too long for the OS is opened a piece at a time."""
+    encoded = os.fsencode(directory)
+    if len(encoded) < _LONG_PATH:
+        return os.open(encoded, _FOLDER_FLAGS)
+    descriptor: int | None = None
+    start = 0
+    while start < len(encoded):
+        # The longest piece below _LONG_PATH that ends at a separator (a name is at most 255 bytes).
+        end = len(encoded) if len(encoded) - start < _LONG_PATH else encoded.rindex(b"/", start + 1, start + _LONG_PATH)
+        opened = os.open(encoded[start:end] or b"/", _FOLDER_FLAGS, dir_fd=descriptor)
+        if descriptor is not None:
+            os.close(descriptor)
+        descriptor = opened
+        start = end + 1
+    assert descriptor is not None
+    return descriptor
+
+
+def _link_inside(entry: _Entry | os.DirEntry[str], path: str, real_root: str) -> bool:
+    """Whether the symlink at ``path`` leads inside the walked folder (only such links are followed)."""
+    if isinstance(entry, _Entry):
+        if entry.symlink_target is None:
+            return False
+        path = os.path.join(os.path.dirname(path), entry.symlink_target)
+    return _is_inside(os.path.realpath(path), real_root)
 
 
 def _is_inside(path: str, real_root: str) -> bool:
