@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -54,8 +55,10 @@ from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.connection import (
     CheckFinding,
     LakeLocation,
+    ForeignLakeFolder,
     LakeWriter,
     catalog_holders,
+    check_lake_home,
     open_lake,
     read_sql,
     registered,
@@ -104,12 +107,20 @@ class IngestCollision(IngestError):
 
 
 class LakeFolderError(IngestError):
-    """The lake folder is a file, or this process cannot write it."""
+    """The lake folder is a file, holds other files than a lake's, or this process cannot write it."""
 
 
 def notice(message: str) -> None:
-    """Tell the user at once what the run is doing or waiting for (``citelake ingest`` prints these on stderr)."""
-    NOTICE_LOGGER.info(message)
+    """Tell the user at once what the run is doing or waiting for, one line on stderr.
+
+    ``citelake ingest`` shows them itself (above its progress bar) through a
+    handler of :data:`NOTICE_LOGGER`; without one (watch, maintenance, a library
+    caller) the line is printed here, so a wait is never silent.
+    """
+    if NOTICE_LOGGER.handlers:
+        NOTICE_LOGGER.info(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -612,8 +623,11 @@ def pages_to_store(frames: Frames, hashes: Collection[str]) -> Frames:
 
 
 @contextmanager
-def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]:
+def ingest_guard(location: LakeLocation, *, wait: float = 0.0, holder: str = "ingest") -> Iterator[None]:
     """Hold the lake's ingest lock for the block; wait up to ``wait`` seconds for it.
+
+    ``holder`` names what holds it (``ingest``, ``watchlist change``,
+    ``maintenance``), for the line another process prints while it waits.
 
     The lock lives with the lake, so every ingest on it sees it: a lock file in
     the lake folder for the embedded catalog, a PostgreSQL advisory lock in the
@@ -627,14 +641,15 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]
     """
     check_lake_folder(location)
     guard = _advisory_lock if location.catalog else _lock_file
-    with guard(location, wait):
+    with guard(location, wait, holder):
         if stale := remove_stale_staging(location):
             logger.info("removed the staged batches of %d killed runs: %s", len(stale), ", ".join(stale))
         yield
 
 
 def check_lake_folder(location: LakeLocation) -> None:
-    """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write.
+    """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write,
+    and holds a lake, nothing, or only what citelake writes (:func:`tasks.lake.connection.check_lake_home`).
 
     The lake folder holds the lock file (embedded catalog), the Parquet files and
     the staging folders, so an ingest needs to write it whatever the catalog.
@@ -646,6 +661,10 @@ def check_lake_folder(location: LakeLocation) -> None:
         raise LakeFolderError(f"{where} is a file, not a lake folder: choose a folder (--lake DIR)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise LakeFolderError(_cannot_write_message(location))
+    try:
+        check_lake_home(location)
+    except ForeignLakeFolder as error:
+        raise LakeFolderError(str(error)) from None
 
 
 def _cannot_write_message(location: LakeLocation) -> str:
@@ -656,7 +675,7 @@ def _cannot_write_message(location: LakeLocation) -> str:
 
 
 @contextmanager
-def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
+def _lock_file(location: LakeLocation, wait: float, purpose: str) -> Iterator[None]:
     holder_file = location.path / LOCK_HOLDER_FILE
     try:
         location.path.mkdir(parents=True, exist_ok=True)
@@ -666,7 +685,7 @@ def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
         except Timeout:
             if wait <= 0:
                 raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
-            notice(f"waiting up to {wait:g} s for the ingest {_lock_holder_who(holder_file)} to finish")
+            notice(f"waiting up to {wait:g} s for the {_lock_holder_who(holder_file)} to finish")
             try:
                 lock.acquire(timeout=wait, poll_interval=_LOCK_POLL_SECONDS)
             except Timeout:
@@ -674,7 +693,12 @@ def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
     except PermissionError:
         raise LakeFolderError(_cannot_write_message(location)) from None
     try:
-        holder = {"since": datetime.now(UTC).isoformat(timespec="seconds"), "pid": os.getpid(), "host": socket.gethostname()}
+        holder = {
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "purpose": purpose,
+        }
         try:
             holder_file.write_text(json.dumps(holder), encoding="utf-8")
         except PermissionError:
@@ -702,15 +726,16 @@ def _lock_holder(holder_file: Path) -> str:
 def _lock_holder_who(holder_file: Path) -> str:
     holder = _read_holder(holder_file)
     if holder is None:
-        return "that holds the lake (its start is not recorded)"
-    return f"started at {holder['since']} by pid {holder['pid']} on host {holder['host']}"
+        return "ingest that holds the lake (its start is not recorded)"
+    purpose = holder.get("purpose", "ingest")
+    return f"{purpose} started at {holder['since']} by pid {holder['pid']} on host {holder['host']}"
 
 
 @contextmanager
-def _advisory_lock(location: LakeLocation, wait: float) -> Iterator[None]:
+def _advisory_lock(location: LakeLocation, wait: float, purpose: str) -> Iterator[None]:
     # A connection of its own: the lock is the session's, held until it closes.
     try:
-        connection = psycopg.connect(location.catalog, autocommit=True, application_name="citelake ingest")
+        connection = psycopg.connect(location.catalog, autocommit=True, application_name=f"citelake {purpose}")
     except psycopg.Error as error:
         raise IngestError(f"cannot reach the catalog of {location.describe()}: {_first_line(error)}") from error
     with connection:
