@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -68,6 +69,7 @@ from tasks.reading.record import DiscoveredFile, path_text
 from tasks.reading.split import combine_frames
 from tasks.reading.staging import (
     StagedBatch,
+    StagingError,
     has_api_frames,
     read_staged,
     read_staged_outcomes,
@@ -794,7 +796,8 @@ class IngestSummary:
     ``files`` counts ``seen`` and each of :data:`FILE_OUTCOMES`; ``rejected``
     lists every rejected file with its reason; ``rows_added`` is per lake table;
     ``findings`` are the data-quality checks' results as committed with the run;
-    ``skipped_folders`` lists every folder discovery could not read, with the reason.
+    ``skipped_folders`` lists every folder discovery could not read, with the reason;
+    ``search_index_error`` says why the search index was not brought up to the run (the run stays committed).
     """
 
     run_id: str
@@ -806,6 +809,7 @@ class IngestSummary:
     findings: list[CheckFinding]
     seconds: float
     skipped_folders: list[tuple[str, str]] = field(default_factory=list)
+    search_index_error: str | None = None
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -1000,9 +1004,18 @@ def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
     """
     try:
         yield
+    except StagingError as error:  # a batch could not be parked: its text says where and why
+        raise IngestError(str(error)) from error
+    except (duckdb.IOException, OSError) as error:
+        # A full disk or an I/O error while the run's files or its catalog rows were written.
+        raise IngestError(f"{location.describe()}: the run could not be written: {_fault(error)}; nothing was written") from error
     except duckdb.TransactionException as error:
         if "Failed to commit" not in str(error):
             raise
+        if _DISK_FULL.search(str(error)):
+            raise IngestError(
+                f"{location.describe()}: the commit failed: {_fault(error)}; nothing was written"
+            ) from error
         if "locked" in str(error):
             holders = catalog_holders(location)
             held_by = f"; it is open in {', '.join(holders)}" if holders else ""
@@ -1014,6 +1027,17 @@ def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
             f"another writer changed {location.describe()} during this ingest "
             f"({_first_line(error)}); nothing was written"
         ) from error
+
+
+# How SQLite and the OS say a disk is full, inside DuckDB's messages.
+_DISK_FULL = re.compile(r"disk is full|No space left on device|Disk quota exceeded", re.IGNORECASE)
+
+
+def _fault(error: BaseException) -> str:
+    """An I/O error's first line, without DuckDB's "IO Error: " and with an OSError's file named."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return re.sub(r"^(IO|TransactionContext) Error: ", "", _first_line(error))
 
 
 def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:
@@ -1039,4 +1063,7 @@ def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:
         "checks    "
         + (", ".join(f"{finding.check_name}: {finding.offending_rows:,} rows" for finding in offending) or "all passed")
     )
+    if summary.search_index_error:
+        lines.append(f"search    index not updated: {summary.search_index_error}")
+        lines.append("          the run is committed; `citelake search` answers from the previous index until it can update it")
     return "\n".join(lines)

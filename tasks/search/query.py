@@ -19,7 +19,17 @@ import polars as pl
 import tantivy
 
 from tasks.lake.connection import LakeLocation
-from tasks.search.index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
+from tasks.search.index import (
+    Generation,
+    IndexBusy,
+    IndexWriteError,
+    Notify,
+    SearchIndexError,
+    _stderr,
+    ensure_index,
+    open_generation,
+    update_index,
+)
 
 TYPES = ("supporting", "mentioning", "contrasting")
 SECTION_CATEGORIES = ("introduction", "methods", "results", "discussion", "conclusion", "other", "unknown")
@@ -178,6 +188,14 @@ def _generation(location: LakeLocation, refresh: bool, notify: Notify) -> Genera
             update_index(location, notify=notify, wait=False)
         except IndexBusy:
             pass  # an update is under way: answer from the state published before it
+        except (IndexWriteError, OSError) as error:
+            # A full disk, say: the generation published before still answers, for the snapshot it names.
+            try:
+                generation = open_generation(location)
+            except SearchIndexError:
+                raise error from None
+            notify(f"citelake search: {error}; answering from the index of snapshot {generation.stamp.snapshot_id}")
+            return generation
     return ensure_index(location, notify=notify)
 
 
