@@ -476,10 +476,10 @@ def export(
     lake: LakeOption = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Export every lake table as a zstd-compressed Parquet file, from one snapshot.
+    """Export every table of the lake (the watchlist and alerts too) as a zstd-compressed Parquet file, from one snapshot.
 
     The export is written beside OUT_DIR and swapped in by rename, so a reader
-    never sees a half-written export. Prints rows per table.
+    never sees a half-written export. Prints rows per table, then the tables written.
     """
     import duckdb
 
@@ -494,6 +494,7 @@ def export(
         raise typer.Exit(code=1) from None
     for table, count in rows.items():
         typer.echo(f"{table:<20} {count:>12,} rows")
+    typer.echo(f"exported {len(rows)} tables to {out_dir}: {', '.join(rows)}")
 
 
 @app.command()

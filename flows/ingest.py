@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from prefect import flow, get_run_logger
@@ -137,7 +138,9 @@ def ingest_flow(
             summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
             detect_alerts(location, summary)
             # Still under the ingest lock: the index follows the runs one at a time.
-            update_search_index(location)
+            index = update_search_index(location)
+            if index.error:  # the run is committed all the same; its summary says the index lags
+                summary = replace(summary, search_index_error=index.error)
         publish_run_report(location, summary)
     return summary
 

@@ -32,7 +32,7 @@ from tasks.lake.ingest import (
 from tasks.lake import tables
 from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql, row_counts_sql
 from tasks.reading.parse import load_report
-from tasks.reading.record import DiscoveredFile
+from tasks.reading.record import DiscoveredFile, Rejection
 from tasks.reading.split import split_records
 
 TEST_SQL = Path(__file__).parent / "sql"
@@ -131,7 +131,13 @@ def test_discovery_follows_no_symlink_out_of_the_root_and_survives_loops(tmp_pat
     paths = [file.path for file in discover_reports(root)]
 
     real_root = root.resolve()
-    assert paths == [str(real_root / "inside-link.txt"), str(real_root / "sub" / "page.txt")]
+    # The link to itself cannot be opened: it is found, for the reader to reject with its reason (a row, not silence).
+    assert paths == [
+        str(real_root / "inside-link.txt"),
+        str(real_root / "sub" / "page.txt"),
+        str(real_root / "sub" / "self-loop.txt"),
+    ]
+    assert load_report(real_root / "sub" / "self-loop.txt") == Rejection("cannot read the file: Too many levels of symbolic links")
 
 
 def test_discovery_of_a_missing_or_wrong_root_is_a_clear_error(tmp_path: Path) -> None:

@@ -87,55 +87,54 @@ def test_a_file_that_vanished_before_it_was_read_is_ingested_when_it_is_back(tmp
 # --- item: a folder that cannot be read is counted and named -----------------------------------------
 
 
-def folder_beyond_path_max(root: Path) -> Path:
-    """A folder whose absolute path is longer than PATH_MAX: not even root can list it by that path.
-
-    Built with descriptors relative to the parent (each name is short enough), so
-    the folder is real; only reaching it by its full path fails (ENAMETOOLONG).
-    """
-    name = "d" * 250
-    descriptor = os.open(root, os.O_RDONLY)
-    depth = 0
-    try:
-        while len(str(root)) + depth * (len(name) + 1) <= 4200:
-            os.mkdir(name, dir_fd=descriptor)
-            inner = os.open(name, os.O_RDONLY, dir_fd=descriptor)
-            os.close(descriptor)
-            descriptor = inner
-            depth += 1
-        page = os.open("lost.txt", os.O_WRONLY | os.O_CREAT, dir_fd=descriptor)
-        os.write(page, SAMPLE_PATH.read_bytes())
-        os.close(page)
-    finally:
-        os.close(descriptor)
-    return Path(root, *[name] * depth)
+_UNREADABLE_FOLDER_RUN = """
+import json, sys
+from pathlib import Path
+from tasks.lake.connection import LakeLocation
+from tasks.lake.ingest import discover_reports, format_summary, ingest
+from tasks.lake.run_report import summary_markdown
+source, lake = Path(sys.argv[1]), Path(sys.argv[2])
+skipped = []
+found = [file.path for file in discover_reports(source, skipped_folders=skipped)]
+summary = ingest(source, LakeLocation(path=lake), workers=1)
+print(json.dumps({"found": found, "skipped": skipped, "new": summary.files["new"],
+                  "summary_skipped": summary.skipped_folders, "text": format_summary(summary),
+                  "markdown": summary_markdown(summary, changed_papers=0)}))
+"""
 
 
 def test_a_folder_that_cannot_be_read_is_counted_named_and_the_run_goes_on(tmp_path: Path) -> None:
-    from tasks.lake.ingest import format_summary
-    from tasks.lake.run_report import summary_markdown
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_ingest_lake_folder import REPO, _obey_file_permissions
 
     source = tmp_path / "reports"
     source.mkdir()
     shutil.copy(SAMPLE_PATH, source / "page.txt")
-    deep = folder_beyond_path_max(source)
-    skipped: list[tuple[str, str]] = []
+    closed = source / "closed"
+    closed.mkdir()
+    shutil.copy(SAMPLE_PATH, closed / "hidden.txt")
+    closed.chmod(0)
+    try:
+        # Root reads any folder: the run is a process without the capabilities that allow it.
+        run = subprocess.run(
+            [sys.executable, "-c", _UNREADABLE_FOLDER_RUN, str(source), str(tmp_path / "lake")],
+            cwd=REPO, capture_output=True, text=True, timeout=120, preexec_fn=_obey_file_permissions,
+        )
+    finally:
+        closed.chmod(0o755)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
 
-    found = [file.path for file in discover_reports(source, skipped_folders=skipped)]
-
-    assert found == [str(source.resolve() / "page.txt")]
-    assert len(skipped) == 1
-    folder, reason = skipped[0]
-    assert str(deep.resolve()).startswith(folder) and reason == "File name too long"
-
-    summary = ingest(source, LakeLocation(path=tmp_path / "lake"), workers=1)
-
-    assert summary.files["new"] == 1
-    assert summary.skipped_folders == skipped
-    text = format_summary(summary)
-    assert f"folders   1 skipped, cannot read them\n  skipped   {folder}: File name too long" in text
-    markdown = summary_markdown(summary, changed_papers=0)
-    assert "## Folders skipped" in markdown and f"| `{folder}` | File name too long |" in markdown
+    folder = str(closed.resolve())
+    assert result["found"] == [str(source.resolve() / "page.txt")]
+    assert result["skipped"] == [[folder, "Permission denied"]]
+    assert result["new"] == 1
+    assert result["summary_skipped"] == result["skipped"]
+    assert f"folders   1 skipped, cannot read them\n  skipped   {folder}: Permission denied" in result["text"]
+    assert "## Folders skipped" in result["markdown"] and f"| `{folder}` | Permission denied |" in result["markdown"]
 
 
 # --- item: a file name that is not UTF-8 -------------------------------------------------------------

@@ -143,7 +143,7 @@ def _change_watchlist(
     location: LakeLocation, dois: Sequence[str], statements: Sequence[str], label: str | None, wait: float
 ) -> list[WatchState]:
     """Run ``sql/watch`` statements over the DOIs, as one lake transaction under the ingest lock."""
-    with ingest_guard(location, wait=wait):
+    with ingest_guard(location, wait=wait, holder="watchlist change"):
         con = open_lake(location)
         try:
             with registered(con, "wanted_dois", _wanted(dois, label)):

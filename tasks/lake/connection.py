@@ -64,6 +64,8 @@ EXTENSION_PACKAGES: dict[str, tuple[str, str]] = {
 
 # The tables users query and export, in the order a reader meets them (the registry's).
 USER_TABLES: tuple[str, ...] = tables.EXPORTED_TABLES
+# The lake's own bookkeeping tables, never exported.
+INTERNAL_TABLES: tuple[str, ...] = tables.names(exported=False)
 # The frames a batch parks as Parquet ({table}.parquet); finish() reads them as the views run_{table}.
 STAGED_FRAMES: tuple[str, ...] = tables.PAGE_FRAMES
 # Where the writer parks a batch's files' states, beside its frames; finish() reads them as the view run_report_files.
@@ -122,6 +124,24 @@ API_STAGING_TABLES: dict[str, str] = {
     **{t.name: f"run_api_rows_{t.name}" for t in tables.TABLES if t.staged_from_pages and t.staged_from_api},
 }
 SPILL_DIR = "_spill"
+# What citelake itself writes in a lake folder (the catalog and its journals, the
+# data, the spill, staging and search folders, the ingest lock): a folder that
+# holds nothing else may become a lake, one that holds other files may not.
+LAKE_FOLDER_NAMES = frozenset(
+    {
+        CATALOG_FILE,
+        f"{CATALOG_FILE}-wal",
+        f"{CATALOG_FILE}-shm",
+        f"{CATALOG_FILE}-journal",
+        DATA_DIR,
+        SPILL_DIR,
+        "_staging",
+        "_search",
+        "ingest.lock",
+        "ingest.lock.holder",
+    }
+)
+FOREIGN_NAMES_SHOWN = 5
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
 # (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB'). At 1GB
 # the commit of a million pages took the ingest's process to about 1.5 GB; at
@@ -146,6 +166,10 @@ logger = logging.getLogger(__name__)
 
 class LakeError(RuntimeError):
     """The lake cannot be opened or written as asked; the message says why and what to do."""
+
+
+class ForeignLakeFolder(LakeError):
+    """The lake folder holds files that are not citelake's, and no lake: a lake is not made there."""
 
 
 class KeyCheckFailed(LakeError):
@@ -370,6 +394,8 @@ def _open_instance(location: LakeLocation, *, read_only: bool) -> duckdb.DuckDBP
 
 
 def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only: bool) -> None:
+    if not read_only:
+        check_lake_home(location)
     if location.catalog is None:
         if read_only:
             _check_exists(location)
@@ -391,6 +417,33 @@ def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only
         else:
             _record_data_path(location)
             logger.warning("%s: the lake folder was moved or copied from %s; its data path now points here", location.path, moved_from)
+
+
+def check_lake_home(location: LakeLocation) -> None:
+    """Raise :class:`ForeignLakeFolder` unless the lake folder may hold this lake.
+
+    It may when it is missing or empty, already holds a lake (the catalog and
+    ``data/``; ``data/`` alone with a PostgreSQL catalog), or holds only what
+    citelake writes there (a first run that stopped early). A folder of other
+    files is refused before anything is written beside them.
+    """
+    try:
+        names = sorted(os.listdir(location.path))
+    except OSError:  # missing (made later), or a file or unreadable: the caller's own checks say so
+        return
+    foreign = [name for name in names if name not in LAKE_FOLDER_NAMES]
+    if not foreign or _holds_lake(location):
+        return
+    shown = ", ".join(foreign[:FOREIGN_NAMES_SHOWN]) + (", …" if len(foreign) > FOREIGN_NAMES_SHOWN else "")
+    raise ForeignLakeFolder(
+        f"--lake names a folder that holds other files: {location.path} ({shown}); choose an empty or new folder"
+    )
+
+
+def _holds_lake(location: LakeLocation) -> bool:
+    if not location.data_path.is_dir():
+        return False
+    return location.catalog is not None or location.catalog_file.is_file()
 
 
 def _check_exists(location: LakeLocation) -> None:

@@ -32,7 +32,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -54,8 +56,10 @@ from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.connection import (
     CheckFinding,
     LakeLocation,
+    ForeignLakeFolder,
     LakeWriter,
     catalog_holders,
+    check_lake_home,
     open_lake,
     read_sql,
     registered,
@@ -65,6 +69,7 @@ from tasks.reading.record import DiscoveredFile, path_text
 from tasks.reading.split import combine_frames
 from tasks.reading.staging import (
     StagedBatch,
+    StagingError,
     has_api_frames,
     read_staged,
     read_staged_outcomes,
@@ -104,12 +109,20 @@ class IngestCollision(IngestError):
 
 
 class LakeFolderError(IngestError):
-    """The lake folder is a file, or this process cannot write it."""
+    """The lake folder is a file, holds other files than a lake's, or this process cannot write it."""
 
 
 def notice(message: str) -> None:
-    """Tell the user at once what the run is doing or waiting for (``citelake ingest`` prints these on stderr)."""
-    NOTICE_LOGGER.info(message)
+    """Tell the user at once what the run is doing or waiting for, one line on stderr.
+
+    ``citelake ingest`` shows them itself (above its progress bar) through a
+    handler of :data:`NOTICE_LOGGER`; without one (watch, maintenance, a library
+    caller) the line is printed here, so a wait is never silent.
+    """
+    if NOTICE_LOGGER.handlers:
+        NOTICE_LOGGER.info(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -151,7 +164,7 @@ class Discovery:
         self._skipped = skipped
 
     def __iter__(self) -> Iterator[DiscoveredFile]:
-        for path, size, mtime_ns in _walk(self._root, self._root, set(), self._skipped):
+        for path, size, mtime_ns in _walk(self._root, self._skipped):
             yield DiscoveredFile(path=path, size=size, mtime=_utc_mtime(mtime_ns))
 
     def frame(self, *, beyond: int | None = None, then: Callable[[], None] | None = None) -> pl.DataFrame:
@@ -160,7 +173,7 @@ class Discovery:
         With ``beyond`` and ``then``: ``then()`` is called once, as soon as more
         than ``beyond`` files have been found.
         """
-        found = _walk(self._root, self._root, set(), self._skipped)
+        found = _walk(self._root, self._skipped)
         if beyond is not None and then is not None:
             found = _calling_once_beyond(found, beyond, then)
         chunks = [pl.DataFrame(schema=_DISCOVERED_SCHEMA)]
@@ -194,33 +207,164 @@ def _readable_root(root: Path) -> Path:
     return real_root
 
 
-def _walk(directory: str, real_root: str, walked: set[str], skipped: list[tuple[str, str]]) -> Iterator[tuple[str, int, int]]:
-    """(path as stored, size, mtime in nanoseconds) of each report file below ``directory``, names sorted."""
-    real_directory = os.path.realpath(directory)
-    if real_directory in walked:
-        return
-    walked.add(real_directory)
-    try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=attrgetter("name"))
-    except OSError as error:
-        reason = error.strerror or str(error)
-        logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
-        skipped.append((path_text(directory), reason))
-        return
-    for entry in entries:
+def _walk(real_root: str, skipped: list[tuple[str, str]]) -> Iterator[tuple[str, int, int]]:
+    """(path as stored, size, mtime in nanoseconds) of each report file below ``real_root``, names sorted per folder.
+
+    Walked with a stack of folders, not by recursion, so a tree of any depth is
+    walked (a thousand levels ended in ``RecursionError``). A report-named entry
+    that is not a regular file (a FIFO, a socket) or that cannot be looked at is
+    yielded all the same: the reader rejects it with its reason, so it gets a
+    row in ``report_files`` instead of vanishing without a word.
+    """
+    walked: set[tuple[int, int]] = set()
+    stack: list[Iterator[_Entry | os.DirEntry[str]]] = []
+    entries = _folder_entries(real_root, walked, skipped)
+    if entries is not None:
+        stack.append(iter(entries))
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
         # This loop runs once per file of the source: it is kept to what the
         # directory entry already knows, and one stat.
-        if entry.is_symlink() and not _is_inside(os.path.realpath(entry.path), real_root):
-            continue
+        path = entry.path if isinstance(entry, os.DirEntry) else entry.full_path
         try:
-            if entry.is_dir():
-                yield from _walk(entry.path, real_root, walked, skipped)
-            elif is_report_name(entry.name) and entry.is_file():
-                status = entry.stat()
-                yield path_text(entry.path), status.st_size, status.st_mtime_ns
+            if entry.is_symlink() and not _link_inside(entry, path, real_root):
+                continue
+            is_dir = entry.is_dir()
         except OSError as error:
-            logger.warning("%s: skipped, cannot stat it (%s)", entry.path, error.strerror or error)
+            if is_report_name(entry.name):
+                yield path_text(path), 0, 0  # the reader says why it cannot open it
+            else:
+                logger.warning("%s: skipped, cannot stat it (%s)", path, error.strerror or error)
+            continue
+        if is_dir:
+            sub_entries = _folder_entries(path, walked, skipped)
+            if sub_entries is not None:
+                stack.append(iter(sub_entries))
+        elif is_report_name(entry.name):
+            try:
+                status = entry.stat()
+            except OSError:
+                yield path_text(path), 0, 0  # vanished, or cannot be looked at: the reader gives the reason
+            else:
+                # A FIFO, a socket or a device too: the reader refuses it as not a regular file.
+                yield path_text(path), status.st_size, status.st_mtime_ns
+
+
+# A folder path at least this long (bytes) is opened a piece at a time, relative to
+# the piece before: Linux refuses paths of PATH_MAX (4,096 bytes) and more.
+_LONG_PATH = 3_072
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A directory entry of a folder beyond PATH_MAX, looked at while its folder was open (``os.DirEntry`` needs it open)."""
+
+    name: str
+    full_path: str
+    symlink: bool
+    symlink_target: str | None
+    directory: bool | OSError
+    status: os.stat_result | OSError | None
+
+    def is_symlink(self) -> bool:
+        return self.symlink
+
+    def is_dir(self) -> bool:
+        if isinstance(self.directory, OSError):
+            raise self.directory
+        return self.directory
+
+    def stat(self) -> os.stat_result:
+        if isinstance(self.status, OSError) or self.status is None:
+            raise self.status or FileNotFoundError(self.full_path)
+        return self.status
+
+
+def _folder_entries(
+    directory: str, walked: set[tuple[int, int]], skipped: list[tuple[str, str]]
+) -> list[_Entry] | list[os.DirEntry[str]] | None:
+    """The folder's entries sorted by name; None when it was walked already (a link loop) or cannot be read (logged, skipped)."""
+    try:
+        descriptor = _open_folder(directory)
+    except OSError as error:
+        _skip_folder(directory, error, skipped)
+        return None
+    try:
+        status = os.fstat(descriptor)
+        identity = (status.st_dev, status.st_ino)
+        if identity in walked:
+            return None
+        walked.add(identity)
+        if len(os.fsencode(directory)) < _LONG_PATH:
+            # By path: its entries stat themselves later by path, as the walk reaches them.
+            with os.scandir(directory) as scan:
+                return sorted(scan, key=attrgetter("name"))
+        with os.scandir(descriptor) as scan:
+            return [_looked_at(entry, directory, descriptor) for entry in sorted(scan, key=attrgetter("name"))]
+    except OSError as error:
+        _skip_folder(directory, error, skipped)
+        return None
+    finally:
+        os.close(descriptor)
+
+
+def _skip_folder(directory: str, error: OSError, skipped: list[tuple[str, str]]) -> None:
+    reason = error.strerror or str(error)
+    logger.warning("%s: folder skipped, cannot read it (%s)", directory, reason)
+    skipped.append((path_text(directory), reason))
+
+
+def _looked_at(entry: os.DirEntry[str], directory: str, descriptor: int) -> _Entry:
+    full_path = os.path.join(directory, entry.name)
+    target = None
+    if symlink := entry.is_symlink():
+        try:
+            target = os.readlink(entry.name, dir_fd=descriptor)
+        except OSError:
+            target = None
+    try:
+        is_dir: bool | OSError = entry.is_dir()
+    except OSError as error:
+        is_dir = error
+    status: os.stat_result | OSError | None = None
+    if is_dir is False and is_report_name(entry.name):
+        try:
+            status = entry.stat()
+        except OSError as error:
+            status = error
+    return _Entry(entry.name, full_path, symlink, target, is_dir, status)
+
+
+def _open_folder(directory: str) -> int:
+    """A descriptor of the folder; a path too long for the OS is opened a piece at a time."""
+    encoded = os.fsencode(directory)
+    if len(encoded) < _LONG_PATH:
+        return os.open(encoded, _FOLDER_FLAGS)
+    descriptor: int | None = None
+    start = 0
+    while start < len(encoded):
+        # The longest piece below _LONG_PATH that ends at a separator (a name is at most 255 bytes).
+        end = len(encoded) if len(encoded) - start < _LONG_PATH else encoded.rindex(b"/", start + 1, start + _LONG_PATH)
+        opened = os.open(encoded[start:end] or b"/", _FOLDER_FLAGS, dir_fd=descriptor)
+        if descriptor is not None:
+            os.close(descriptor)
+        descriptor = opened
+        start = end + 1
+    assert descriptor is not None
+    return descriptor
+
+
+def _link_inside(entry: _Entry | os.DirEntry[str], path: str, real_root: str) -> bool:
+    """Whether the symlink at ``path`` leads inside the walked folder (only such links are followed)."""
+    if isinstance(entry, _Entry):
+        if entry.symlink_target is None:
+            return False
+        path = os.path.join(os.path.dirname(path), entry.symlink_target)
+    return _is_inside(os.path.realpath(path), real_root)
 
 
 def _is_inside(path: str, real_root: str) -> bool:
@@ -481,8 +625,11 @@ def pages_to_store(frames: Frames, hashes: Collection[str]) -> Frames:
 
 
 @contextmanager
-def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]:
+def ingest_guard(location: LakeLocation, *, wait: float = 0.0, holder: str = "ingest") -> Iterator[None]:
     """Hold the lake's ingest lock for the block; wait up to ``wait`` seconds for it.
+
+    ``holder`` names what holds it (``ingest``, ``watchlist change``,
+    ``maintenance``), for the line another process prints while it waits.
 
     The lock lives with the lake, so every ingest on it sees it: a lock file in
     the lake folder for the embedded catalog, a PostgreSQL advisory lock in the
@@ -496,14 +643,15 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0) -> Iterator[None]
     """
     check_lake_folder(location)
     guard = _advisory_lock if location.catalog else _lock_file
-    with guard(location, wait):
+    with guard(location, wait, holder):
         if stale := remove_stale_staging(location):
             logger.info("removed the staged batches of %d killed runs: %s", len(stale), ", ".join(stale))
         yield
 
 
 def check_lake_folder(location: LakeLocation) -> None:
-    """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write.
+    """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write,
+    and holds a lake, nothing, or only what citelake writes (:func:`tasks.lake.connection.check_lake_home`).
 
     The lake folder holds the lock file (embedded catalog), the Parquet files and
     the staging folders, so an ingest needs to write it whatever the catalog.
@@ -515,6 +663,10 @@ def check_lake_folder(location: LakeLocation) -> None:
         raise LakeFolderError(f"{where} is a file, not a lake folder: choose a folder (--lake DIR)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise LakeFolderError(_cannot_write_message(location))
+    try:
+        check_lake_home(location)
+    except ForeignLakeFolder as error:
+        raise LakeFolderError(str(error)) from None
 
 
 def _cannot_write_message(location: LakeLocation) -> str:
@@ -525,7 +677,7 @@ def _cannot_write_message(location: LakeLocation) -> str:
 
 
 @contextmanager
-def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
+def _lock_file(location: LakeLocation, wait: float, purpose: str) -> Iterator[None]:
     holder_file = location.path / LOCK_HOLDER_FILE
     try:
         location.path.mkdir(parents=True, exist_ok=True)
@@ -535,7 +687,7 @@ def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
         except Timeout:
             if wait <= 0:
                 raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
-            notice(f"waiting up to {wait:g} s for the ingest {_lock_holder_who(holder_file)} to finish")
+            notice(f"waiting up to {wait:g} s for the {_lock_holder_who(holder_file)} to finish")
             try:
                 lock.acquire(timeout=wait, poll_interval=_LOCK_POLL_SECONDS)
             except Timeout:
@@ -543,7 +695,12 @@ def _lock_file(location: LakeLocation, wait: float) -> Iterator[None]:
     except PermissionError:
         raise LakeFolderError(_cannot_write_message(location)) from None
     try:
-        holder = {"since": datetime.now(UTC).isoformat(timespec="seconds"), "pid": os.getpid(), "host": socket.gethostname()}
+        holder = {
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "purpose": purpose,
+        }
         try:
             holder_file.write_text(json.dumps(holder), encoding="utf-8")
         except PermissionError:
@@ -571,15 +728,16 @@ def _lock_holder(holder_file: Path) -> str:
 def _lock_holder_who(holder_file: Path) -> str:
     holder = _read_holder(holder_file)
     if holder is None:
-        return "that holds the lake (its start is not recorded)"
-    return f"started at {holder['since']} by pid {holder['pid']} on host {holder['host']}"
+        return "ingest that holds the lake (its start is not recorded)"
+    purpose = holder.get("purpose", "ingest")
+    return f"{purpose} started at {holder['since']} by pid {holder['pid']} on host {holder['host']}"
 
 
 @contextmanager
-def _advisory_lock(location: LakeLocation, wait: float) -> Iterator[None]:
+def _advisory_lock(location: LakeLocation, wait: float, purpose: str) -> Iterator[None]:
     # A connection of its own: the lock is the session's, held until it closes.
     try:
-        connection = psycopg.connect(location.catalog, autocommit=True, application_name="citelake ingest")
+        connection = psycopg.connect(location.catalog, autocommit=True, application_name=f"citelake {purpose}")
     except psycopg.Error as error:
         raise IngestError(f"cannot reach the catalog of {location.describe()}: {_first_line(error)}") from error
     with connection:
@@ -638,7 +796,8 @@ class IngestSummary:
     ``files`` counts ``seen`` and each of :data:`FILE_OUTCOMES`; ``rejected``
     lists every rejected file with its reason; ``rows_added`` is per lake table;
     ``findings`` are the data-quality checks' results as committed with the run;
-    ``skipped_folders`` lists every folder discovery could not read, with the reason.
+    ``skipped_folders`` lists every folder discovery could not read, with the reason;
+    ``search_index_error`` says why the search index was not brought up to the run (the run stays committed).
     """
 
     run_id: str
@@ -650,6 +809,7 @@ class IngestSummary:
     findings: list[CheckFinding]
     seconds: float
     skipped_folders: list[tuple[str, str]] = field(default_factory=list)
+    search_index_error: str | None = None
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -844,9 +1004,18 @@ def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
     """
     try:
         yield
+    except StagingError as error:  # a batch could not be parked: its text says where and why
+        raise IngestError(str(error)) from error
+    except (duckdb.IOException, OSError) as error:
+        # A full disk or an I/O error while the run's files or its catalog rows were written.
+        raise IngestError(f"{location.describe()}: the run could not be written: {_fault(error)}; nothing was written") from error
     except duckdb.TransactionException as error:
         if "Failed to commit" not in str(error):
             raise
+        if _DISK_FULL.search(str(error)):
+            raise IngestError(
+                f"{location.describe()}: the commit failed: {_fault(error)}; nothing was written"
+            ) from error
         if "locked" in str(error):
             holders = catalog_holders(location)
             held_by = f"; it is open in {', '.join(holders)}" if holders else ""
@@ -858,6 +1027,17 @@ def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
             f"another writer changed {location.describe()} during this ingest "
             f"({_first_line(error)}); nothing was written"
         ) from error
+
+
+# How SQLite and the OS say a disk is full, inside DuckDB's messages.
+_DISK_FULL = re.compile(r"disk is full|No space left on device|Disk quota exceeded", re.IGNORECASE)
+
+
+def _fault(error: BaseException) -> str:
+    """An I/O error's first line, without DuckDB's "IO Error: " and with an OSError's file named."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return re.sub(r"^(IO|TransactionContext) Error: ", "", _first_line(error))
 
 
 def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:
@@ -883,4 +1063,7 @@ def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:
         "checks    "
         + (", ".join(f"{finding.check_name}: {finding.offending_rows:,} rows" for finding in offending) or "all passed")
     )
+    if summary.search_index_error:
+        lines.append(f"search    index not updated: {summary.search_index_error}")
+        lines.append("          the run is committed; `citelake search` answers from the previous index until it can update it")
     return "\n".join(lines)

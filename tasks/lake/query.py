@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.lake.connection import USER_TABLES, LakeLocation, connect, open_lake, quote_literal, read_sql
+from tasks.lake.connection import INTERNAL_TABLES, LAKE_ALIAS, USER_TABLES, LakeLocation, connect, open_lake, quote_literal, read_sql
 
 # SELECT covers DESCRIBE, SHOW, SUMMARIZE, FROM-first queries and the PRAGMAs
 # that only list things: DuckDB parses those as selects. EXPLAIN is allowed
@@ -146,7 +146,7 @@ def run_readonly_query(location: LakeLocation, sql: str) -> pa.Table:
 
 
 def export_lake(location: LakeLocation, out_dir: str | Path) -> dict[str, int]:
-    """Write every user table as ``<table>.parquet`` (zstd) into ``out_dir``; rows per table.
+    """Write every table of the lake (:func:`exported_tables`) as ``<table>.parquet`` (zstd) into ``out_dir``; rows per table.
 
     The files are written to a staging folder beside ``out_dir`` and swapped in by
     rename, so a reader sees the previous export or the new one, never half of one.
@@ -186,7 +186,7 @@ def _write_tables(location: LakeLocation, folder: Path) -> dict[str, int]:
     try:
         con.begin()
         rows = {}
-        for table in USER_TABLES:
+        for table in exported_tables(con):
             target = folder / f"{table}.parquet"
             con.table(table).write_parquet(str(target), compression="zstd")
             rows[table] = pq.read_metadata(target).num_rows
@@ -194,6 +194,13 @@ def _write_tables(location: LakeLocation, folder: Path) -> dict[str, int]:
         return rows
     finally:
         con.close()
+
+
+def exported_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table the lake holds but its bookkeeping: those of USER_TABLES in that order, then any other by name."""
+    held = [name for (name,) in con.execute(read_sql("query/lake_tables.sql"), {"lake": LAKE_ALIAS}).fetchall()]
+    known = [table for table in USER_TABLES if table in held]
+    return known + [table for table in held if table not in USER_TABLES and table not in INTERNAL_TABLES]
 
 
 def _refuse_foreign_folder(out_dir: Path) -> None:

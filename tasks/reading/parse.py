@@ -19,6 +19,7 @@ short reason, and anything present but not understood becomes a warning in the r
 from __future__ import annotations
 
 import codecs
+import errno
 import functools
 import os
 import re
@@ -153,6 +154,8 @@ def read_report_file(path: str | os.PathLike[str] | bytes, *, limit: int = -1) -
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
+        if error.errno == errno.ENXIO:  # a socket: opening it is refused, for what it is
+            return Rejection(f"{READ_FAILURE}: not a regular file")
         return Rejection(f"{READ_FAILURE}: {error.strerror or error}")
     try:
         status = os.fstat(descriptor)

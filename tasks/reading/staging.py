@@ -14,6 +14,8 @@ folder that exists is complete; a retried parse task simply rewrites it.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import threading
 import time
@@ -96,20 +98,48 @@ def stop_staging(timeout: float) -> bool:
         return _writing == 0
 
 
+class StagingError(OSError):
+    """A batch could not be parked (a full disk, an I/O error); its text is one line naming the lake, the folder and the cause.
+
+    An ``OSError`` built from (errno, strerror, filename), so it crosses process boundaries as it is.
+    """
+
+    def __str__(self) -> str:
+        folder = Path(self.filename)
+        lake = folder.parent.parent.parent  # LAKE/_staging/RUN/.batch-NNNNNN.partial
+        return f"{lake}: cannot write the run's staged batch {folder} ({self.strerror}); nothing was written"
+
+
+# polars reports an OS error inside its own message: "... (os error 28)".
+_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")
+
+
+def _staging_error(error: Exception, folder: Path) -> StagingError:
+    number = getattr(error, "errno", None)
+    if number is None and (found := _OS_ERROR_NUMBER.search(str(error))):
+        number = int(found.group(1))
+    cause = os.strerror(number) if number else (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return StagingError(number or 0, cause, str(folder))
+
+
 def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedBatch:
-    """Write one batch's frames and outcomes under ``folder`` as ``batch-NNNNNN``."""
+    """Write one batch's frames and outcomes under ``folder`` as ``batch-NNNNNN``; :class:`StagingError` when it cannot."""
     target = folder / f"batch-{batch_number:06d}"
     partial = folder / f".{target.name}.partial"
     with _writing_batch():
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        write_frames(result.frames, partial)
-        result.outcomes.write_parquet(partial / OUTCOMES_FILE, compression=STAGING_COMPRESSION)
-        if not result.api.is_empty():
-            for table, frame in result.api.items():
-                frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet", compression=STAGING_COMPRESSION)
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
+        try:
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            write_frames(result.frames, partial)
+            result.outcomes.write_parquet(partial / OUTCOMES_FILE, compression=STAGING_COMPRESSION)
+            if not result.api.is_empty():
+                for table, frame in result.api.items():
+                    frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet", compression=STAGING_COMPRESSION)
+            shutil.rmtree(target, ignore_errors=True)
+            partial.rename(target)
+        except (OSError, pl.exceptions.PolarsError) as error:
+            shutil.rmtree(partial, ignore_errors=True)  # what a full disk let through is of no use
+            raise _staging_error(error, partial) from None
     statuses = result.outcomes["status"]
     rejected = int((statuses == "rejected").sum())
     return StagedBatch(

@@ -360,9 +360,9 @@ def build_index(location: LakeLocation, *, reason: str = "asked for") -> IndexUp
             added = _add_rows(writer, con.execute(read_sql("search/statements_to_index.sql"), {"snapshot": snapshot_id}))
             _commit(writer)
             _publish(location, path, _stamp(location, snapshot_id, added))
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(path, ignore_errors=True)
-            raise
+            raise _write_failure(root, error) from error
         con.rollback()
     finally:
         con.close()
@@ -416,8 +416,8 @@ def _apply_changes(
         read_sql("search/changed_statement_ids.sql"), {"from_snapshot": from_snapshot, "to_snapshot": to_snapshot}
     ).pl()
     path = _new_generation_path(index_root(location), to_snapshot)
-    shutil.copytree(generation.path, path, copy_function=_link_or_copy, ignore=shutil.ignore_patterns(STAMP_FILE, "*.lock"))
     try:
+        shutil.copytree(generation.path, path, copy_function=_link_or_copy, ignore=shutil.ignore_patterns(STAMP_FILE, "*.lock"))
         index = tantivy.Index.open(str(path))
         searcher = index.searcher()
         removed = 0
@@ -433,10 +433,36 @@ def _apply_changes(
         index.reload()
         documents = index.searcher().num_docs
         _publish(location, path, _stamp(location, to_snapshot, documents))
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(path, ignore_errors=True)
-        raise
+        raise _write_failure(index_root(location), error) from error
     return IndexUpdate(snapshot_id=to_snapshot, added=added, removed=removed, documents=documents)
+
+
+class IndexWriteError(SearchIndexError):
+    """A new generation could not be written (a full disk, an I/O error); the published one is untouched."""
+
+
+# Below this many free bytes on the index's disk, a failed write is put down to the full disk: tantivy
+# reports one only as "An index writer was killed … (io::Error most likely)".
+_NEARLY_FULL = 1 << 20
+
+
+def _write_failure(root: Path, error: BaseException) -> BaseException:
+    """``error`` as an :class:`IndexWriteError` naming the index folder and the cause (an interrupt is left as it is)."""
+    if not isinstance(error, Exception) or isinstance(error, SearchIndexError):
+        return error
+    if isinstance(error, OSError) and error.strerror:
+        cause = error.strerror
+    else:
+        cause = _first_line(error)
+        try:
+            free = shutil.disk_usage(root).free
+        except OSError:
+            free = None
+        if free is not None and free < _NEARLY_FULL:
+            cause = f"No space left on device ({free:,} bytes free)"
+    return IndexWriteError(f"cannot write the search index in {root}: {cause}")
 
 
 def _link_or_copy(source: str, target: str) -> None:

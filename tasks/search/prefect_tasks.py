@@ -12,7 +12,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.lake.connection import LakeLocation
-from tasks.search.index import IndexMerge, IndexUpdate, merge_index_segments, update_index
+from tasks.search.index import IndexMerge, IndexUpdate, SearchIndexError, merge_index_segments, update_index
 
 
 @task(cache_policy=NO_CACHE)
@@ -23,7 +23,8 @@ def update_search_index(location: LakeLocation) -> IndexUpdate:
         update = update_index(location, notify=logger.warning)
     except Exception as error:  # the run is committed whatever happens here
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        update = IndexUpdate(snapshot_id=None, error=f"{type(error).__name__}: {message}")
+        # An index error's text names the folder and the cause; any other is named by its type too.
+        update = IndexUpdate(snapshot_id=None, error=message if isinstance(error, SearchIndexError) else f"{type(error).__name__}: {message}")
         logger.warning("%s; the next run catches up", update.describe())
         return update
     logger.info("%s", update.describe())

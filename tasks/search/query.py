@@ -20,7 +20,17 @@ import tantivy
 
 from tasks.lake.connection import LakeLocation
 from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
-from tasks.search.index import Generation, IndexBusy, Notify, _stderr, ensure_index, update_index
+from tasks.search.index import (
+    Generation,
+    IndexBusy,
+    IndexWriteError,
+    Notify,
+    SearchIndexError,
+    _stderr,
+    ensure_index,
+    open_generation,
+    update_index,
+)
 
 DEFAULT_FIELDS = ["text"]
 SNIPPET_CHARS = 240
@@ -177,6 +187,14 @@ def _generation(location: LakeLocation, refresh: bool, notify: Notify) -> Genera
             update_index(location, notify=notify, wait=False)
         except IndexBusy:
             pass  # an update is under way: answer from the state published before it
+        except (IndexWriteError, OSError) as error:
+            # A full disk, say: the generation published before still answers, for the snapshot it names.
+            try:
+                generation = open_generation(location)
+            except SearchIndexError:
+                raise error from None
+            notify(f"citelake search: {error}; answering from the index of snapshot {generation.stamp.snapshot_id}")
+            return generation
     return ensure_index(location, notify=notify)
 
 
