@@ -25,7 +25,7 @@ from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
 from tasks.explain.report import artifact_key
 from tasks.alerts.watch import watch
-from tasks.reading.generate import generate_corpus, write_corpus
+from tasks.corpus.generate import generate_corpus, write_corpus
 from tasks.reading.record import Rejection
 from tasks.lake.connection import LakeLocation, open_lake
 
