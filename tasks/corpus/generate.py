@@ -13,7 +13,8 @@ The expected record is built from the same values the page is rendered from,
 never by parsing the page, so a round trip through the parser checks the
 parser against the contract (:mod:`tasks.corpus.oracle`).
 
-Everything is drawn from one :class:`random.Random`, so the same seed gives the
+Everything is drawn from one :class:`random.Random` (a paper's words from one it
+seeds), so the same seed gives the
 same bytes; :func:`generate_corpus` streams, holding only a bounded pool of
 recently saved papers (the ones it may re-save).
 """

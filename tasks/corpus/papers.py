@@ -6,7 +6,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tasks.corpus.sentences import TITLE_SETTINGS, TITLE_SUBTITLES, TITLE_TOPICS, between, section_title, sentence, statement_tokens
+from tasks.corpus import sentences
+from tasks.corpus.sentences import Subject, between
 from tasks.reading.record import StatementType
 
 P_YEAR_MISSING = 0.08
@@ -47,10 +48,12 @@ class Paper:
     cited_by: int
     citing_years: tuple[int, int]
     citations: list[Citation]
+    words: random.Random  # draws the paper's words, apart from the page's structure
+    subject: Subject
+    setting: str
     saves: int = 0
     last_saved: datetime = FIRST_SAVE
     last_shown: list[Citation] = field(default_factory=list)
-
 
 
 def draw_doi(rng: random.Random, serial: int, year: int) -> str:
@@ -63,30 +66,28 @@ def draw_doi(rng: random.Random, serial: int, year: int) -> str:
     return f"10.1371/journal.pone.{serial:07d}"
 
 
-
-
-def new_citation(rng: random.Random, paper_texts: set[str]) -> Citation:
+def new_citation(rng: random.Random, paper: Paper, paper_texts: set[str]) -> Citation:
+    """A new statement citing ``paper``: its class, section and confidence from ``rng``, its words from the paper's."""
+    roll = rng.random()
+    statement_type: StatementType = "mentioning" if roll < 0.8 else "supporting" if roll < 0.93 else "contrasting"
+    section = None if rng.random() < P_NO_SECTION else sentences.section_title(paper.words)
     while True:
-        tokens = statement_tokens(rng)
+        tokens = sentences.statement_tokens(paper.words, statement_type, paper.subject, paper.setting)
         text = " ".join(tokens)
         if text not in paper_texts:
             paper_texts.add(text)
             break
-    roll = rng.random()
-    statement_type: StatementType = "mentioning" if roll < 0.8 else "supporting" if roll < 0.93 else "contrasting"
-    section = None if rng.random() < P_NO_SECTION else section_title(rng)
     return Citation(tokens, section, statement_type, between(rng, 50, 100))
 
 
 def new_paper(rng: random.Random, serial: int) -> Paper:
     year = between(rng, 1995, 2023)
     doi = draw_doi(rng, serial, year)
-    title = f"{rng.choice(TITLE_TOPICS)} {rng.choice(TITLE_SETTINGS)}: {rng.choice(TITLE_SUBTITLES)}"
-    abstract = None
-    if rng.random() >= P_ABSTRACT_MISSING:
-        abstract = " ".join(" ".join(sentence(rng)) + "." for _ in range(between(rng, 3, 7)))
-    texts: set[str] = set()
-    citations = [new_citation(rng, texts) for _ in range(between(rng, 1, 7))]
+    # The words come from a generator of their own, seeded once from the page's, so
+    # that rewording the vocabulary changes no DOI, count or variation of the corpus.
+    words = random.Random(rng.getrandbits(64))
+    title, subject, setting = sentences.title(words)
+    abstract = sentences.abstract(words, subject, setting) if rng.random() >= P_ABSTRACT_MISSING else None
     large = rng.random() < P_LARGE_PAPER
     tallies = [
         between(rng, 0, 40),
@@ -95,7 +96,7 @@ def new_paper(rng: random.Random, serial: int) -> Paper:
         between(rng, 0, 3),
     ]
     first_citing = min(year + between(rng, 0, 2), 2024)
-    return Paper(
+    paper = Paper(
         doi=doi,
         title=title,
         year=year,
@@ -105,14 +106,20 @@ def new_paper(rng: random.Random, serial: int) -> Paper:
         tallies=tallies,
         cited_by=max(2, round(sum(tallies) * rng.uniform(0.6, 1.3))),
         citing_years=(first_citing, between(rng, first_citing, 2024)),
-        citations=citations,
+        citations=[],
+        words=words,
+        subject=subject,
+        setting=setting,
     )
+    texts: set[str] = set()
+    paper.citations = [new_citation(rng, paper, texts) for _ in range(between(rng, 1, 7))]
+    return paper
 
 
 def grow(rng: random.Random, paper: Paper) -> None:
     """The paper some weeks later: more citations, some statements reclassified, some new."""
     texts = {citation.text for citation in paper.citations}
-    paper.citations.extend(new_citation(rng, texts) for _ in range(between(rng, 1, 4)))
+    paper.citations.extend(new_citation(rng, paper, texts) for _ in range(between(rng, 1, 4)))
     for citation in paper.citations:
         if rng.random() < P_RECLASSIFIED:
             citation.type = rng.choice([t for t in ("supporting", "mentioning", "contrasting") if t != citation.type])
