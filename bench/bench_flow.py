@@ -2,7 +2,7 @@
 
 Starts a ``prefect server`` of its own (its own ``PREFECT_HOME`` in a temporary
 folder, on a free port; or uses ``--api-url``), generates a small and a large
-corpus with ``tasks.reading.generate.write_corpus`` (or reuses them under
+corpus with ``tasks.corpus.generate.write_corpus`` (or reuses them under
 ``--corpus-dir``), and for each corpus times, each into a fresh lake (embedded
 SQLite catalog):
 

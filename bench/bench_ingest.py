@@ -1,6 +1,6 @@
 """Benchmark: a whole ingest of a generated corpus into a fresh lake, then a re-run with nothing changed.
 
-Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``):
+Generates a corpus with ``tasks.corpus.generate.write_corpus`` (or reuses ``--corpus``):
 by default two of each size, one of canonical pages (``canonical=True``: what
 the issue's throughput aim counts) and one with every variation of the format
 (which must not fall more than 20% behind), measured in turn; ``--canonical``

@@ -1,6 +1,6 @@
 """Benchmark: report files on disk → the six combined frames, on all cores.
 
-Generates a corpus with ``tasks.reading.generate.write_corpus`` (or reuses ``--corpus``),
+Generates a corpus with ``tasks.corpus.generate.write_corpus`` (or reuses ``--corpus``),
 then measures
 
 * the parallel path the ingest runs: ``parse_in_parallel`` over every file and

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.corpus import MB, ensure_corpus
-from tasks.reading.generate import WORDS
+from tasks.corpus.sentences import WORDS
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, connect, load_extensions, open_lake, read_sql, registered
 from tasks.search.index import build_index, index_lock, index_root, open_generation, update_index

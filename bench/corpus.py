@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 
 MB = 1_000_000
 

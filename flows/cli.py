@@ -48,7 +48,7 @@ def generate(
     """
     import json
 
-    from tasks.reading.generate import write_corpus
+    from tasks.corpus.generate import write_corpus
 
     if out_dir.exists() and not out_dir.is_dir():
         typer.echo(f"citelake generate: {out_dir}: exists and is not a folder", err=True)

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from tasks.lake.connection import LakeLocation
 from tasks.lake.ingest import ingest
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 
 # Enough pages that every table of pages is written to Parquet rather than inlined in the catalog.
 CORPUS_FILES = 200

@@ -17,7 +17,7 @@ from flows.cli import app
 from tasks.lake.backup import PARTIAL_MARK, backup_lake
 from tasks.lake.connection import USER_TABLES, LakeLocation, LakeWriter, connect, load_extensions, open_lake
 from tasks.lake.verify import catalog_files, latest_snapshot, verify_lake
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.reading.split import split_records
 from tests.lake_damage import copy_of, generated_lake
 

@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
 from tasks.reading.batch import OUTCOME_SCHEMA, parse_and_split, parse_in_parallel, parser_processes, run_in_parser_process
 from tasks.reading.frames import validate_frames
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.reading.record import DiscoveredFile
 from tasks.reading.split import combine_frames
 

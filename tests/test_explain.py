@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
 from tasks.explain.site import doi_slug
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
 from tasks.reading.split import split_records

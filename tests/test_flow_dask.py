@@ -8,7 +8,7 @@ import pytest
 from distributed import LocalCluster
 
 from flows.ingest import ingest_flow, task_runner
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake import tables
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 

@@ -19,7 +19,7 @@ from prefect.settings import PREFECT_API_URL
 
 from flows.ingest import ingest_flow, lake_opened_ahead
 from flows.temporary_server import TemporaryServerError
-from tasks.reading.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
+from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
 from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary, LakeFolderError
 from tasks.lake import tables
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake

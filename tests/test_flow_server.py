@@ -21,7 +21,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows.deployments import DEFAULT_INGEST_CRON
 from tasks.explain.report import artifact_key
 from tasks.alerts.watch import watch
-from tasks.reading.generate import generate_corpus, write_corpus
+from tasks.corpus.generate import generate_corpus, write_corpus
 from tasks.reading.record import Rejection
 from tasks.lake.connection import LakeLocation, open_lake
 

@@ -16,7 +16,7 @@ import pytest
 
 from tasks.lake.connection import LakeLocation, open_lake
 from tasks.lake.ingest import IngestError, ingest
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.search.index import update_index
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,17 +19,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.reading.generate import (
-    EXPECT_WARNING_CP1252,
-    EXPECT_WARNING_CUT_OFF,
-    EXPECT_WARNING_NO_CONFIDENCE,
-    GeneratedReport,
-    NonReport,
-    generate_corpus,
-    generate_report,
-    parse_matches,
-    write_corpus,
-)
+from tasks.corpus.generate import GeneratedReport, NonReport, generate_corpus, generate_report, write_corpus
+from tasks.corpus.oracle import parse_matches
+from tasks.corpus.pages import EXPECT_WARNING_CP1252, EXPECT_WARNING_CUT_OFF, EXPECT_WARNING_NO_CONFIDENCE
 from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
 from tasks.reading.record import Record, Rejection, collapse_whitespace

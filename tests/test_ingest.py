@@ -15,7 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tasks.reading.frames import FILE_STATES, empty_frames
-from tasks.reading.generate import CorpusSummary, write_corpus
+from tasks.corpus.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
 from tasks.lake.ingest import (
     PLAN_FILE,

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from tasks.reading.frames import empty_frames
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, row_counts_sql, run_checks
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake, quote_identifier, read_sql, row_counts_sql
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -192,11 +192,14 @@ def test_a_resaved_page_a_few_microseconds_older_than_the_original_still_wins(tm
         original = resave.with_name(resave.name.replace(" (2).txt", ".txt"))
         mtime = original.stat().st_mtime_ns
         os.utime(resave, ns=(mtime, mtime - 5_000))
+    originals = [resave.with_name(resave.name.replace(" (2).txt", ".txt")) for resave in resaves]
     parsed = subprocess.run(
-        [sys.executable, "-c", "from flows.cli import app; app()", "parse", "--json", *map(str, resaves)],
+        [sys.executable, "-c", "from flows.cli import app; app()", "parse", "--json", *map(str, resaves + originals)],
         capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
     ).stdout.splitlines()  # fmt: skip
-    expected = {record["doi"]: (record["cited_by"], record["statement_count"]) for record in map(json.loads, parsed)}
+    records = [json.loads(line) for line in parsed]
+    expected = {record["doi"]: (record["cited_by"], record["statement_count"]) for record in records[: len(resaves)]}
+    first_cited_by = {record["doi"]: record["cited_by"] for record in records[len(resaves) :]}
     location = LakeLocation(path=tmp_path / "lake")
 
     ingest(source, location, workers=1)
@@ -210,4 +213,6 @@ def test_a_resaved_page_a_few_microseconds_older_than_the_original_still_wins(tm
         location,
         f"select doi, cited_by_delta from paper_count_history where doi in ({dois}) and cited_by_delta is not null",
     )
-    assert sorted(history) == sorted((doi, 1) for doi in expected)  # the re-save came second: one more citing paper
+    # The re-save came second: the history steps from the first page's count up to the re-save's.
+    assert sorted(history) == sorted((doi, cited_by - first_cited_by[doi]) for doi, (cited_by, _) in expected.items())
+    assert all(delta > 0 for _, delta in history)

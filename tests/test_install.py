@@ -23,7 +23,7 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY / "examples" / "reports"
 # What the README's quick start prints for examples/reports.
-EXAMPLE_PAPERS = 19
+EXAMPLE_PAPERS = 18
 
 
 def uv_binary() -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tasks.lake.connection import LakeLocation, open_lake
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.reading.staging import STAGING_DIR
 
 REPO = Path(__file__).resolve().parent.parent

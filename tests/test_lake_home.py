@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.lake.connection import ForeignLakeFolder, LakeLocation, open_lake
 from tasks.lake.ingest import LakeFolderError, ingest_guard
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.connection import LakeLocation, open_lake
 from tasks.lake.query import run_readonly_query

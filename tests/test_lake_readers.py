@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import IngestCollision, ingest
 from tasks.lake.connection import open_lake
 

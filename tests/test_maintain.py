@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import IngestCollision, ingest_guard
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 

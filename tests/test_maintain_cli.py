@@ -13,7 +13,7 @@ import pytest
 
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 from tasks.lake.ingest import ingest, ingest_guard
-from tasks.reading.generate import write_corpus
+from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -25,7 +25,7 @@ from polars.testing import assert_frame_equal
 
 from tasks.reading.batch import BatchResult, parse_and_split
 from tasks.reading.frames import validate_frames
-from tasks.reading.generate import generate_corpus, write_corpus
+from tasks.corpus.generate import generate_corpus, write_corpus
 from tasks.reading.parse_vectorized import PAGES_SCHEMA, canonical_text, parse_canonical
 from tasks.lake import tables
 from tasks.reading.record import DiscoveredFile

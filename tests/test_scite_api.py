@@ -31,8 +31,8 @@ from tasks.reading.staging import read_staged, stage_batch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scite-api"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-PAGE = EXAMPLES / "reports" / "b1" / "10.1371_journal.pone.0000001.txt"
-PAGE_DOI = "10.1371/journal.pone.0000001"
+PAGE = EXAMPLES / "reports" / "15" / "10.1371_journal.pone.0000008.txt"
+PAGE_DOI = "10.1371/journal.pone.0000008"
 SAVED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 PAPER_DOI = "10.1016/j.biopsych.2005.08.012"
 
@@ -284,7 +284,7 @@ def test_journal_citation_profile(tmp_path: Path) -> None:
 
 
 def page_tally(**counts: int) -> dict:
-    return {"doi": PAGE_DOI, "total": 153, "supporting": 36, "contradicting": 4, "mentioning": 112, "unclassified": 1,
+    return {"doi": PAGE_DOI, "total": 34, "supporting": 6, "contradicting": 1, "mentioning": 27, "unclassified": 0,
             "citingPublications": 200} | counts  # fmt: skip
 
 
