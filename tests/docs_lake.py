@@ -27,10 +27,12 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 REGENERATE = "python3 -m uv run cog -r README.md docs/*.md"
 # A fixed width, so that the help and the tables wrap the same on every machine.
 WIDTH = 100
-# The real sample page is not generated: git gives it the checkout's time. A fixed
-# save time keeps the dates the examples print the same on every clone.
+# The real sample page and the API responses are not generated: git gives them the
+# checkout's time. Fixed save times, after the generated pages' (2024-01 to 2025-05),
+# keep the dates the examples print the same on every clone.
 SAMPLE_PAGE = "scd.2013.0023.txt"
-SAMPLE_SAVED_AT = 1_764_590_400  # 2025-12-01 12:00 UTC
+SAMPLE_SAVED_AT = 1_748_779_200  # 2025-06-01 12:00 UTC
+API_SAVED_AT = 1_749_988_800  # 2025-06-15 12:00 UTC
 # What `citelake generate` wrote examples/reports with (examples/README.md).
 EXAMPLE_CORPUS = ("--count", "24", "--seed", "75")
 
@@ -100,6 +102,8 @@ def example_folder() -> Path:
         check=True, capture_output=True, timeout=300, env=command_environment(),
     )
     os.utime(reports / SAMPLE_PAGE, (SAMPLE_SAVED_AT, SAMPLE_SAVED_AT))
+    for response in (root / "examples" / "api").iterdir():
+        os.utime(response, (API_SAVED_AT, API_SAVED_AT))
     return root
 
 
@@ -134,6 +138,9 @@ def run(command: str, *, stderr: bool = False) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def example(command: str, *, stderr: bool = False) -> str:
-    """A fenced block: ``$ command`` and what it printed."""
-    return f"```\n$ {command}\n{run(command, stderr=stderr)}\n```\n"
+def example(command: str, *, stderr: bool = False, head: int | None = None) -> str:
+    """A fenced block: ``$ command`` and what it printed (its first ``head`` lines, then ``…``)."""
+    output = run(command, stderr=stderr)
+    if head is not None and len(output.splitlines()) > head:
+        output = "\n".join([*output.splitlines()[:head], "…"])
+    return f"```\n$ {command}\n{output}\n```\n"

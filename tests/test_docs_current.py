@@ -88,3 +88,21 @@ def test_relative_links_in_the_docs_lead_to_files() -> None:
             elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked.read_text(encoding="utf-8")):
                 broken.append(f"{where}: no heading #{anchor}")
     assert not broken, "links that lead nowhere:\n" + "\n".join(broken)
+
+
+README_MOST_LINES = 250
+
+
+def test_readme_is_short() -> None:
+    lines = (REPOSITORY / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= README_MOST_LINES, f"README.md has {lines} lines (at most {README_MOST_LINES}): move details to docs/"
+
+
+def test_readme_lists_every_citelake_setting() -> None:
+    """Every CITELAKE_* variable the program or its deployments read is a row of the README's Settings table."""
+    sources = [*(REPOSITORY / "flows").rglob("*.py"), *(REPOSITORY / "tasks").rglob("*.py"), REPOSITORY / "prefect.yaml"]
+    used = {name for path in sources for name in re.findall(r"\bCITELAKE_[A-Z_]+\b", path.read_text(encoding="utf-8"))}
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(CITELAKE_[A-Z_]+)` \|", readme, re.MULTILINE))
+    assert {"CITELAKE_LAKE", "CITELAKE_CATALOG", "CITELAKE_MEMORY_LIMIT"} <= used
+    assert not used - listed, f"README.md's Settings table does not list: {sorted(used - listed)}"
