@@ -90,7 +90,7 @@ def maintain_flow(
     """
     logger = get_run_logger()
     location = resolve_location(lake, catalog)
-    with ingest_guard(location, wait=lock_wait.total_seconds()):
+    with ingest_guard(location, wait=lock_wait.total_seconds(), holder="maintenance"):
         orphans = delete_orphans(location, deletion_grace)
         files_deleted = delete_unneeded_files(location, deletion_grace)
         files_merged, files_created = merge_small_files(location)

@@ -219,7 +219,7 @@ def maintain_lake(
     if location.catalog is None and not location.catalog_file.is_file():
         # Opening it to write would create an empty lake here.
         raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
-    with ingest_guard(location, wait=wait), closing(open_lake(location)) as con:
+    with ingest_guard(location, wait=wait, holder="maintenance"), closing(open_lake(location)) as con:
         orphans = delete_orphaned_files(con, grace)
         deleted = cleanup_old_files(con, grace)
         merged, created = merge_adjacent_files(con)
