@@ -56,9 +56,8 @@ from tasks.reading.staging import remove_staging, staging_folder
 DEFAULT_BATCH_SIZE = 2000
 RUNNERS = ("threads", "processes", "dask")
 # Parse tasks in flight per parser process on the threads runner: one the process
-# works on, one queued behind it. With one, the process idles while Prefect ends a
-# task and starts the next: a flow of 50 tasks of 0.15 s of CPU each on two
-# processes took 6.09 s with one, 5.11-5.40 s with two.
+# works on, one queued behind it, so the process never idles while Prefect ends a
+# task and starts the next.
 TASKS_PER_PARSER = 2
 
 

@@ -15,14 +15,11 @@
 -- only the new statements take theirs from the batch that staged them. A
 -- statement's id is a digest of its DOI, text and section
 -- (tasks/reading/split.py; the API's, tasks/reading/scite_api.py), so every
--- candidate of one id has the same text. The text is most of a row's bytes:
--- in a later crawl (850k pages, then 151,510 later saves, 331,928 statements
--- changing) the MERGE this replaces carried it through its windows and into
--- the hash table of its source, and ran out of memory at a 400 MB limit.
--- (A MERGE whose "update set" named every column but text left 8,460 of
--- 10,140 updated statements in the table twice with DuckDB 1.5.5, as in
--- duckdb/ducklake#1004; this UPDATE leaves none, and the key checks would
--- refuse the commit if it did.)
+-- candidate of one id has the same text. The text is most of a row's bytes,
+-- and a MERGE carrying it through its windows runs out of memory on large
+-- later crawls. (A MERGE naming every column but text in its "update set"
+-- duplicates rows with DuckDB 1.5.5, as in duckdb/ducklake#1004; the key
+-- checks would refuse such a commit.)
 create or replace temp table run_statement_changes as
 with incoming as (
     select * exclude (text) from run_statements

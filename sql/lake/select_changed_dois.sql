@@ -4,9 +4,8 @@
 -- already, whose papers, abstracts and statements rows the lake holds merged:
 -- they cannot change anything, and the merges leave them out. A collection
 -- saved again with new modification times (every file read, every page
--- known) then merges nothing but the files' states, where it merged all of
--- its papers and statements to change none (at a million pages that MERGE ran
--- out of memory under a 400 MB limit).
+-- known) then merges nothing but the files' states, instead of merging all of
+-- its papers and statements to change none.
 create or replace temp table run_changed_dois as
 select doi
 from run_paper_snapshots as staged

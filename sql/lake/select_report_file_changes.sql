@@ -7,9 +7,8 @@
 -- collection of a million files costs no rewrite. A batch stages a path
 -- once, so a path's latest state is its only one unless a later batch staged
 -- it again: found with a grouping rather than a window over every path, which
--- ran out of memory under a 600 MB limit for a million files saved again with
--- new modification times (this passes under 256 MB). New paths are then a
--- plain insert.
+-- needs far less memory for a large collection saved again. New paths are then
+-- a plain insert.
 create or replace temp table run_report_file_changes as
 with incoming as (
     select path, size, mtime, sha256, status, reason, warnings

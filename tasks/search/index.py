@@ -61,9 +61,8 @@ INDEX_FORMAT = 2
 KEPT_GENERATIONS = 2
 WRITER_HEAP = 100_000_000
 # tantivy's indexing threads for a build from scratch (sharing WRITER_HEAP): two
-# took a first build of 345,199 statements from 24.6-25.6 s to 17.9-22.0 s, for
-# the same CPU. Updates and merges keep one: each adds one segment, not one per
-# thread, so tantivy's own merging (at 8 segments) stays rare.
+# build faster for the same CPU. Updates and merges keep one: each adds one
+# segment, not one per thread, so tantivy's own merging (at 8 segments) stays rare.
 INDEX_THREADS = max(1, min(2, os.cpu_count() or 1))
 FETCH_ROWS = 20_000
 
