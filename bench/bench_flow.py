@@ -44,6 +44,7 @@ from pathlib import Path
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from bench.corpus import MB, ensure_corpus  # noqa: E402 - after the environment above
 from bench.prefect_server import healthy, start_server, stop_server  # noqa: E402
 from tasks.lake.ingest import IngestSummary, discover_reports, ingest  # noqa: E402
@@ -69,7 +70,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, help="parser processes (plain) and task runner workers (flow) (default: all cores)"
     )
-    parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"files per batch (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument(
         "--repeats", type=int, default=1, help="measure each corpus this many times, fresh lakes each time; "
         "the table shows medians (default 1)"

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 # Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.allocator import return_freed_memory  # noqa: E402
 
 return_freed_memory()  # as `citelake` does, before polars is imported
@@ -76,7 +77,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--clean", action="store_true", help="delete the corpus folder first and generate it anew")
     parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")
-    parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"files per batch (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--plain", action="store_true", help="time tasks.lake.ingest.ingest without Prefect, with its phases")
     parser.add_argument("--api-url", help="a running Prefect server's API (http://HOST:PORT/api) instead of starting one")
     parser.add_argument(

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus, peak_rss_mb
 from tasks.reading.batch import parse_and_split, parse_in_parallel
 from tasks.reading.parse import parse_report
@@ -50,7 +51,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_corpus_arguments(parser, CORPUS_PATTERN)
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
-    parser.add_argument("--batch-size", type=int, default=2000, help="files per batch (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"files per batch (default {DEFAULT_BATCH_SIZE})")
     parser.add_argument(
         "--reference-files", type=int, default=5000, help="files in the single-core reference sample (default 5000)"
     )

@@ -49,11 +49,11 @@ from tasks.reading.batch import parser_processes as parse_on_processes
 from tasks.lake.ingest import IngestSummary, ingest_guard, notice
 from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake.connection import LakeLocation, lake_kept_open, open_lake, resolve_location
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.lake.run_report import RunProgress, publish_run_report
 from tasks.search.prefect_tasks import update_search_index
 from tasks.reading.staging import remove_staging, staging_folder
 
-DEFAULT_BATCH_SIZE = 2000
 RUNNERS = ("threads", "processes", "dask")
 # Parse tasks in flight per parser process on the threads runner: one the process
 # works on, one queued behind it, so the process never idles while Prefect ends a

@@ -25,6 +25,7 @@ import signal
 
 import polars as pl
 
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
 from tasks.reading.frames import FILE_STATES, Frames
 from tasks.reading.parse import parse_report, read_report_file
@@ -171,7 +172,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
 
 
 def parse_in_parallel(
-    files: Iterable[DiscoveredFile], *, batch_size: int = 2000, workers: int | None = None, vectorized: bool = True
+    files: Iterable[DiscoveredFile], *, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None, vectorized: bool = True
 ) -> Iterator[BatchResult]:
     """:func:`parse_and_split` (with ``vectorized``) over batches of ``batch_size`` files on ``workers`` processes.
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_split
 from tasks.reading.frames import SCHEMAS, STAGING_COMPRESSION, Frames, write_frames
 from tasks.reading.record import DiscoveredFile
@@ -158,7 +159,7 @@ def parse_and_stage(files: list[DiscoveredFile], folder: Path, batch_number: int
 
 
 def stage_in_parallel(
-    files: Iterable[DiscoveredFile], folder: Path, *, batch_size: int = 2000, workers: int | None = None
+    files: Iterable[DiscoveredFile], folder: Path, *, batch_size: int = DEFAULT_BATCH_SIZE, workers: int | None = None
 ) -> Iterator[StagedBatch]:
     """:func:`parse_and_stage` over batches of ``batch_size`` files on ``workers`` processes, in the order cut.
 
