@@ -208,8 +208,9 @@ def ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
     from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
-    from tasks.lake.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.errors import IngestError, LakeError
+    from tasks.lake.ingest import NOTICE_LOGGER, IngestProgress, format_summary
+    from tasks.lake.connection import resolve_location
     from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
@@ -300,7 +301,8 @@ def sql_command(
     """
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.lake.query import WriteRefused, run_readonly_query
 
     _check_format("sql", output_format)
@@ -329,7 +331,8 @@ def attach(
     run `duckdb -init <(citelake attach)`. From Python:
     `from tasks.lake.connection import connect_read_only; con = connect_read_only("lake")`.
     """
-    from tasks.lake.connection import LakeError, attach_script, resolve_location
+    from tasks.lake.connection import attach_script, resolve_location
+    from tasks.lake.errors import LakeError
 
     try:
         typer.echo(attach_script(resolve_location(lake, catalog)))
@@ -377,7 +380,8 @@ def search_command(
 
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.search.index import SearchIndexError
     from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
 
@@ -483,7 +487,8 @@ def export(
     """
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.lake.query import export_lake
 
     try:
@@ -568,8 +573,9 @@ def maintain_command(
 
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
-    from tasks.lake.ingest import NOTICE_LOGGER, IngestError
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import IngestError, LakeError
+    from tasks.lake.ingest import NOTICE_LOGGER
     from tasks.lake.maintenance import format_maintenance, maintain_lake, parse_duration
 
     try:
@@ -625,7 +631,8 @@ def explain(
     import duckdb
 
     from tasks.explain.run import ExplainError, explain_many, explain_one
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import LakeError
 
     try:
         location = resolve_location(lake, catalog)
@@ -665,7 +672,8 @@ def verify(
     'lake LAKE: N problems' or 'lake LAKE: sound (...)'. Exit status 1 when a
     problem was found, or with one line when there is no lake.
     """
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.lake.verify import verify_lake
 
     try:
@@ -696,7 +704,8 @@ def backup(
     is refused: back it up with pg_dump plus a copy of its data folder.
     """
     from tasks.lake.backup import backup_lake
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.connection import resolve_location
+    from tasks.lake.errors import LakeError
 
     try:
         summary = backup_lake(resolve_location(lake, None), dest)
@@ -751,8 +760,7 @@ def _print_rows(result, output_format: str) -> None:
 def _watch_errors():
     import duckdb
 
-    from tasks.lake.ingest import IngestError
-    from tasks.lake.connection import LakeError
+    from tasks.lake.errors import IngestError, LakeError
 
     return (IngestError, LakeError, duckdb.Error, OSError)
 

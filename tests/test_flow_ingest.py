@@ -20,7 +20,8 @@ from prefect.settings import PREFECT_API_URL
 from flows.ingest import ingest_flow, lake_opened_ahead
 from flows.temporary_server import TemporaryServerError
 from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
-from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary, LakeFolderError
+from tasks.lake.errors import IngestCollision, LakeFolderError
+from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestSummary
 from tasks.lake import tables
 from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
 from tasks.reading.record import Rejection

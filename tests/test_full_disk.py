@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tasks.lake.connection import LakeLocation, open_lake
-from tasks.lake.ingest import IngestError, ingest
+from tasks.lake.errors import IngestError
+from tasks.lake.ingest import ingest
 from tasks.corpus.generate import write_corpus
 from tasks.search.index import update_index
 

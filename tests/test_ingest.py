@@ -17,11 +17,10 @@ from polars.testing import assert_frame_equal
 from tasks.reading.frames import FILE_STATES, empty_frames
 from tasks.corpus.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
+from tasks.lake.errors import IngestCollision, SourceError
 from tasks.lake.ingest import (
     PLAN_FILE,
-    IngestCollision,
     ParkedPlan,
-    SourceError,
     classify_outcomes,
     discover_reports,
     ingest,

@@ -13,7 +13,8 @@ import pytest
 
 from tasks.reading.frames import Frames
 from tasks.lake import tables
-from tasks.lake.connection import KeyCheckFailed, LakeError, LakeWriter, file_manifest, lake_kept_open, migrations, open_lake
+from tasks.lake.connection import LakeWriter, file_manifest, lake_kept_open, migrations, open_lake
+from tasks.lake.errors import KeyCheckFailed, LakeError
 from tasks.reading.split import split_records
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)

@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import ForeignLakeFolder, LakeLocation, open_lake
-from tasks.lake.ingest import LakeFolderError, ingest_guard
+from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.errors import ForeignLakeFolder, LakeFolderError
+from tasks.lake.ingest import ingest_guard
 from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parent.parent

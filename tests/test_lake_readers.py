@@ -14,7 +14,8 @@ import textwrap
 import pytest
 
 from tasks.corpus.generate import write_corpus
-from tasks.lake.ingest import IngestCollision, ingest
+from tasks.lake.errors import IngestCollision
+from tasks.lake.ingest import ingest
 from tasks.lake.connection import open_lake
 
 HOLD_READER = textwrap.dedent(

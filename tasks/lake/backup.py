@@ -30,7 +30,6 @@ from pathlib import Path
 from tasks.lake.connection import (
     CATALOG_FILE,
     DATA_DIR,
-    LakeError,
     LakeLocation,
     connect,
     load_extensions,
@@ -38,6 +37,7 @@ from tasks.lake.connection import (
     quote_literal,
     read_sql,
 )
+from tasks.lake.errors import LakeError
 from tasks.lake.verify import catalog_files, latest_snapshot
 
 PARTIAL_SUFFIX = ".partial"

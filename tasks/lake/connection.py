@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from tasks.lake import tables
+from tasks.lake.errors import ForeignLakeFolder, KeyCheckFailed, LakeError
 
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
     import polars as pl
@@ -162,18 +163,6 @@ _MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
 CATALOG_JOURNAL_MODE = "wal"
 
 logger = logging.getLogger(__name__)
-
-
-class LakeError(RuntimeError):
-    """The lake cannot be opened or written as asked; the message says why and what to do."""
-
-
-class ForeignLakeFolder(LakeError):
-    """The lake folder holds files that are not citelake's, and no lake: a lake is not made there."""
-
-
-class KeyCheckFailed(LakeError):
-    """A key check found duplicate keys: the run was rolled back."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,10 +53,10 @@ from filelock import FileLock, Timeout
 
 from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
+from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, SourceError, first_line
 from tasks.lake.connection import (
     CheckFinding,
     LakeLocation,
-    ForeignLakeFolder,
     LakeWriter,
     catalog_holders,
     check_lake_home,
@@ -94,22 +94,6 @@ _LOCK_POLL_SECONDS = 0.2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DISCOVERED_SCHEMA = pl.Schema({"path": pl.Utf8, "size": pl.Int64, "mtime": UTC_TIME})
 _DISCOVERY_CHUNK = 100_000  # files turned into one polars frame at a time while planning
-
-
-class IngestError(RuntimeError):
-    """An ingest that cannot run or commit; the message is one line saying why, for the user."""
-
-
-class SourceError(IngestError):
-    """The source folder is missing or cannot be read."""
-
-
-class IngestCollision(IngestError):
-    """Another ingest holds the lake, or committed to it during this run: nothing was written."""
-
-
-class LakeFolderError(IngestError):
-    """The lake folder is a file, holds other files than a lake's, or this process cannot write it."""
 
 
 def notice(message: str) -> None:
@@ -739,7 +723,7 @@ def _advisory_lock(location: LakeLocation, wait: float, purpose: str) -> Iterato
     try:
         connection = psycopg.connect(location.catalog, autocommit=True, application_name=f"citelake {purpose}")
     except psycopg.Error as error:
-        raise IngestError(f"cannot reach the catalog of {location.describe()}: {_first_line(error)}") from error
+        raise IngestError(f"cannot reach the catalog of {location.describe()}: {first_line(error)}") from error
     with connection:
         deadline = time.monotonic() + wait
         announced = False
@@ -762,10 +746,6 @@ def _advisory_lock(location: LakeLocation, wait: float, purpose: str) -> Iterato
 
 def _collision_message(location: LakeLocation, since: str) -> str:
     return f"another ingest is running on {location.describe()} since {since}; nothing was written"
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 # ---------------------------------------------------------------------------
@@ -835,7 +815,7 @@ def ingest(
     does the work again. A rejected file never fails the run. Raises
     :class:`SourceError` for a missing source, :class:`IngestCollision` when
     another ingest holds the lake longer than ``wait`` seconds or committed
-    during this run, ``tasks.lake.connection.LakeError`` when the lake cannot be opened.
+    during this run, ``tasks.lake.errors.LakeError`` when the lake cannot be opened.
     """
     started = time.time()
     run_id = run_id or uuid.uuid4().hex
@@ -1025,7 +1005,7 @@ def commit_conflicts_reported(location: LakeLocation) -> Iterator[None]:
             ) from error
         raise IngestCollision(
             f"another writer changed {location.describe()} during this ingest "
-            f"({_first_line(error)}); nothing was written"
+            f"({first_line(error)}); nothing was written"
         ) from error
 
 
@@ -1037,7 +1017,7 @@ def _fault(error: BaseException) -> str:
     """An I/O error's first line, without DuckDB's "IO Error: " and with an OSError's file named."""
     if isinstance(error, OSError) and error.strerror:
         return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
-    return re.sub(r"^(IO|TransactionContext) Error: ", "", _first_line(error))
+    return re.sub(r"^(IO|TransactionContext) Error: ", "", first_line(error))
 
 
 def format_summary(summary: IngestSummary, *, rejected_shown: int = 5) -> str:

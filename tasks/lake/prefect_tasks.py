@@ -29,8 +29,9 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from tasks.reading.batch import run_in_parser_process, warm_parser_processes
-from tasks.lake.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
-from tasks.lake.connection import LakeError, LakeLocation, open_lake
+from tasks.lake.errors import IngestError, LakeError
+from tasks.lake.ingest import IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
+from tasks.lake.connection import LakeLocation, open_lake
 from tasks.reading.record import DiscoveredFile
 from tasks.lake.run_report import announce
 from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, staging_folder
