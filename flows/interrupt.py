@@ -106,7 +106,8 @@ class IngestInterrupt:
         """The snapshot that holds the run if it committed, else None; once this returns, it will not commit."""
         if self.run_id is None or self.location is None:
             return None  # the run has not started: it has opened no transaction
-        from tasks.lake.connection import COMMIT_GATE, open_lake, read_sql
+        from tasks.lake.connection import COMMIT_GATE, open_lake
+        from tasks.lake.sql import read_sql
 
         if not COMMIT_GATE.acquire(timeout=max(0.0, self._deadline - 0.3 - time.monotonic())):
             # A COMMIT is under way: it ends soon, and whole. Wait for it, saying so.

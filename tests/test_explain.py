@@ -18,7 +18,8 @@ from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
 from tasks.explain.site import doi_slug
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
+from tasks.lake.connection import LakeLocation, LakeWriter, open_lake
+from tasks.lake.sql import read_sql
 from tasks.reading.split import split_records
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"

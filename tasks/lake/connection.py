@@ -35,6 +35,7 @@ import duckdb
 
 from tasks.lake import tables
 from tasks.lake.errors import ForeignLakeFolder, KeyCheckFailed, LakeError
+from tasks.lake.sql import SQL_DIR, quote_identifier, quote_literal, read_sql, registered, transaction
 
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
     import polars as pl
@@ -43,13 +44,6 @@ if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to imp
     from tasks.reading.scite_api import ApiFrames
 
 
-def _sql_dir() -> Path:
-    """The SQL files: ``tasks/sql`` in an installed wheel (see pyproject.toml), else the repository's ``sql/``."""
-    packaged = Path(__file__).resolve().parents[1] / "sql"
-    return packaged if packaged.is_dir() else packaged.parents[1] / "sql"
-
-
-SQL_DIR = _sql_dir()
 LAKE_ALIAS = "lake"
 CATALOG_FILE = "catalog.sqlite"
 DATA_DIR = "data"
@@ -196,21 +190,6 @@ def resolve_location(lake: str | Path | None = None, catalog: str | None = None)
     lake = lake or os.environ.get("CITELAKE_LAKE") or DEFAULT_LAKE
     catalog = catalog or os.environ.get("CITELAKE_CATALOG") or None
     return LakeLocation(path=Path(lake).expanduser().resolve(), catalog=catalog)
-
-
-def read_sql(name: str) -> str:
-    """The text of ``sql/<name>`` (for example ``lake/merge_papers.sql``)."""
-    return (SQL_DIR / name).read_text(encoding="utf-8")
-
-
-def quote_identifier(name: str) -> str:
-    """The one quoting helper for identifiers spliced into SQL."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    """A SQL string literal, for the one statement that takes no parameters: ATTACH."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -598,7 +577,7 @@ def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]
     for migration in migrations():
         if migration.version <= current:
             continue
-        with _transaction(con):
+        with transaction(con):
             con.execute(migration.path.read_text(encoding="utf-8"))
             con.execute(read_sql("lake/record_migration.sql"), {"version": migration.version, "name": migration.name})
         applied.append(migration.version)
@@ -617,63 +596,10 @@ def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
             changed.append((path.stem, text, digest))
     if not changed:
         return
-    with _transaction(con):
+    with transaction(con):
         for view_name, text, digest in changed:
             con.execute(text)
             con.execute(read_sql("lake/record_view.sql"), {"view_name": view_name, "sha256": digest})
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN … COMMIT, or ROLLBACK when the block raises."""
-    con.begin()
-    try:
-        yield
-    except BaseException:
-        con.rollback()
-        raise
-    con.commit()
-
-
-class _LentTable:
-    """An Arrow table lent to DuckDB through the Arrow PyCapsule stream interface, until :meth:`release`.
-
-    DuckDB keeps what ``register`` was given for as long as the transaction that
-    registered it is open, ``unregister`` or not: the view's catalog entry, which
-    holds the Python object, is only dropped at COMMIT or ROLLBACK. Registering
-    the table itself would so keep every batch a writer staged in memory until
-    the run commits. Registering this wrapper instead, and letting go of the
-    table when the block ends, leaves DuckDB holding an empty wrapper.
-    """
-
-    __slots__ = ("_table",)
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
-        if self._table is None:
-            raise LakeError("a registered frame was read after its block ended")
-        return self._table.__arrow_c_stream__(requested_schema)
-
-    def release(self) -> None:
-        self._table = None
-
-
-@contextmanager
-def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
-    """The frame, as an Arrow table, visible to SQL under ``name`` for the block only.
-
-    Its memory is let go of when the block ends, even inside a long transaction
-    such as a :class:`LakeWriter`'s run (see :class:`_LentTable`).
-    """
-    lent = _LentTable(frame.to_arrow())
-    con.register(name, lent)
-    try:
-        yield
-    finally:
-        con.unregister(name)
-        lent.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -911,7 +837,7 @@ class LakeWriter:
         9-11 ms (measured on the example reports' lake).
         """
         try:
-            with _transaction(self.con):
+            with transaction(self.con):
                 self.con.execute(read_sql("lake/drop_run_staging.sql"))
                 self.con.execute(_drop_table_staging_sql())
         except duckdb.Error:

@@ -54,16 +54,8 @@ from filelock import FileLock, Timeout
 from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, SourceError, first_line
-from tasks.lake.connection import (
-    CheckFinding,
-    LakeLocation,
-    LakeWriter,
-    catalog_holders,
-    check_lake_home,
-    open_lake,
-    read_sql,
-    registered,
-)
+from tasks.lake.connection import CheckFinding, LakeLocation, LakeWriter, catalog_holders, check_lake_home, open_lake
+from tasks.lake.sql import read_sql, registered
 from tasks.reading.parse import READ_FAILURE
 from tasks.reading.record import DiscoveredFile, path_text
 from tasks.reading.split import combine_frames

@@ -14,7 +14,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.lake.connection import INTERNAL_TABLES, LAKE_ALIAS, USER_TABLES, LakeLocation, connect, open_lake, quote_literal, read_sql
+from tasks.lake.connection import INTERNAL_TABLES, LAKE_ALIAS, USER_TABLES, LakeLocation, connect, open_lake
+from tasks.lake.sql import quote_literal, read_sql
 
 # SELECT covers DESCRIBE, SHOW, SUMMARIZE, FROM-first queries and the PRAGMAs
 # that only list things: DuckDB parses those as selects. EXPLAIN is allowed
