@@ -33,7 +33,7 @@ HOLD_READER = textwrap.dedent(
 HOLD_PLAIN_DUCKDB_READER = textwrap.dedent(
     """
     import sys, time, duckdb
-    from tasks.lake.connection import connect, load_extensions
+    from tasks.lake.extensions import connect, load_extensions
     con = connect()
     load_extensions(con, "ducklake", "sqlite")
     con.execute(f"attach 'ducklake:sqlite:{sys.argv[1]}/catalog.sqlite' as lake (read_only)")
