@@ -63,7 +63,7 @@ from bench.prefect_server import start_server, stop_server  # noqa: E402
 # import this file again as their main module, and at the top it would load DuckDB into
 # each of them (39 MB a process), which `citelake ingest`'s parser processes do not hold.
 if TYPE_CHECKING:
-    from tasks.lake.connection import LakeLocation
+    from tasks.lake.location import LakeLocation
     from tasks.lake.ingest import IngestProgress, IngestSummary
 
 
@@ -178,7 +178,7 @@ def _kind(canonical: bool) -> str:
 
 def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
-    from tasks.lake.connection import LakeLocation
+    from tasks.lake.location import LakeLocation
     from tasks.lake.ingest import discover_reports
 
     corpus = ensure_corpus(

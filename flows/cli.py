@@ -210,7 +210,7 @@ def ingest(
     from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
     from tasks.lake.errors import IngestError, LakeError
     from tasks.lake.ingest import NOTICE_LOGGER, IngestProgress, format_summary
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
@@ -301,7 +301,7 @@ def sql_command(
     """
     import duckdb
 
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
     from tasks.lake.query import WriteRefused, run_readonly_query
 
@@ -331,7 +331,8 @@ def attach(
     run `duckdb -init <(citelake attach)`. From Python:
     `from tasks.lake.connection import connect_read_only; con = connect_read_only("lake")`.
     """
-    from tasks.lake.connection import attach_script, resolve_location
+    from tasks.lake.connection import attach_script
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
 
     try:
@@ -380,7 +381,7 @@ def search_command(
 
     import duckdb
 
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
     from tasks.search.index import SearchIndexError
     from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
@@ -487,7 +488,7 @@ def export(
     """
     import duckdb
 
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
     from tasks.lake.query import export_lake
 
@@ -573,7 +574,7 @@ def maintain_command(
 
     import duckdb
 
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import IngestError, LakeError
     from tasks.lake.ingest import NOTICE_LOGGER
     from tasks.lake.maintenance import format_maintenance, maintain_lake, parse_duration
@@ -631,7 +632,7 @@ def explain(
     import duckdb
 
     from tasks.explain.run import ExplainError, explain_many, explain_one
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
 
     try:
@@ -672,7 +673,7 @@ def verify(
     'lake LAKE: N problems' or 'lake LAKE: sound (...)'. Exit status 1 when a
     problem was found, or with one line when there is no lake.
     """
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
     from tasks.lake.verify import verify_lake
 
@@ -704,7 +705,7 @@ def backup(
     is refused: back it up with pg_dump plus a copy of its data folder.
     """
     from tasks.lake.backup import backup_lake
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
 
     try:
@@ -778,7 +779,7 @@ def watch_add(
     A DOI the lake has no page of yet may be watched: its first page raises a
     first_seen alert. One lake transaction; exit status 2 for a text that is not a DOI.
     """
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.reading.record import InvalidDOI
     from tasks.alerts.watch import describe_watch, parse_dois, watch
 
@@ -802,7 +803,7 @@ def watch_remove(
     wait: WaitOption = 0.0,
 ) -> None:
     """Stop watching papers (their alerts stay in the lake). One lake transaction."""
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.reading.record import InvalidDOI
     from tasks.alerts.watch import describe_watch, parse_dois, unwatch
 
@@ -821,7 +822,7 @@ def watch_remove(
 @watch_app.command("list")
 def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_format: FormatOption = "table") -> None:
     """List the watched papers: label, since when, title, latest page, counts and alerts raised."""
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.alerts.watch import watchlist
 
     _check_format("watch list", output_format)
@@ -845,7 +846,7 @@ def watch_import(
     Entries without a DOI, or whose DOI is not one, are counted and listed; the
     others are watched in one lake transaction.
     """
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.alerts.watch import describe_watch, read_doi_file, watch
 
     try:
@@ -906,7 +907,7 @@ def alerts_list(
     from datetime import datetime
 
     from tasks.alerts.detect import list_alerts, readable_alerts
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.reading.record import InvalidDOI, valid_doi
 
     _check_format("alerts", output_format)

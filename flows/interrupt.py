@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from flows.temporary_server import TemporaryServer
-    from tasks.lake.connection import LakeLocation
+    from tasks.lake.location import LakeLocation
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process ended by Ctrl-C
 TEARDOWN_SECONDS = 1.5

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.lake.ingest import discover_reports, format_summary, ingest
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"

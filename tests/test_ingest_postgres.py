@@ -12,7 +12,7 @@ from test_ingest import copy_corpus, generated, run_end_to_end  # noqa: F401 - `
 
 from tasks.lake.errors import IngestCollision
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation
+from tasks.lake.location import LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"

@@ -366,7 +366,8 @@ def test_views_answer(lake, make_page, report_files_of):
 READER = """
 import sys
 from pathlib import Path
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.location import LakeLocation
 con = open_lake(LakeLocation(Path(sys.argv[1])), read_only=True)
 print(con.execute("select count(*) from papers").fetchone()[0])
 """

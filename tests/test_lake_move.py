@@ -7,7 +7,8 @@ import shutil
 
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.lake.query import run_readonly_query
 
 

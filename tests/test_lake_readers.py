@@ -21,7 +21,8 @@ from tasks.lake.connection import open_lake
 HOLD_READER = textwrap.dedent(
     """
     import sys, time
-    from tasks.lake.connection import LakeLocation, open_lake
+    from tasks.lake.connection import open_lake
+    from tasks.lake.location import LakeLocation
     from pathlib import Path
     con = open_lake(LakeLocation(path=Path(sys.argv[1])), read_only=True)
     con.execute("select count(*) from papers").fetchone()

@@ -34,7 +34,17 @@ import duckdb
 
 from tasks.lake import tables
 from tasks.lake.extensions import connect, extension_file, load_extensions
-from tasks.lake.errors import ForeignLakeFolder, KeyCheckFailed, LakeError
+from tasks.lake.location import (
+    LAKE_ALIAS,
+    SPILL_DIR,
+    LakeLocation,
+    check_exists,
+    check_lake_home,
+    moved_from,
+    record_data_path,
+    resolve_location,
+)
+from tasks.lake.errors import KeyCheckFailed, LakeError
 from tasks.lake.sql import SQL_DIR, quote_identifier, quote_literal, read_sql, registered, transaction
 
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
@@ -43,11 +53,6 @@ if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to imp
     from tasks.reading.frames import Frames
     from tasks.reading.scite_api import ApiFrames
 
-
-LAKE_ALIAS = "lake"
-CATALOG_FILE = "catalog.sqlite"
-DATA_DIR = "data"
-DEFAULT_LAKE = Path("lake")
 
 # The tables users query and export, in the order a reader meets them (the registry's).
 USER_TABLES: tuple[str, ...] = tables.EXPORTED_TABLES
@@ -110,25 +115,6 @@ API_STAGING_TABLES: dict[str, str] = {
     **{name: f"run_{name}" for name in tables.API_ONLY_TABLES},
     **{t.name: f"run_api_rows_{t.name}" for t in tables.TABLES if t.staged_from_pages and t.staged_from_api},
 }
-SPILL_DIR = "_spill"
-# What citelake itself writes in a lake folder (the catalog and its journals, the
-# data, the spill, staging and search folders, the ingest lock): a folder that
-# holds nothing else may become a lake, one that holds other files may not.
-LAKE_FOLDER_NAMES = frozenset(
-    {
-        CATALOG_FILE,
-        f"{CATALOG_FILE}-wal",
-        f"{CATALOG_FILE}-shm",
-        f"{CATALOG_FILE}-journal",
-        DATA_DIR,
-        SPILL_DIR,
-        "_staging",
-        "_search",
-        "ingest.lock",
-        "ingest.lock.holder",
-    }
-)
-FOREIGN_NAMES_SHOWN = 5
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
 # (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB'). At 1GB
 # the commit of a million pages took the ingest's process to about 1.5 GB; at
@@ -151,48 +137,15 @@ CATALOG_JOURNAL_MODE = "wal"
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class LakeLocation:
-    """Where a lake lives.
-
-    ``path`` is the lake folder: it holds ``data/`` (the Parquet files) and, with
-    the embedded catalog, ``catalog.sqlite``. ``catalog`` is a PostgreSQL
-    connection string (URL or libpq ``key=value`` form) for a shared catalog, or
-    None for the embedded SQLite catalog.
-    """
-
-    path: Path
-    catalog: str | None = None
-
-    @property
-    def data_path(self) -> Path:
-        return self.path / DATA_DIR
-
-    @property
-    def catalog_file(self) -> Path:
-        return self.path / CATALOG_FILE
-
-    def describe(self) -> str:
-        """A human-readable name of the lake for messages."""
-        return f"{self.path} (catalog {self.catalog})" if self.catalog else str(self.path)
-
-
-def resolve_location(lake: str | Path | None = None, catalog: str | None = None) -> LakeLocation:
-    """The lake to use: the options given, else ``CITELAKE_LAKE`` / ``CITELAKE_CATALOG``, else ``./lake``."""
-    lake = lake or os.environ.get("CITELAKE_LAKE") or DEFAULT_LAKE
-    catalog = catalog or os.environ.get("CITELAKE_CATALOG") or None
-    return LakeLocation(path=Path(lake).expanduser().resolve(), catalog=catalog)
-
-
 def _catalog_extension(location: LakeLocation) -> str:
     return "postgres" if location.catalog else "sqlite"
 
 
 def attach_script(location: LakeLocation) -> str:
     """SQL that opens the lake read-only in a DuckDB session of the pinned version: LOAD lines, ATTACH, USE."""
-    _check_exists(location)
+    check_exists(location)
     loads = [f"load {quote_literal(str(extension_file(name)))};" for name in ("ducklake", _catalog_extension(location))]
-    statement = attach_statement(location, read_only=True, override_data_path=_moved_from(location) is not None)
+    statement = attach_statement(location, read_only=True, override_data_path=moved_from(location) is not None)
     return "\n".join(
         [
             f"-- citelake lake {location.describe()}; needs DuckDB {duckdb.__version__} (the extensions are built for it)",
@@ -310,57 +263,25 @@ def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only
         check_lake_home(location)
     if location.catalog is None:
         if read_only:
-            _check_exists(location)
+            check_exists(location)
         else:
             location.path.mkdir(parents=True, exist_ok=True)
             set_catalog_journal_mode(location)
-        moved_from = _moved_from(location)
+        moved_from_folder = moved_from(location)
     else:
-        moved_from = None
+        moved_from_folder = None
     if not read_only:
         location.data_path.mkdir(parents=True, exist_ok=True)
     try:
-        con.execute(attach_statement(location, read_only=read_only, override_data_path=moved_from is not None))
+        con.execute(attach_statement(location, read_only=read_only, override_data_path=moved_from_folder is not None))
     except duckdb.Error as error:
         raise LakeError(f"cannot open the lake at {location.describe()}: {error}") from error
-    if moved_from is not None:
+    if moved_from_folder is not None:
         if read_only:
-            logger.warning("%s: the lake folder was moved or copied from %s; reading the files here", location.path, moved_from)
+            logger.warning("%s: the lake folder was moved or copied from %s; reading the files here", location.path, moved_from_folder)
         else:
-            _record_data_path(location)
-            logger.warning("%s: the lake folder was moved or copied from %s; its data path now points here", location.path, moved_from)
-
-
-def check_lake_home(location: LakeLocation) -> None:
-    """Raise :class:`ForeignLakeFolder` unless the lake folder may hold this lake.
-
-    It may when it is missing or empty, already holds a lake (the catalog and
-    ``data/``; ``data/`` alone with a PostgreSQL catalog), or holds only what
-    citelake writes there (a first run that stopped early). A folder of other
-    files is refused before anything is written beside them.
-    """
-    try:
-        names = sorted(os.listdir(location.path))
-    except OSError:  # missing (made later), or a file or unreadable: the caller's own checks say so
-        return
-    foreign = [name for name in names if name not in LAKE_FOLDER_NAMES]
-    if not foreign or _holds_lake(location):
-        return
-    shown = ", ".join(foreign[:FOREIGN_NAMES_SHOWN]) + (", …" if len(foreign) > FOREIGN_NAMES_SHOWN else "")
-    raise ForeignLakeFolder(
-        f"--lake names a folder that holds other files: {location.path} ({shown}); choose an empty or new folder"
-    )
-
-
-def _holds_lake(location: LakeLocation) -> bool:
-    if not location.data_path.is_dir():
-        return False
-    return location.catalog is not None or location.catalog_file.is_file()
-
-
-def _check_exists(location: LakeLocation) -> None:
-    if location.catalog is None and not location.catalog_file.is_file():
-        raise LakeError(f"no lake at {location.path}: {location.catalog_file} does not exist (run an ingest first)")
+            record_data_path(location)
+            logger.warning("%s: the lake folder was moved or copied from %s; its data path now points here", location.path, moved_from_folder)
 
 
 def attach_statement(location: LakeLocation, *, read_only: bool = True, override_data_path: bool = False) -> str:
@@ -398,58 +319,6 @@ def set_catalog_journal_mode(location: LakeLocation) -> None:
             f"the catalog {location.catalog_file} cannot use SQLite's WAL journal (it stays in {mode} mode): "
             "is the lake on a network share? Put it on a local disk, or use a PostgreSQL catalog (--catalog)"
         )
-
-
-def _stored_data_path(location: LakeLocation) -> str | None:
-    """The data path the embedded catalog records, or None for a catalog without one yet."""
-    if not location.catalog_file.is_file():
-        return None
-    try:
-        uri = f"{location.catalog_file.as_uri()}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as catalog:
-            row = catalog.execute(read_sql("lake/stored_data_path.sql")).fetchone()
-    except sqlite3.Error:
-        return None  # not a DuckLake catalog (yet): ATTACH says what is wrong
-    return row[0] if row else None
-
-
-def _moved_from(location: LakeLocation) -> str | None:
-    """Where the lake folder was when its catalog was made, if that is not where it is now."""
-    stored = _stored_data_path(location)
-    if stored is None:
-        return None
-    stored_folder = Path(stored.rstrip("/"))
-    if stored_folder.resolve() == location.data_path.resolve():
-        return None
-    return str(stored_folder.parent)
-
-
-def _record_data_path(location: LakeLocation) -> None:
-    """Record the lake's own data folder in its catalog, so a moved or copied lake opens here without override."""
-    with closing(sqlite3.connect(location.catalog_file, timeout=30)) as catalog, catalog:
-        catalog.execute(read_sql("lake/record_data_path.sql"), {"data_path": f"{location.data_path}/"})
-
-
-def catalog_holders(location: LakeLocation) -> list[str]:
-    """The other processes that have the embedded catalog open, as ``pid N (command)``; empty when unknown.
-
-    Read from ``/proc`` (Linux), so only processes this user may inspect are seen.
-    """
-    if location.catalog is not None:
-        return []
-    wanted = {str(location.catalog_file), f"{location.catalog_file}-wal"}
-    holders = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        if int(entry.name) == os.getpid():
-            continue
-        try:
-            if not any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir()):
-                continue
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-        holders.append(f"pid {entry.name} ({command[:80] or '?'})")
-    return holders
 
 
 def _set_spill_directory(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:

@@ -54,7 +54,8 @@ from filelock import FileLock, Timeout
 from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, SourceError, first_line
-from tasks.lake.connection import CheckFinding, LakeLocation, LakeWriter, catalog_holders, check_lake_home, open_lake
+from tasks.lake.connection import CheckFinding, LakeWriter, open_lake
+from tasks.lake.location import LakeLocation, catalog_holders, check_lake_home
 from tasks.lake.sql import read_sql, registered
 from tasks.reading.parse import READ_FAILURE
 from tasks.reading.record import DiscoveredFile, path_text
@@ -627,7 +628,7 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0, holder: str = "in
 
 def check_lake_folder(location: LakeLocation) -> None:
     """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write,
-    and holds a lake, nothing, or only what citelake writes (:func:`tasks.lake.connection.check_lake_home`).
+    and holds a lake, nothing, or only what citelake writes (:func:`tasks.lake.location.check_lake_home`).
 
     The lake folder holds the lock file (embedded catalog), the Parquet files and
     the staging folders, so an ingest needs to write it whatever the catalog.

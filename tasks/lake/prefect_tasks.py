@@ -31,7 +31,8 @@ from prefect.states import State
 from tasks.reading.batch import run_in_parser_process, warm_parser_processes
 from tasks.lake.errors import IngestError, LakeError
 from tasks.lake.ingest import IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.reading.record import DiscoveredFile
 from tasks.lake.run_report import announce
 from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, staging_folder

@@ -14,7 +14,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.lake.connection import INTERNAL_TABLES, LAKE_ALIAS, USER_TABLES, LakeLocation, open_lake
+from tasks.lake.connection import INTERNAL_TABLES, USER_TABLES, open_lake
+from tasks.lake.location import LAKE_ALIAS, LakeLocation
 from tasks.lake.extensions import connect
 from tasks.lake.sql import quote_literal, read_sql
 
