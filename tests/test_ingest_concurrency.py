@@ -12,7 +12,8 @@ import pytest
 from tasks.reading.frames import empty_frames
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeWriter, file_manifest, open_lake, row_counts_sql, run_checks
+from tasks.lake.checks import run_checks
+from tasks.lake.connection import LakeWriter, file_manifest, open_lake, row_counts_sql
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
 

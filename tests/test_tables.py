@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from tasks.lake import tables
-from tasks.lake.connection import API_STAGING_TABLES, checks
+from tasks.lake.checks import checks
+from tasks.lake.connection import API_STAGING_TABLES
 from tasks.lake.location import LAKE_ALIAS
 from tasks.reading.frames import SCHEMAS, Frames
 

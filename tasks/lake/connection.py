@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +44,7 @@ from tasks.lake.location import (
     record_data_path,
     resolve_location,
 )
+from tasks.lake.checks import CheckFinding, latest_findings, run_checks
 from tasks.lake.errors import KeyCheckFailed, LakeError
 from tasks.lake.sql import SQL_DIR, quote_identifier, quote_literal, read_sql, registered, transaction
 
@@ -125,9 +126,6 @@ DEFAULT_WRITER_MEMORY_LIMIT = "300MB"
 
 REPORT_FILE_STATUSES = tables.REPORT_FILE_STATUSES
 FILE_COUNT_KEYS = tables.FILE_COUNT_KEYS
-KEY_CHECK_PREFIX = tables.KEY_CHECK_PREFIX
-CHECK_SAMPLE_ROWS = 5
-
 _MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
 # The embedded catalog's journal: in WAL mode readers never block the writer's
 # commit (with the default rollback journal one idle reader does). WAL needs a
@@ -416,75 +414,12 @@ def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckFinding:
-    """What one ``sql/checks`` query found: how many rows offend, and a few of them."""
-
-    check_name: str
-    offending_rows: int
-    sample: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def is_key_check(self) -> bool:
-        """Key checks guard the tables' identities: a finding stops the commit."""
-        return self.check_name.startswith(KEY_CHECK_PREFIX)
-
-
-def _check_files() -> list[Path]:
-    return sorted((SQL_DIR / "checks").glob("*.sql"))
-
-
-def checks() -> dict[str, str]:
-    """Every data-quality check by name, in name order: each ``sql/checks/*.sql``, and a
-    ``duplicate_keys_<table>`` check for each table the registry marks key-checked."""
-    template = read_sql("checks/per_table/duplicate_keys.sql")
-    found = {path.stem: path.read_text(encoding="utf-8") for path in _check_files()}
-    for name in tables.names(key_checked=True):
-        key = ", ".join(map(quote_identifier, tables.table(name).key))
-        found[f"{KEY_CHECK_PREFIX}{name}"] = template.format(table=quote_identifier(name), key=key)
-    return dict(sorted(found.items()))
-
-
-# A check that can only find rows when its guard (a query of one boolean, in
-# sql/lake) says so; otherwise it is not run and finds nothing, as it would have.
-CHECK_GUARDS: dict[str, str] = {"page_api_disagreements": "lake/holds_api_sourced_rows.sql"}
-
-
-def run_checks(con: duckdb.DuckDBPyConnection) -> list[CheckFinding]:
-    """Run every ``sql/checks/*.sql`` against the lake as the connection sees it."""
-    findings = []
-    for name, statement in checks().items():
-        guard = CHECK_GUARDS.get(name)
-        if guard is not None and not con.execute(read_sql(guard)).fetchone()[0]:
-            findings.append(CheckFinding(check_name=name, offending_rows=0))
-            continue
-        offending = con.sql(statement)
-        (count,) = offending.count("*").fetchone()
-        sample = []
-        if count:  # (most checks find nothing: no second query for an empty sample)
-            sample_rows = offending.limit(CHECK_SAMPLE_ROWS)
-            sample = [dict(zip(sample_rows.columns, row, strict=True)) for row in sample_rows.fetchall()]
-        findings.append(CheckFinding(check_name=name, offending_rows=count, sample=sample))
-    return findings
-
-
-@dataclass(frozen=True, slots=True)
 class RunSummary:
     """What a committed run added: rows per table and every check's findings."""
 
     run_id: str
     rows_added: dict[str, int]
     findings: list[CheckFinding]
-
-
-def _latest_findings(con: duckdb.DuckDBPyConnection) -> list[CheckFinding] | None:
-    """The findings recorded by the lake's latest run, or None when there is none or its checks are not today's."""
-    rows = con.execute(read_sql("lake/latest_findings.sql")).fetchall()
-    if [name for name, _, _ in rows] != list(checks()):
-        return None
-    return [
-        CheckFinding(check_name=name, offending_rows=offending, sample=json.loads(sample) if sample else [])
-        for name, offending, sample in rows
-    ]
 
 
 def row_counts_sql() -> str:
@@ -784,7 +719,7 @@ class LakeWriter:
             # Nothing staged: no merge can change a row, so the lake is the one the
             # latest run's checks saw, and their findings are this run's.
             rows_added = dict.fromkeys(_row_counts(self.con), 0)
-            findings = _latest_findings(self.con) or run_checks(self.con)
+            findings = latest_findings(self.con) or run_checks(self.con)
         else:
             counts_before = _row_counts(self.con)  # nothing in this transaction has written to the lake yet
             self._create_run_views()

@@ -54,7 +54,8 @@ from filelock import FileLock, Timeout
 from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, SourceError, first_line
-from tasks.lake.connection import CheckFinding, LakeWriter, open_lake
+from tasks.lake.checks import CheckFinding
+from tasks.lake.connection import LakeWriter, open_lake
 from tasks.lake.location import LakeLocation, catalog_holders, check_lake_home
 from tasks.lake.sql import read_sql, registered
 from tasks.reading.parse import READ_FAILURE

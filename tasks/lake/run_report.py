@@ -32,7 +32,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from tasks.lake.ingest import FILE_OUTCOMES, IngestProgress, IngestSummary, RunPlan
-from tasks.lake.connection import CheckFinding, open_lake
+from tasks.lake.checks import CheckFinding
+from tasks.lake.connection import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
 from tasks.reading.staging import StagedBatch
