@@ -12,11 +12,9 @@ and look-ups in ``sql/lake``.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -45,8 +43,9 @@ from tasks.lake.location import (
     resolve_location,
 )
 from tasks.lake.checks import CheckFinding, latest_findings, run_checks
+from tasks.lake.migrations import check_readable, migrate
 from tasks.lake.errors import KeyCheckFailed, LakeError
-from tasks.lake.sql import SQL_DIR, quote_identifier, quote_literal, read_sql, registered, transaction
+from tasks.lake.sql import quote_identifier, quote_literal, read_sql, registered, transaction
 
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer needs them
     import polars as pl
@@ -126,7 +125,6 @@ DEFAULT_WRITER_MEMORY_LIMIT = "300MB"
 
 REPORT_FILE_STATUSES = tables.REPORT_FILE_STATUSES
 FILE_COUNT_KEYS = tables.FILE_COUNT_KEYS
-_MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
 # The embedded catalog's journal: in WAL mode readers never block the writer's
 # commit (with the default rollback journal one idle reader does). WAL needs a
 # local filesystem; on a network share use the PostgreSQL catalog.
@@ -246,7 +244,7 @@ def _open_instance(location: LakeLocation, *, read_only: bool) -> duckdb.DuckDBP
         _attach(con, location, read_only=read_only)
         con.execute(read_sql("lake/use_lake.sql"))
         if read_only:
-            _check_readable(con, location)
+            check_readable(con, location)
         else:
             _set_spill_directory(con, location)
             migrate(con, location)
@@ -329,88 +327,6 @@ def _set_spill_directory(con: duckdb.DuckDBPyConnection, location: LakeLocation)
             path=quote_literal(str(spill)), memory_limit=quote_literal(memory_limit)
         )
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One ``sql/schema/NNN_name.sql`` file."""
-
-    version: int
-    name: str
-    path: Path
-
-
-def migrations() -> list[Migration]:
-    """The schema migrations of this code, in the order they apply."""
-    found = []
-    for path in (SQL_DIR / "schema").glob("*.sql"):
-        match = _MIGRATION_NAME.match(path.name)
-        if match is None:
-            raise LakeError(f"{path}: a migration is named NNN_name.sql")
-        found.append(Migration(version=int(match[1]), name=match[2], path=path))
-    return sorted(found, key=lambda migration: migration.version)
-
-
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The highest migration applied to the attached lake; 0 for a lake without tables yet."""
-    (present,) = con.execute(read_sql("lake/schema_version_exists.sql"), {"database": LAKE_ALIAS}).fetchone()
-    if not present:
-        return 0
-    (version,) = con.execute(read_sql("lake/applied_schema_version.sql")).fetchone()
-    return version
-
-
-def _check_schema_not_newer(current: int, location: LakeLocation) -> int:
-    latest = migrations()[-1].version
-    if current > latest:
-        raise LakeError(
-            f"the lake at {location.describe()} has schema version {current}, newer than this "
-            f"citelake knows ({latest}); upgrade citelake"
-        )
-    return latest
-
-
-def _check_readable(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:
-    current = schema_version(con)
-    if current == 0:
-        raise LakeError(f"no lake at {location.describe()}: it has no tables yet (run an ingest first)")
-    _check_schema_not_newer(current, location)
-
-
-def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]:
-    """Apply the pending migrations, each in its own transaction, then refresh changed views.
-
-    Returns the versions applied (empty when the lake was up to date).
-    """
-    current = schema_version(con)
-    _check_schema_not_newer(current, location)
-    applied = []
-    for migration in migrations():
-        if migration.version <= current:
-            continue
-        with transaction(con):
-            con.execute(migration.path.read_text(encoding="utf-8"))
-            con.execute(read_sql("lake/record_migration.sql"), {"version": migration.version, "name": migration.name})
-        applied.append(migration.version)
-    _refresh_views(con)
-    return applied
-
-
-def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Re-create, in one transaction, exactly the views whose ``sql/views`` file changed."""
-    recorded = dict(con.execute(read_sql("lake/view_hashes.sql")).fetchall())
-    changed = []
-    for path in sorted((SQL_DIR / "views").glob("*.sql")):
-        text = path.read_text(encoding="utf-8")
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if recorded.get(path.stem) != digest:
-            changed.append((path.stem, text, digest))
-    if not changed:
-        return
-    with transaction(con):
-        for view_name, text, digest in changed:
-            con.execute(text)
-            con.execute(read_sql("lake/record_view.sql"), {"view_name": view_name, "sha256": digest})
 
 
 @dataclass(frozen=True, slots=True)
