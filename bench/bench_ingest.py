@@ -109,7 +109,7 @@ class _Stages:
 
 
 class _FinishSteps(logging.Handler):
-    """Collects the "finish: STEP took S s" lines tasks.lake.connection logs at DEBUG into a _Stages."""
+    """Collects the "finish: STEP took S s" lines tasks.lake.writer logs at DEBUG into a _Stages."""
 
     def __init__(self, stages: _Stages) -> None:
         super().__init__(logging.DEBUG)
@@ -132,7 +132,7 @@ def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) ->
 
     stages = _Stages()
     if arguments.plain:
-        steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.connection")
+        steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.writer")
         writer_log.addHandler(steps)
         level, writer_log.level = writer_log.level, logging.DEBUG
         try:

@@ -13,7 +13,8 @@ import pytest
 
 from tasks.reading.frames import Frames
 from tasks.lake import tables
-from tasks.lake.connection import LakeWriter, file_manifest, lake_kept_open, open_lake
+from tasks.lake.connection import lake_kept_open, open_lake
+from tasks.lake.writer import LakeWriter, file_manifest
 from tasks.lake.migrations import migrations
 from tasks.lake.errors import KeyCheckFailed, LakeError
 from tasks.reading.split import split_records

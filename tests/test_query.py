@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import USER_TABLES, LakeWriter, open_lake
+from tasks.lake.connection import USER_TABLES, open_lake
+from tasks.lake.writer import LakeWriter
 from tasks.lake.query import WriteRefused, export_lake, run_readonly_query
 from tasks.reading.split import split_records
 

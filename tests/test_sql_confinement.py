@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import LakeWriter
+from tasks.lake.writer import LakeWriter
 from tasks.lake.extensions import extension_file
 from tasks.reading.split import split_records
 

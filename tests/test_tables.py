@@ -13,7 +13,7 @@ import pytest
 
 from tasks.lake import tables
 from tasks.lake.checks import checks
-from tasks.lake.connection import API_STAGING_TABLES
+from tasks.lake.writer import API_STAGING_TABLES
 from tasks.lake.location import LAKE_ALIAS
 from tasks.reading.frames import SCHEMAS, Frames
 

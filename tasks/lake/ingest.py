@@ -11,7 +11,7 @@ The steps, each a plain function with a clear input and output:
    ``unchanged`` (the path had these bytes: only its mtime is recorded anew),
    ``duplicate`` (the bytes are a page stored from another path), ``rejected``
    (not a report), or ingested as ``new`` (path never seen) or ``changed``.
-5. ``tasks.lake.connection.LakeWriter`` stages every batch, then merges the whole run at
+5. ``tasks.lake.writer.LakeWriter`` stages every batch, then merges the whole run at
    once and commits it as one snapshot. Its merges are idempotent (a page
    already stored adds nothing), so a batch's frames are handed over whole.
 
@@ -55,7 +55,8 @@ from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, SourceError, first_line
 from tasks.lake.checks import CheckFinding
-from tasks.lake.connection import LakeWriter, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation, catalog_holders, check_lake_home
 from tasks.lake.sql import read_sql, registered
 from tasks.reading.parse import READ_FAILURE
