@@ -12,7 +12,8 @@ import pytest
 
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import USER_TABLES, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.query import USER_TABLES
 from tasks.lake.writer import row_counts_sql
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import USER_TABLES, open_lake
+from tasks.lake.connection import open_lake
+from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 from tasks.lake.ingest import ingest, ingest_guard
 from tasks.corpus.generate import write_corpus

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.lake import tables
 from tasks.lake.errors import LakeError
 from tasks.lake.extensions import connect, extension_file, load_extensions
 from tasks.lake.location import (
@@ -39,10 +38,6 @@ from tasks.lake.migrations import check_readable, migrate
 from tasks.lake.sql import quote_identifier, quote_literal, read_sql
 
 
-# The tables users query and export, in the order a reader meets them (the registry's).
-USER_TABLES: tuple[str, ...] = tables.EXPORTED_TABLES
-# The lake's own bookkeeping tables, never exported.
-INTERNAL_TABLES: tuple[str, ...] = tables.names(exported=False)
 # DuckDB memory of a writing connection before it spills to SPILL_DIR
 # (environment CITELAKE_MEMORY_LIMIT, any DuckDB size such as '4GB'). At 1GB
 # the commit of a million pages took the ingest's process to about 1.5 GB; at
