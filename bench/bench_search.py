@@ -40,7 +40,7 @@ from pathlib import Path
 from bench.corpus import MB, ensure_corpus
 from tasks.corpus.sentences import WORDS
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.extensions import connect, load_extensions
 from tasks.lake.sql import read_sql, registered

@@ -329,9 +329,9 @@ def attach(
     duckdb-extension-* packages (built for the DuckDB version citelake pins,
     which your DuckDB must be too) and ATTACHes the lake as 'lake'. Paste it into `duckdb`, or
     run `duckdb -init <(citelake attach)`. From Python:
-    `from tasks.lake.connection import connect_read_only; con = connect_read_only("lake")`.
+    `from tasks.lake.session import connect_read_only; con = connect_read_only("lake")`.
     """
-    from tasks.lake.connection import attach_script
+    from tasks.lake.session import attach_script
     from tasks.lake.location import resolve_location
     from tasks.lake.errors import LakeError
 

@@ -48,7 +48,7 @@ from tasks.alerts.prefect_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
 from tasks.lake.ingest import IngestSummary, ingest_guard, notice
 from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
-from tasks.lake.connection import lake_kept_open, open_lake
+from tasks.lake.session import lake_kept_open, open_lake
 from tasks.lake.location import LakeLocation, resolve_location
 from tasks.lake.run_report import RunProgress, publish_run_report
 from tasks.search.prefect_tasks import update_search_index

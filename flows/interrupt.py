@@ -106,7 +106,7 @@ class IngestInterrupt:
         """The snapshot that holds the run if it committed, else None; once this returns, it will not commit."""
         if self.run_id is None or self.location is None:
             return None  # the run has not started: it has opened no transaction
-        from tasks.lake.connection import open_lake
+        from tasks.lake.session import open_lake
         from tasks.lake.writer import COMMIT_GATE
         from tasks.lake.sql import read_sql
 

@@ -20,7 +20,7 @@ from datetime import timedelta
 import duckdb
 from prefect import flow, get_run_logger, task
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation, resolve_location
 from tasks.lake.ingest import ingest_guard
 from tasks.lake.maintenance import (

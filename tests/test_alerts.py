@@ -17,7 +17,7 @@ from flows.ingest import ingest_flow
 from tasks.alerts.prefect_tasks import ALERTS_KEY
 from tasks.alerts.detect import alert_message, detect_in_lake
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.alerts.watch import unwatch, watch
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.lake.backup import PARTIAL_MARK, backup_lake
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.ingest import discover_reports, format_summary, ingest
 

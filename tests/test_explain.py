@@ -18,7 +18,7 @@ from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
 from tasks.explain.site import doi_slug
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql

@@ -23,7 +23,7 @@ from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpu
 from tasks.lake.errors import IngestCollision, LakeFolderError
 from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestSummary
 from tasks.lake import tables
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 from tasks.reading.record import Rejection

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.errors import IngestError
 from tasks.lake.ingest import ingest

@@ -29,7 +29,7 @@ from tasks.lake.ingest import (
     plan_run,
 )
 from tasks.lake import tables
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter, row_counts_sql
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql

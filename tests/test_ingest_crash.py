@@ -12,7 +12,7 @@ import pytest
 
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.writer import row_counts_sql
 from tasks.lake.location import LakeLocation

@@ -13,7 +13,7 @@ import pytest
 
 from tasks.reading.batch import parse_and_split
 from tasks.lake.ingest import commit_batches, discover_reports, ingest, plan_run
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.reading.frames import empty_frames

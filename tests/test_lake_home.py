@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.errors import ForeignLakeFolder, LakeFolderError
 from tasks.lake.ingest import ingest_guard

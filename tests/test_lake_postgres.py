@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.reading.split import split_records

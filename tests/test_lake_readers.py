@@ -16,12 +16,12 @@ import pytest
 from tasks.corpus.generate import write_corpus
 from tasks.lake.errors import IngestCollision
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 
 HOLD_READER = textwrap.dedent(
     """
     import sys, time
-    from tasks.lake.connection import open_lake
+    from tasks.lake.session import open_lake
     from tasks.lake.location import LakeLocation
     from pathlib import Path
     con = open_lake(LakeLocation(path=Path(sys.argv[1])), read_only=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 from tasks.lake.ingest import ingest, ingest_guard

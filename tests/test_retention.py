@@ -10,7 +10,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.lake.maintenance import (

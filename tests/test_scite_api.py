@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from tasks.lake import tables as registry
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import SQL_DIR
 from tasks.lake.ingest import IngestSummary, ingest

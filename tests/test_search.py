@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
 from tasks.search.index import (

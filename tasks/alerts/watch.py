@@ -23,7 +23,7 @@ import pyarrow as pa
 import polars as pl
 
 from tasks.lake.ingest import ingest_guard
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql, registered
 from tasks.lake.errors import LakeError

@@ -55,7 +55,7 @@ from tasks.reading.batch import BatchResult, ParserProcesses, parser_processes
 from tasks.reading.frames import UTC_TIME, Frames
 from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, SourceError, first_line
 from tasks.lake.checks import CheckFinding
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation, catalog_holders, check_lake_home
 from tasks.lake.sql import read_sql, registered

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LAKE_ALIAS, LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql
 from tasks.lake.errors import LakeError

@@ -1,4 +1,4 @@
-"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.lake.ingest``, ``tasks.reading.batch`` and ``tasks.lake.connection``.
+"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.lake.ingest``, ``tasks.reading.batch`` and ``tasks.lake.session``.
 
 The steps are those of ``tasks.lake.ingest.ingest`` (the run without Prefect), cut
 where a flow can spread them over workers:
@@ -31,7 +31,7 @@ from prefect.states import State
 from tasks.reading.batch import run_in_parser_process, warm_parser_processes
 from tasks.lake.errors import IngestError, LakeError
 from tasks.lake.ingest import IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.reading.record import DiscoveredFile
 from tasks.lake.run_report import announce

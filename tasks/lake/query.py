@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.lake import tables
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.extensions import connect
 from tasks.lake.location import LAKE_ALIAS, LakeLocation
 from tasks.lake.sql import quote_literal, read_sql

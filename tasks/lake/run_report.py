@@ -33,7 +33,7 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 
 from tasks.lake.ingest import FILE_OUTCOMES, IngestProgress, IngestSummary, RunPlan
 from tasks.lake.checks import CheckFinding
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
 from tasks.reading.staging import StagedBatch

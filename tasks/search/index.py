@@ -47,7 +47,7 @@ import duckdb
 import polars as pl
 import tantivy
 
-from tasks.lake.connection import open_lake
+from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql, registered
 

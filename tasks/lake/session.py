@@ -1,12 +1,10 @@
-"""The lake: where it is, how it is opened and migrated, and the one writer that commits a run.
+"""The one place that opens the lake: a DuckDB session with the lake attached as ``lake`` and in use.
 
-Everything that touches the DuckLake goes through this module: :func:`open_lake`
-is the one place that attaches it, :func:`load_extensions` the one place that
-loads DuckDB extensions, and :class:`LakeWriter` the one way to write a run, as
-one DuckLake transaction (one snapshot) or nothing at all. The statements it runs
-live in ``sql/``: the schema migrations in ``sql/schema``, the views in
-``sql/views``, the data-quality checks in ``sql/checks`` and the writer's merges
-and look-ups in ``sql/lake``.
+:func:`open_lake` attaches it (writable: created and migrated on first use;
+read-only: checked), :func:`lake_kept_open` keeps one instance open for a run's
+several opens, and the catalog's WAL journal and the writer's spill folder are
+set here. :func:`connect_read_only` and :func:`attach_script` hand the lake to
+notebooks, scripts and a DuckDB shell.
 """
 
 from __future__ import annotations
