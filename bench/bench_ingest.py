@@ -179,7 +179,7 @@ def _kind(canonical: bool) -> str:
 def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
     from tasks.lake.location import LakeLocation
-    from tasks.lake.ingest import discover_reports
+    from tasks.lake.discover import discover_reports
 
     corpus = ensure_corpus(
         arguments.corpus or default_corpus(CORPUS_PATTERN, count, arguments.seed, canonical=canonical), count, arguments.seed,

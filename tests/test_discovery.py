@@ -12,7 +12,8 @@ import pytest
 
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
-from tasks.lake.ingest import discover_reports, format_summary, ingest
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import format_summary, ingest
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 LEVEL = "ddd"  # 1,200 levels of "ddd/" are 4,800 bytes: the bottom lies beyond PATH_MAX (4,096)

@@ -18,16 +18,8 @@ from tasks.reading.frames import FILE_STATES, empty_frames
 from tasks.corpus.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
 from tasks.lake.errors import IngestCollision, SourceError
-from tasks.lake.ingest import (
-    PLAN_FILE,
-    ParkedPlan,
-    classify_outcomes,
-    discover_reports,
-    ingest,
-    ingest_guard,
-    pages_to_store,
-    plan_run,
-)
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import PLAN_FILE, ParkedPlan, classify_outcomes, ingest, ingest_guard, pages_to_store, plan_run
 from tasks.lake import tables
 from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter, row_counts_sql

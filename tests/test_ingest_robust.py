@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from tasks.reading.batch import parse_and_split
-from tasks.lake.ingest import commit_batches, discover_reports, ingest, plan_run
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import commit_batches, ingest, plan_run
 from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
@@ -93,7 +94,8 @@ _UNREADABLE_FOLDER_RUN = """
 import json, sys
 from pathlib import Path
 from tasks.lake.location import LakeLocation
-from tasks.lake.ingest import discover_reports, format_summary, ingest
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import format_summary, ingest
 from tasks.lake.run_report import summary_markdown
 source, lake = Path(sys.argv[1]), Path(sys.argv[2])
 skipped = []
