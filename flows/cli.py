@@ -209,7 +209,8 @@ def ingest(
 
     from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
     from tasks.lake.errors import IngestError, LakeError
-    from tasks.lake.ingest import NOTICE_LOGGER, IngestProgress, format_summary
+    from tasks.lake.ingest import IngestProgress, format_summary
+    from tasks.lake.lock import NOTICE_LOGGER
     from tasks.lake.location import resolve_location
     from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
@@ -576,7 +577,7 @@ def maintain_command(
 
     from tasks.lake.location import resolve_location
     from tasks.lake.errors import IngestError, LakeError
-    from tasks.lake.ingest import NOTICE_LOGGER
+    from tasks.lake.lock import NOTICE_LOGGER
     from tasks.lake.maintenance import format_maintenance, maintain_lake, parse_duration
 
     try:

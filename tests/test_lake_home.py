@@ -14,7 +14,7 @@ from flows.cli import app
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.errors import ForeignLakeFolder, LakeFolderError
-from tasks.lake.ingest import ingest_guard
+from tasks.lake.lock import ingest_guard
 from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ def test_watch_add_says_it_waits_for_the_ingest_holding_the_lake(tmp_path: Path)
         [sys.executable, "-c",
          "import sys\n"
          "from pathlib import Path\n"
-         "from tasks.lake.ingest import ingest_guard\n"
+         "from tasks.lake.lock import ingest_guard\n"
          "from tasks.lake.location import LakeLocation\n"
          "with ingest_guard(LakeLocation(path=Path(sys.argv[1]))):\n"
          "    print('held', flush=True)\n"

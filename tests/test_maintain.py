@@ -12,7 +12,7 @@ from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
 from tasks.corpus.generate import write_corpus
 from tasks.lake.errors import IngestCollision
-from tasks.lake.ingest import ingest_guard
+from tasks.lake.lock import ingest_guard
 from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation

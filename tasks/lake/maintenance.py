@@ -217,7 +217,7 @@ def maintain_lake(
     merges the search index's segments (its failure is logged, never raised:
     the index is derived).
     """
-    from tasks.lake.ingest import ingest_guard
+    from tasks.lake.lock import ingest_guard
 
     if location.catalog is None and not location.catalog_file.is_file():
         # Opening it to write would create an empty lake here.
