@@ -19,7 +19,8 @@ from tasks.corpus.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
 from tasks.lake.errors import IngestCollision, SourceError
 from tasks.lake.discover import discover_reports
-from tasks.lake.ingest import PLAN_FILE, ParkedPlan, classify_outcomes, ingest, pages_to_store, plan_run
+from tasks.lake.ingest import ingest
+from tasks.lake.plan import PLAN_FILE, ParkedPlan, classify_outcomes, pages_to_store, plan_run
 from tasks.lake.lock import ingest_guard
 from tasks.lake import tables
 from tasks.lake.session import open_lake

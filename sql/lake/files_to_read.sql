@@ -3,7 +3,7 @@
 -- modification time differ from the manifest's (report_files), every path the
 -- manifest lacks, and every path whose last read failed (its reason starts
 -- with $read_failure), with the recorded sha256 and status, and the order
--- of discovery, by which the plan sorts them (tasks/lake/ingest.py): sorted
+-- of discovery, by which the plan sorts them (tasks/lake/plan.py): sorted
 -- here, a million files to read again took the plan's process to 1.1 GB, and
 -- sorted in polars to 860 MB. The join runs here rather than on a copy of the
 -- manifest in polars: at a million files that copy took the plan's process to
