@@ -64,7 +64,7 @@ from bench.prefect_server import start_server, stop_server  # noqa: E402
 # each of them (39 MB a process), which `citelake ingest`'s parser processes do not hold.
 if TYPE_CHECKING:
     from tasks.lake.location import LakeLocation
-    from tasks.lake.ingest import IngestProgress, IngestSummary
+    from tasks.lake.summary import IngestProgress, IngestSummary
 
 
 CORPUS_PATTERN = "/tmp/citelake-bench-ingest-COUNT-SEED"

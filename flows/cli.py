@@ -209,7 +209,7 @@ def ingest(
 
     from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
     from tasks.lake.errors import IngestError, LakeError
-    from tasks.lake.ingest import IngestProgress, format_summary
+    from tasks.lake.summary import IngestProgress, format_summary
     from tasks.lake.lock import NOTICE_LOGGER
     from tasks.lake.location import resolve_location
     from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD

@@ -46,7 +46,7 @@ from flows.interrupt import run_started
 from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
 from tasks.alerts.prefect_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
-from tasks.lake.ingest import IngestSummary
+from tasks.lake.summary import IngestSummary
 from tasks.lake.lock import ingest_guard, notice
 from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake.session import lake_kept_open, open_lake

@@ -262,7 +262,7 @@ def test_a_failing_detection_warns_and_leaves_the_run_committed(tmp_path, caplog
     from prefect import flow
 
     from tasks.alerts.prefect_tasks import detect_alerts
-    from tasks.lake.ingest import IngestSummary
+    from tasks.lake.summary import IngestSummary
 
     not_a_lake = tmp_path / "not-a-lake"
     not_a_lake.write_text("a file where the lake folder should be")

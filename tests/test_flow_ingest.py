@@ -21,7 +21,7 @@ from flows.ingest import ingest_flow, lake_opened_ahead
 from flows.temporary_server import TemporaryServerError
 from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
 from tasks.lake.errors import IngestCollision, LakeFolderError
-from tasks.lake.ingest import IngestSummary
+from tasks.lake.summary import IngestSummary
 from tasks.lake.lock import LOCK_HOLDER_FILE
 from tasks.lake import tables
 from tasks.lake.session import open_lake

@@ -96,7 +96,8 @@ import json, sys
 from pathlib import Path
 from tasks.lake.location import LakeLocation
 from tasks.lake.discover import discover_reports
-from tasks.lake.ingest import format_summary, ingest
+from tasks.lake.ingest import ingest
+from tasks.lake.summary import format_summary
 from tasks.lake.run_report import summary_markdown
 source, lake = Path(sys.argv[1]), Path(sys.argv[2])
 skipped = []

@@ -31,7 +31,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from tasks.lake.ingest import IngestProgress, IngestSummary
+from tasks.lake.summary import IngestProgress, IngestSummary
 from tasks.lake.plan import FILE_OUTCOMES, RunPlan
 from tasks.lake.checks import CheckFinding
 from tasks.lake.session import open_lake
