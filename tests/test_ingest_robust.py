@@ -13,7 +13,8 @@ import pytest
 
 from tasks.reading.batch import parse_and_split
 from tasks.lake.discover import discover_reports
-from tasks.lake.ingest import commit_batches, ingest
+from tasks.lake.commit import commit_batches
+from tasks.lake.ingest import ingest
 from tasks.lake.plan import plan_run
 from tasks.lake.session import open_lake
 from tasks.lake.writer import LakeWriter

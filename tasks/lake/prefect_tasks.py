@@ -31,7 +31,7 @@ from prefect.states import State
 from tasks.reading.batch import run_in_parser_process, warm_parser_processes
 from tasks.lake.errors import IngestError, LakeError
 from tasks.lake.discover import discover_reports
-from tasks.lake.ingest import commit_batches
+from tasks.lake.commit import commit_batches
 from tasks.lake.summary import IngestSummary
 from tasks.lake.plan import RunPlan, plan_run
 from tasks.lake.lock import notice
