@@ -1,4 +1,4 @@
-"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.lake.ingest``, ``tasks.reading.batch`` and ``tasks.lake.session``.
+"""The Prefect tasks of the ingest flow: thin wrappers over the steps of ``tasks.lake`` (discover, plan, commit) and ``tasks.reading.batch``.
 
 The steps are those of ``tasks.lake.ingest.ingest`` (the run without Prefect), cut
 where a flow can spread them over workers:
