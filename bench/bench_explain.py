@@ -44,7 +44,8 @@ from tasks.explain.charts import CHARTS
 from tasks.explain.facts import explain, query_rows
 from tasks.explain.run import default_workers, explain_one, snapshot_in_memory, write_site
 from tasks.explain.site import explanation_page
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.lake.ingest import ingest
 
 

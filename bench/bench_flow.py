@@ -47,8 +47,10 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from bench.corpus import MB, ensure_corpus  # noqa: E402 - after the environment above
 from bench.prefect_server import healthy, start_server, stop_server  # noqa: E402
-from tasks.lake.ingest import IngestSummary, discover_reports, ingest  # noqa: E402
-from tasks.lake.connection import LakeLocation  # noqa: E402
+from tasks.lake.discover import discover_reports  # noqa: E402
+from tasks.lake.ingest import ingest  # noqa: E402
+from tasks.lake.summary import IngestSummary  # noqa: E402
+from tasks.lake.location import LakeLocation  # noqa: E402
 
 DEFAULT_CORPUS_DIR = Path("/tmp/citelake-bench-flow")
 RUNNERS = ("threads", "processes", "dask")

@@ -64,8 +64,8 @@ from bench.prefect_server import start_server, stop_server  # noqa: E402
 # import this file again as their main module, and at the top it would load DuckDB into
 # each of them (39 MB a process), which `citelake ingest`'s parser processes do not hold.
 if TYPE_CHECKING:
-    from tasks.lake.connection import LakeLocation
-    from tasks.lake.ingest import IngestProgress, IngestSummary
+    from tasks.lake.location import LakeLocation
+    from tasks.lake.summary import IngestProgress, IngestSummary
 
 
 CORPUS_PATTERN = "/tmp/citelake-bench-ingest-COUNT-SEED"
@@ -110,7 +110,7 @@ class _Stages:
 
 
 class _FinishSteps(logging.Handler):
-    """Collects the "finish: STEP took S s" lines tasks.lake.connection logs at DEBUG into a _Stages."""
+    """Collects the "finish: STEP took S s" lines tasks.lake.writer logs at DEBUG into a _Stages."""
 
     def __init__(self, stages: _Stages) -> None:
         super().__init__(logging.DEBUG)
@@ -133,7 +133,7 @@ def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) ->
 
     stages = _Stages()
     if arguments.plain:
-        steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.connection")
+        steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.writer")
         writer_log.addHandler(steps)
         level, writer_log.level = writer_log.level, logging.DEBUG
         try:
@@ -179,8 +179,8 @@ def _kind(canonical: bool) -> str:
 
 def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
     """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
-    from tasks.lake.connection import LakeLocation
-    from tasks.lake.ingest import discover_reports
+    from tasks.lake.location import LakeLocation
+    from tasks.lake.discover import discover_reports
 
     corpus = ensure_corpus(
         arguments.corpus or default_corpus(CORPUS_PATTERN, count, arguments.seed, canonical=canonical), count, arguments.seed,

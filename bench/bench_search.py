@@ -40,7 +40,10 @@ from pathlib import Path
 from bench.corpus import MB, ensure_corpus
 from tasks.corpus.sentences import WORDS
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, connect, load_extensions, open_lake, read_sql, registered
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.extensions import connect, load_extensions
+from tasks.lake.sql import read_sql, registered
 from tasks.search.index import build_index, index_lock, index_root, open_generation, update_index
 from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
 from tasks.search.query import SearchFilters, search

@@ -208,8 +208,10 @@ def ingest(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
     from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
-    from tasks.lake.ingest import NOTICE_LOGGER, IngestError, IngestProgress, format_summary
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.errors import IngestError, LakeError
+    from tasks.lake.summary import IngestProgress, format_summary
+    from tasks.lake.lock import NOTICE_LOGGER
+    from tasks.lake.location import resolve_location
     from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
@@ -300,7 +302,8 @@ def sql_command(
     """
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.lake.query import WriteRefused, run_readonly_query
 
     _check_format("sql", output_format)
@@ -327,9 +330,11 @@ def attach(
     duckdb-extension-* packages (built for the DuckDB version citelake pins,
     which your DuckDB must be too) and ATTACHes the lake as 'lake'. Paste it into `duckdb`, or
     run `duckdb -init <(citelake attach)`. From Python:
-    `from tasks.lake.connection import connect_read_only; con = connect_read_only("lake")`.
+    `from tasks.lake.session import connect_read_only; con = connect_read_only("lake")`.
     """
-    from tasks.lake.connection import LakeError, attach_script, resolve_location
+    from tasks.lake.session import attach_script
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
 
     try:
         typer.echo(attach_script(resolve_location(lake, catalog)))
@@ -377,7 +382,8 @@ def search_command(
 
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.search.index import SearchIndexError
     from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
 
@@ -483,7 +489,8 @@ def export(
     """
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.lake.query import export_lake
 
     try:
@@ -568,8 +575,9 @@ def maintain_command(
 
     import duckdb
 
-    from tasks.lake.connection import LakeError, resolve_location
-    from tasks.lake.ingest import NOTICE_LOGGER, IngestError
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import IngestError, LakeError
+    from tasks.lake.lock import NOTICE_LOGGER
     from tasks.lake.maintenance import format_maintenance, maintain_lake, parse_duration
 
     try:
@@ -625,7 +633,8 @@ def explain(
     import duckdb
 
     from tasks.explain.run import ExplainError, explain_many, explain_one
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
 
     try:
         location = resolve_location(lake, catalog)
@@ -665,7 +674,8 @@ def verify(
     'lake LAKE: N problems' or 'lake LAKE: sound (...)'. Exit status 1 when a
     problem was found, or with one line when there is no lake.
     """
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
     from tasks.lake.verify import verify_lake
 
     try:
@@ -696,7 +706,8 @@ def backup(
     is refused: back it up with pg_dump plus a copy of its data folder.
     """
     from tasks.lake.backup import backup_lake
-    from tasks.lake.connection import LakeError, resolve_location
+    from tasks.lake.location import resolve_location
+    from tasks.lake.errors import LakeError
 
     try:
         summary = backup_lake(resolve_location(lake, None), dest)
@@ -751,8 +762,7 @@ def _print_rows(result, output_format: str) -> None:
 def _watch_errors():
     import duckdb
 
-    from tasks.lake.ingest import IngestError
-    from tasks.lake.connection import LakeError
+    from tasks.lake.errors import IngestError, LakeError
 
     return (IngestError, LakeError, duckdb.Error, OSError)
 
@@ -770,7 +780,7 @@ def watch_add(
     A DOI the lake has no page of yet may be watched: its first page raises a
     first_seen alert. One lake transaction; exit status 2 for a text that is not a DOI.
     """
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.reading.record import InvalidDOI
     from tasks.alerts.watch import describe_watch, parse_dois, watch
 
@@ -794,7 +804,7 @@ def watch_remove(
     wait: WaitOption = 0.0,
 ) -> None:
     """Stop watching papers (their alerts stay in the lake). One lake transaction."""
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.reading.record import InvalidDOI
     from tasks.alerts.watch import describe_watch, parse_dois, unwatch
 
@@ -813,7 +823,7 @@ def watch_remove(
 @watch_app.command("list")
 def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_format: FormatOption = "table") -> None:
     """List the watched papers: label, since when, title, latest page, counts and alerts raised."""
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.alerts.watch import watchlist
 
     _check_format("watch list", output_format)
@@ -837,7 +847,7 @@ def watch_import(
     Entries without a DOI, or whose DOI is not one, are counted and listed; the
     others are watched in one lake transaction.
     """
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.alerts.watch import describe_watch, read_doi_file, watch
 
     try:
@@ -898,7 +908,7 @@ def alerts_list(
     from datetime import datetime
 
     from tasks.alerts.detect import list_alerts, readable_alerts
-    from tasks.lake.connection import resolve_location
+    from tasks.lake.location import resolve_location
     from tasks.reading.record import InvalidDOI, valid_doi
 
     _check_format("alerts", output_format)

@@ -28,7 +28,7 @@ from prefect.events import DeploymentEventTrigger
 from flows.explain import default_site, explain_flow
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
-from tasks.lake.connection import resolve_location
+from tasks.lake.location import resolve_location
 
 DEPLOYMENT_NAME = "scheduled"
 EXPLAIN_DEPLOYMENT_NAME = "on-demand"

@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger
 
 from tasks.explain.report import artifact_key, choose_papers, publish_explanations
 from tasks.explain.run import ExplainError
-from tasks.lake.connection import resolve_location
+from tasks.lake.location import resolve_location
 
 SITE_DIR = "explain"
 

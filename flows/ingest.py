@@ -9,7 +9,7 @@ It reads top to bottom as its DAG:
 A failed search-index update is a warning, never a failed run: the run is
 committed, and the next one catches the index up (``tasks.search.prefect_tasks``).
 
-The whole run holds the lake's ingest lock (``tasks.lake.ingest.ingest_guard``), so
+The whole run holds the lake's ingest lock (``tasks.lake.lock.ingest_guard``), so
 a second run on the same lake stops at once with a message naming the holder
 instead of racing it. The default task runner is a pool of threads, two per
 parser process (one process per core): each parse task hands its batch to a
@@ -46,9 +46,11 @@ from flows.interrupt import run_started
 from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
 from tasks.alerts.prefect_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
-from tasks.lake.ingest import IngestSummary, ingest_guard, notice
+from tasks.lake.summary import IngestSummary
+from tasks.lake.lock import ingest_guard, notice
 from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
-from tasks.lake.connection import LakeLocation, lake_kept_open, open_lake, resolve_location
+from tasks.lake.session import lake_kept_open, open_lake
+from tasks.lake.location import LakeLocation, resolve_location
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.lake.run_report import RunProgress, publish_run_report
 from tasks.search.prefect_tasks import update_search_index

@@ -7,7 +7,7 @@ as it takes. On the first SIGINT the handler, in this order:
 
 1. kills the parser processes (they ignore SIGINT themselves) and lets no
    thread park another batch;
-2. takes the commit gate (``tasks.lake.connection.COMMIT_GATE``): from then on
+2. takes the commit gate (``tasks.lake.writer.COMMIT_GATE``): from then on
    the run either committed before, or never will in this process;
 3. if the run did not commit, removes its staging; marks the run cancelled on
    the Prefect server;
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from flows.temporary_server import TemporaryServer
-    from tasks.lake.connection import LakeLocation
+    from tasks.lake.location import LakeLocation
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process ended by Ctrl-C
 TEARDOWN_SECONDS = 1.5
@@ -106,7 +106,9 @@ class IngestInterrupt:
         """The snapshot that holds the run if it committed, else None; once this returns, it will not commit."""
         if self.run_id is None or self.location is None:
             return None  # the run has not started: it has opened no transaction
-        from tasks.lake.connection import COMMIT_GATE, open_lake, read_sql
+        from tasks.lake.session import open_lake
+        from tasks.lake.writer import COMMIT_GATE
+        from tasks.lake.sql import read_sql
 
         if not COMMIT_GATE.acquire(timeout=max(0.0, self._deadline - 0.3 - time.monotonic())):
             # A COMMIT is under way: it ends soon, and whole. Wait for it, saying so.

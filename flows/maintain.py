@@ -7,7 +7,7 @@ The steps are those of ``tasks.lake.maintenance.maintain_lake`` (which
 shows what each did. Files are deleted first: what this pass merges away or
 expires waits at least for the next pass, so no reader loses a file it is scanning.
 
-It holds the lake's ingest lock throughout (``tasks.lake.ingest.ingest_guard``), so
+It holds the lake's ingest lock throughout (``tasks.lake.lock.ingest_guard``), so
 it never rewrites files while an ingest is committing; when an ingest is
 running it waits for it, up to ``lock_wait``.
 """
@@ -20,8 +20,9 @@ from datetime import timedelta
 import duckdb
 from prefect import flow, get_run_logger, task
 
-from tasks.lake.connection import LakeLocation, open_lake, resolve_location
-from tasks.lake.ingest import ingest_guard
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation, resolve_location
+from tasks.lake.lock import ingest_guard
 from tasks.lake.maintenance import (
     DEFAULT_DELETION_GRACE,
     DEFAULT_SNAPSHOT_RETENTION,

@@ -11,7 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from tasks.lake.connection import REPORT_FILES_SCHEMA, LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.writer import REPORT_FILES_SCHEMA
+from tasks.lake.location import LakeLocation
 from tasks.reading.record import Record, SourceFile, Statement
 
 MakePage = Callable[..., tuple[SourceFile, Record]]

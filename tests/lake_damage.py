@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from tasks.lake.connection import LakeLocation
+from tasks.lake.location import LakeLocation
 from tasks.lake.ingest import ingest
 from tasks.corpus.generate import write_corpus
 

@@ -17,7 +17,8 @@ from flows.ingest import ingest_flow
 from tasks.alerts.prefect_tasks import ALERTS_KEY
 from tasks.alerts.detect import alert_message, detect_in_lake
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.alerts.watch import unwatch, watch
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -261,7 +262,7 @@ def test_a_failing_detection_warns_and_leaves_the_run_committed(tmp_path, caplog
     from prefect import flow
 
     from tasks.alerts.prefect_tasks import detect_alerts
-    from tasks.lake.ingest import IngestSummary
+    from tasks.lake.summary import IngestSummary
 
     not_a_lake = tmp_path / "not-a-lake"
     not_a_lake.write_text("a file where the lake folder should be")

@@ -171,7 +171,8 @@ def test_an_alert_arrives_by_email_and_webhook_through_a_prefect_automation(tmp_
         assert any(related.role == "flow-run" for related in contrasting_event.related)
 
         # From the run's commit to the e-mail in the mailbox.
-        from tasks.lake.connection import LakeLocation, open_lake
+        from tasks.lake.session import open_lake
+        from tasks.lake.location import LakeLocation
 
         con = open_lake(LakeLocation(path=lake), read_only=True)
         try:

@@ -15,7 +15,11 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.lake.backup import PARTIAL_MARK, backup_lake
-from tasks.lake.connection import USER_TABLES, LakeLocation, LakeWriter, connect, load_extensions, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES
+from tasks.lake.writer import LakeWriter
+from tasks.lake.location import LakeLocation
+from tasks.lake.extensions import connect, load_extensions
 from tasks.lake.verify import catalog_files, latest_snapshot, verify_lake
 from tasks.corpus.generate import write_corpus
 from tasks.reading.split import split_records
@@ -119,7 +123,7 @@ INGEST_PAUSED_AT_COMMIT = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from tasks.lake.connection import LakeLocation
+    from tasks.lake.location import LakeLocation
     from tasks.lake.ingest import ingest
 
     source, lake, ready, go = map(Path, sys.argv[1:5])

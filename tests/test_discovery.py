@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import LakeLocation, open_lake
-from tasks.lake.ingest import discover_reports, format_summary, ingest
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import ingest
+from tasks.lake.summary import format_summary
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
 LEVEL = "ddd"  # 1,200 levels of "ddd/" are 4,800 bytes: the bottom lies beyond PATH_MAX (4,096)

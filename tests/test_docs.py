@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks.lake.connection import LAKE_ALIAS, SQL_DIR
+from tasks.lake.location import LAKE_ALIAS
+from tasks.lake.sql import SQL_DIR
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TABLES_DOC = REPOSITORY / "docs" / "tables.md"

@@ -18,7 +18,10 @@ from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
 from tasks.explain.site import doi_slug
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
 from tasks.reading.split import split_records
 
 SAMPLE = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"
@@ -388,7 +391,7 @@ def test_the_drawing_processes_end_with_a_killed_site_run(hand_built_lake, tmp_p
     # A site run that draws in two processes and stops after its first page, until it is killed.
     script = (
         "import sys, time\nfrom pathlib import Path\nfrom tasks.explain.run import write_site\n"
-        "from tasks.lake.connection import LakeLocation\n"
+        "from tasks.lake.location import LakeLocation\n"
         "def stop(done, total, doi):\n    print('page', flush=True)\n    time.sleep(600)\n"
         f"write_site(LakeLocation(path=Path({str(hand_built_lake.path)!r})), Path({str(tmp_path / 'site')!r}), "
         "every_paper=True, workers=2, progress=stop)\n"

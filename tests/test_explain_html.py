@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import LakeWriter
+from tasks.lake.writer import LakeWriter
 from tasks.reading.split import split_records
 
 CHROMIUM = "/usr/bin/chromium"

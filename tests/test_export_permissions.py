@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 
 REPO = Path(__file__).resolve().parent.parent
 

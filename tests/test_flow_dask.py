@@ -10,7 +10,9 @@ from distributed import LocalCluster
 from flows.ingest import ingest_flow, task_runner
 from tasks.corpus.generate import write_corpus
 from tasks.lake import tables
-from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES
+from tasks.lake.location import LakeLocation
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

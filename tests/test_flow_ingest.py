@@ -20,9 +20,13 @@ from prefect.settings import PREFECT_API_URL
 from flows.ingest import ingest_flow, lake_opened_ahead
 from flows.temporary_server import TemporaryServerError
 from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
-from tasks.lake.ingest import LOCK_HOLDER_FILE, IngestCollision, IngestSummary, LakeFolderError
+from tasks.lake.errors import IngestCollision, LakeFolderError
+from tasks.lake.summary import IngestSummary
+from tasks.lake.lock import LOCK_HOLDER_FILE
 from tasks.lake import tables
-from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES
+from tasks.lake.location import LakeLocation
 from tasks.reading.record import Rejection
 from tasks.lake.run_report import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
 from tasks.reading.staging import STAGING_DIR

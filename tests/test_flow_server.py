@@ -23,7 +23,8 @@ from tasks.explain.report import artifact_key
 from tasks.alerts.watch import watch
 from tasks.corpus.generate import generate_corpus, write_corpus
 from tasks.reading.record import Rejection
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 
 REPO = Path(__file__).resolve().parent.parent
 

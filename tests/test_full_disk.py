@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import LakeLocation, open_lake
-from tasks.lake.ingest import IngestError, ingest
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.errors import IngestError
+from tasks.lake.ingest import ingest
 from tasks.corpus.generate import write_corpus
 from tasks.search.index import update_index
 

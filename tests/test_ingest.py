@@ -17,20 +17,16 @@ from polars.testing import assert_frame_equal
 from tasks.reading.frames import FILE_STATES, empty_frames
 from tasks.corpus.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
-from tasks.lake.ingest import (
-    PLAN_FILE,
-    IngestCollision,
-    ParkedPlan,
-    SourceError,
-    classify_outcomes,
-    discover_reports,
-    ingest,
-    ingest_guard,
-    pages_to_store,
-    plan_run,
-)
+from tasks.lake.errors import IngestCollision, SourceError
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import ingest
+from tasks.lake.plan import PLAN_FILE, ParkedPlan, classify_outcomes, pages_to_store, plan_run
+from tasks.lake.lock import ingest_guard
 from tasks.lake import tables
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake, read_sql, row_counts_sql
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter, row_counts_sql
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
 from tasks.reading.parse import load_report
 from tasks.reading.record import DiscoveredFile, Rejection
 from tasks.reading.split import split_records

@@ -12,7 +12,11 @@ import pytest
 from tasks.reading.frames import empty_frames
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, LakeWriter, file_manifest, open_lake, read_sql, row_counts_sql, run_checks
+from tasks.lake.checks import run_checks
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter, file_manifest, row_counts_sql
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"

@@ -12,7 +12,11 @@ import pytest
 
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake, quote_identifier, read_sql, row_counts_sql
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES
+from tasks.lake.writer import row_counts_sql
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import quote_identifier, read_sql
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"

@@ -100,8 +100,8 @@ def test_waiting_for_the_lock_says_whom_it_waits_for(tmp_path: Path, source: Pat
         [sys.executable, "-c",
          "import sys\n"
          "from pathlib import Path\n"
-         "from tasks.lake.ingest import ingest_guard\n"
-         "from tasks.lake.connection import LakeLocation\n"
+         "from tasks.lake.lock import ingest_guard\n"
+         "from tasks.lake.location import LakeLocation\n"
          "with ingest_guard(LakeLocation(path=Path(sys.argv[1]))):\n"
          "    print('held', flush=True)\n"
          "    sys.stdin.read()\n",

@@ -10,8 +10,10 @@ import psycopg
 import pytest
 from test_ingest import copy_corpus, generated, run_end_to_end  # noqa: F401 - `generated` is a fixture
 
-from tasks.lake.ingest import IngestCollision, ingest
-from tasks.lake.connection import LakeLocation, quote_identifier, read_sql
+from tasks.lake.errors import IngestCollision
+from tasks.lake.ingest import ingest
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import quote_identifier, read_sql
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 TEST_SQL = Path(__file__).parent / "sql"

@@ -12,8 +12,13 @@ import duckdb
 import pytest
 
 from tasks.reading.batch import parse_and_split
-from tasks.lake.ingest import commit_batches, discover_reports, ingest, plan_run
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake
+from tasks.lake.discover import discover_reports
+from tasks.lake.commit import commit_batches
+from tasks.lake.ingest import ingest
+from tasks.lake.plan import plan_run
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter
+from tasks.lake.location import LakeLocation
 from tasks.reading.frames import empty_frames
 from tasks.reading.record import DiscoveredFile, path_bytes, path_text
 
@@ -90,8 +95,10 @@ def test_a_file_that_vanished_before_it_was_read_is_ingested_when_it_is_back(tmp
 _UNREADABLE_FOLDER_RUN = """
 import json, sys
 from pathlib import Path
-from tasks.lake.connection import LakeLocation
-from tasks.lake.ingest import discover_reports, format_summary, ingest
+from tasks.lake.location import LakeLocation
+from tasks.lake.discover import discover_reports
+from tasks.lake.ingest import ingest
+from tasks.lake.summary import format_summary
 from tasks.lake.run_report import summary_markdown
 source, lake = Path(sys.argv[1]), Path(sys.argv[2])
 skipped = []

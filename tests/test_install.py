@@ -73,7 +73,7 @@ def test_the_wheel_in_a_fresh_venv_ingests_and_queries_from_outside_the_reposito
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     environment = {k: v for k, v in cli_environment.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-    where = run([str(python), "-c", "import tasks.lake.connection as m; print(m.__file__); print(m.SQL_DIR)"], cwd=elsewhere, env=environment)
+    where = run([str(python), "-c", "import tasks.lake.sql as m; print(m.__file__); print(m.SQL_DIR)"], cwd=elsewhere, env=environment)
     module_file, sql_dir = where.stdout.split()
     site_packages = venv.resolve() / "lib"
     assert Path(module_file).resolve().is_relative_to(site_packages), module_file

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.corpus.generate import write_corpus
 from tasks.reading.staging import STAGING_DIR
 

@@ -13,7 +13,10 @@ import pytest
 
 from tasks.reading.frames import Frames
 from tasks.lake import tables
-from tasks.lake.connection import KeyCheckFailed, LakeError, LakeWriter, file_manifest, lake_kept_open, migrations, open_lake
+from tasks.lake.session import lake_kept_open, open_lake
+from tasks.lake.writer import LakeWriter, file_manifest
+from tasks.lake.migrations import migrations
+from tasks.lake.errors import KeyCheckFailed, LakeError
 from tasks.reading.split import split_records
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -365,7 +368,8 @@ def test_views_answer(lake, make_page, report_files_of):
 READER = """
 import sys
 from pathlib import Path
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 con = open_lake(LakeLocation(Path(sys.argv[1])), read_only=True)
 print(con.execute("select count(*) from papers").fetchone()[0])
 """

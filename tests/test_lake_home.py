@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import ForeignLakeFolder, LakeLocation, open_lake
-from tasks.lake.ingest import LakeFolderError, ingest_guard
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.errors import ForeignLakeFolder, LakeFolderError
+from tasks.lake.lock import ingest_guard
 from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,8 +114,8 @@ def test_watch_add_says_it_waits_for_the_ingest_holding_the_lake(tmp_path: Path)
         [sys.executable, "-c",
          "import sys\n"
          "from pathlib import Path\n"
-         "from tasks.lake.ingest import ingest_guard\n"
-         "from tasks.lake.connection import LakeLocation\n"
+         "from tasks.lake.lock import ingest_guard\n"
+         "from tasks.lake.location import LakeLocation\n"
          "with ingest_guard(LakeLocation(path=Path(sys.argv[1]))):\n"
          "    print('held', flush=True)\n"
          "    sys.stdin.read()\n",

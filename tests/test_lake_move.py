@@ -7,7 +7,8 @@ import shutil
 
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.lake.query import run_readonly_query
 
 
@@ -37,7 +38,7 @@ def test_a_copied_lake_is_read_and_written_where_it_is_and_the_original_is_untou
     untouched = _tree_digest(original.path)
     copy = LakeLocation(path=tmp_path / "copy")
 
-    with caplog.at_level("WARNING", logger="tasks.lake.connection"):
+    with caplog.at_level("WARNING", logger="tasks.lake.session"):
         answer = run_readonly_query(copy, "select count(*) as n from papers")
     assert answer.column("n")[0].as_py() == papers_before
     assert "moved or copied from" in caplog.text
@@ -60,7 +61,7 @@ def test_a_moved_lake_opens_and_remembers_its_new_place(tmp_path, caplog):
 
     open_lake(moved).close()  # a writable open re-points the catalog
     caplog.clear()
-    with caplog.at_level("WARNING", logger="tasks.lake.connection"):
+    with caplog.at_level("WARNING", logger="tasks.lake.session"):
         rows = run_readonly_query(moved, "select count(*) as n from report_files").column("n")[0].as_py()
     assert rows == 20
     assert "moved" not in caplog.text  # said once, when it was re-pointed

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter
+from tasks.lake.location import LakeLocation
 from tasks.reading.split import split_records
 
 SERVER = "host=127.0.0.1 port=5432 user=postgres"

@@ -14,13 +14,15 @@ import textwrap
 import pytest
 
 from tasks.corpus.generate import write_corpus
-from tasks.lake.ingest import IngestCollision, ingest
-from tasks.lake.connection import open_lake
+from tasks.lake.errors import IngestCollision
+from tasks.lake.ingest import ingest
+from tasks.lake.session import open_lake
 
 HOLD_READER = textwrap.dedent(
     """
     import sys, time
-    from tasks.lake.connection import LakeLocation, open_lake
+    from tasks.lake.session import open_lake
+    from tasks.lake.location import LakeLocation
     from pathlib import Path
     con = open_lake(LakeLocation(path=Path(sys.argv[1])), read_only=True)
     con.execute("select count(*) from papers").fetchone()
@@ -32,7 +34,7 @@ HOLD_READER = textwrap.dedent(
 HOLD_PLAIN_DUCKDB_READER = textwrap.dedent(
     """
     import sys, time, duckdb
-    from tasks.lake.connection import connect, load_extensions
+    from tasks.lake.extensions import connect, load_extensions
     con = connect()
     load_extensions(con, "ducklake", "sqlite")
     con.execute(f"attach 'ducklake:sqlite:{sys.argv[1]}/catalog.sqlite' as lake (read_only)")

@@ -11,8 +11,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
 from tasks.corpus.generate import write_corpus
-from tasks.lake.ingest import IngestCollision, ingest_guard
-from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
+from tasks.lake.errors import IngestCollision
+from tasks.lake.lock import ingest_guard
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES
+from tasks.lake.location import LakeLocation
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

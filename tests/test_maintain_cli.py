@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import USER_TABLES, LakeLocation, open_lake
-from tasks.lake.ingest import ingest, ingest_guard
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES
+from tasks.lake.location import LakeLocation
+from tasks.lake.ingest import ingest
+from tasks.lake.lock import ingest_guard
 from tasks.corpus.generate import write_corpus
 
 REPO = Path(__file__).resolve().parents[1]

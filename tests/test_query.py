@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import USER_TABLES, LakeWriter, open_lake
-from tasks.lake.query import WriteRefused, export_lake, run_readonly_query
+from tasks.lake.session import open_lake
+from tasks.lake.query import USER_TABLES, WriteRefused, export_lake, run_readonly_query
+from tasks.lake.writer import LakeWriter
 from tasks.reading.split import split_records
 
 

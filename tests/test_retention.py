@@ -10,7 +10,9 @@ import duckdb
 import psycopg
 import pytest
 
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter
+from tasks.lake.location import LakeLocation
 from tasks.lake.maintenance import (
     METADATA_CATALOG,
     cleanup_old_files,

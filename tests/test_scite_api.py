@@ -21,8 +21,11 @@ import duckdb
 import pytest
 
 from tasks.lake import tables as registry
-from tasks.lake.connection import SQL_DIR, LakeLocation, open_lake
-from tasks.lake.ingest import IngestSummary, ingest
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import SQL_DIR
+from tasks.lake.ingest import ingest
+from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import parse_and_split
 from tasks.reading.parse import load_report
 from tasks.reading.record import DiscoveredFile

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from tasks.lake.ingest import ingest
-from tasks.lake.connection import LakeLocation, open_lake, read_sql
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
 from tasks.search.index import (
     INDEX_DIR,
     index_lock,

@@ -20,7 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import LakeWriter, extension_file
+from tasks.lake.writer import LakeWriter
+from tasks.lake.extensions import extension_file
 from tasks.reading.split import split_records
 
 
@@ -199,7 +200,7 @@ def test_the_attach_helper_gives_a_read_only_connection_in_a_fresh_interpreter(s
     location, _ = sealed_lake
     script = textwrap.dedent(
         f"""
-        from tasks.lake.connection import connect_read_only
+        from tasks.lake.session import connect_read_only
         con = connect_read_only({str(location.path)!r})
         print(con.execute("select count(*) from papers").fetchone()[0])
         try:

@@ -12,7 +12,9 @@ import duckdb
 import pytest
 
 from tasks.lake import tables
-from tasks.lake.connection import API_STAGING_TABLES, LAKE_ALIAS, checks
+from tasks.lake.checks import checks
+from tasks.lake.writer import API_STAGING_TABLES
+from tasks.lake.location import LAKE_ALIAS
 from tasks.reading.frames import SCHEMAS, Frames
 
 REPOSITORY = Path(__file__).resolve().parent.parent

@@ -17,7 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.connection import LakeLocation, LakeWriter, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.writer import LakeWriter
+from tasks.lake.location import LakeLocation
 from tasks.lake.verify import verify_lake
 from tasks.reading.split import split_records
 from tasks.search.index import ensure_index

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.lake.connection import LakeLocation, open_lake
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.reading.record import InvalidDOI, valid_doi
 from tasks.alerts.watch import read_doi_file
 

@@ -3,9 +3,10 @@
 -- modification time differ from the manifest's (report_files), every path the
 -- manifest lacks, and every path whose last read failed (its reason starts
 -- with $read_failure), with the recorded sha256 and status, and the order
--- of discovery, by which the plan sorts them in polars (cheaper in memory than
--- sorting here). The join runs here rather than on a copy of the manifest in
--- polars, which would hold the whole manifest for a run that reads nothing.
+-- of discovery, by which the plan sorts them in polars (tasks/lake/plan.py;
+-- cheaper in memory than sorting here). The join runs here rather than on a
+-- copy of the manifest in polars, which would hold the whole manifest for a
+-- run that reads nothing.
 select
     discovered.discovery_order,
     discovered.path,

@@ -3,7 +3,7 @@
 -- with its batch number from run_batch_folders, and the rows saved API
 -- responses gave the table ({api_rows}, create_run_staging.sql; by name, so
 -- the view has every column of the lake's table, null where pages have none).
--- Filled in by tasks/lake/connection.py before finish's merges read it.
+-- Filled in by tasks/lake/writer.py before finish's merges read it.
 create or replace temp view {view} as
 select staged.* exclude (filename), batches.batch
 from read_parquet({files}, filename = true, union_by_name = true) as staged

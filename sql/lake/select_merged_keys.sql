@@ -7,7 +7,7 @@
 -- Most rows of a first run are of that kind: at a million pages the MERGE
 -- carried all 3.5M statements through a window and its insert path (60 s,
 -- spilling), where the plain insert takes a few seconds. Computed before
--- either statement writes. A template: tasks/lake/connection.py fills in
+-- either statement writes. A template: tasks/lake/writer.py fills in
 -- {table} and {key} for papers, abstracts and statements (MERGED_KEYS).
 create or replace temp table run_merged_{table} as
 with changed as (

@@ -29,7 +29,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tasks.lake.connection import LakeError, LakeLocation, open_lake, read_sql
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
+from tasks.lake.errors import LakeError
 from tasks.lake.tables import ALERT_KINDS
 
 EVENT_PREFIX = "citelake.alert."

@@ -26,7 +26,7 @@ from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
 
 from tasks.alerts.detect import EVENT_PREFIX, RESOURCE_PREFIX
-from tasks.lake.connection import LakeError
+from tasks.lake.errors import LakeError
 
 EMAIL_NAME = "citelake-alerts-email"
 WEBHOOK_NAME = "citelake-alerts-webhook"

@@ -18,8 +18,8 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from tasks.alerts.detect import Alert, alert_event, alert_rows, detect_in_lake
-from tasks.lake.ingest import IngestSummary
-from tasks.lake.connection import LakeLocation
+from tasks.lake.summary import IngestSummary
+from tasks.lake.location import LakeLocation
 
 ALERTS_KEY = "citelake-alerts"
 

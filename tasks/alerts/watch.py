@@ -2,7 +2,7 @@
 
 It lives in the lake (table ``watchlist``, ``sql/watch``), so it is versioned by
 the lake's snapshots like every other table. Each command's writes are one lake
-transaction, taken under the ingest lock (``tasks.lake.ingest.ingest_guard``) so they
+transaction, taken under the ingest lock (``tasks.lake.lock.ingest_guard``) so they
 never race an ingest's commit. DOIs go through the one normaliser,
 ``tasks.reading.record.valid_doi``.
 
@@ -22,8 +22,11 @@ import duckdb
 import pyarrow as pa
 import polars as pl
 
-from tasks.lake.ingest import ingest_guard
-from tasks.lake.connection import LakeError, LakeLocation, open_lake, read_sql, registered
+from tasks.lake.lock import ingest_guard
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql, registered
+from tasks.lake.errors import LakeError
 from tasks.reading.record import InvalidDOI, valid_doi
 
 FILE_FORMATS = ("list", "bibtex", "ris")

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from tasks.lake.connection import read_sql
+from tasks.lake.sql import read_sql
 from tasks.lake.tables import SECTION_CATEGORIES, TALLY_CLASSES
 from tasks.output import to_json
 from tasks.reading.record import normalise_doi

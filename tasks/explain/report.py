@@ -22,7 +22,7 @@ from tasks.explain.charts import balance_rows, chart_pngs, history_rows, section
 from tasks.explain.facts import Explanation, render_markdown
 from tasks.explain.run import SiteSummary, flow_dois, write_site
 from tasks.explain.site import doi_slug, page_name
-from tasks.lake.connection import LakeLocation
+from tasks.lake.location import LakeLocation
 
 KEY_PREFIX = "citelake-explain-"
 

@@ -25,7 +25,9 @@ from tasks.explain.facts import (
     render_markdown,
     render_text,
 )
-from tasks.lake.connection import LakeLocation, open_lake, read_sql
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
 from tasks.reading.record import normalise_doi
 
 FORMATS: tuple[str, ...] = ("text", "markdown", "html", "json")

@@ -27,17 +27,10 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.lake.connection import (
-    CATALOG_FILE,
-    DATA_DIR,
-    LakeError,
-    LakeLocation,
-    connect,
-    load_extensions,
-    quote_identifier,
-    quote_literal,
-    read_sql,
-)
+from tasks.lake.location import CATALOG_FILE, DATA_DIR, LakeLocation
+from tasks.lake.extensions import connect, load_extensions
+from tasks.lake.sql import quote_identifier, quote_literal, read_sql
+from tasks.lake.errors import LakeError
 from tasks.lake.verify import catalog_files, latest_snapshot
 
 PARTIAL_SUFFIX = ".partial"

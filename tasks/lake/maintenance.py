@@ -40,7 +40,10 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.lake.connection import LAKE_ALIAS, LakeError, LakeLocation, open_lake, quote_identifier, read_sql
+from tasks.lake.session import open_lake
+from tasks.lake.location import LAKE_ALIAS, LakeLocation
+from tasks.lake.sql import quote_identifier, read_sql
+from tasks.lake.errors import LakeError
 
 # Snapshots younger than this stay reachable by time travel ("the lake as of
 # last Tuesday's run").
@@ -214,7 +217,7 @@ def maintain_lake(
     merges the search index's segments (its failure is logged, never raised:
     the index is derived).
     """
-    from tasks.lake.ingest import ingest_guard
+    from tasks.lake.lock import ingest_guard
 
     if location.catalog is None and not location.catalog_file.is_file():
         # Opening it to write would create an empty lake here.

@@ -1,4 +1,4 @@
-"""The Prefect tasks of the ingest flow: thin wrappers over ``tasks.lake.ingest``, ``tasks.reading.batch`` and ``tasks.lake.connection``.
+"""The Prefect tasks of the ingest flow: thin wrappers over the steps of ``tasks.lake`` (discover, plan, commit) and ``tasks.reading.batch``.
 
 The steps are those of ``tasks.lake.ingest.ingest`` (the run without Prefect), cut
 where a flow can spread them over workers:
@@ -29,8 +29,14 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from tasks.reading.batch import run_in_parser_process, warm_parser_processes
-from tasks.lake.ingest import IngestError, IngestSummary, RunPlan, commit_batches, discover_reports, notice, plan_run
-from tasks.lake.connection import LakeError, LakeLocation, open_lake
+from tasks.lake.errors import IngestError, LakeError
+from tasks.lake.discover import discover_reports
+from tasks.lake.commit import commit_batches
+from tasks.lake.summary import IngestSummary
+from tasks.lake.plan import RunPlan, plan_run
+from tasks.lake.lock import notice
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
 from tasks.reading.record import DiscoveredFile
 from tasks.lake.run_report import announce
 from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, staging_folder

@@ -14,7 +14,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.lake.connection import INTERNAL_TABLES, LAKE_ALIAS, USER_TABLES, LakeLocation, connect, open_lake, quote_literal, read_sql
+from tasks.lake import tables
+from tasks.lake.session import open_lake
+from tasks.lake.extensions import connect
+from tasks.lake.location import LAKE_ALIAS, LakeLocation
+from tasks.lake.sql import quote_literal, read_sql
+
+# The tables users query and export, in the order a reader meets them (the registry's).
+USER_TABLES: tuple[str, ...] = tables.EXPORTED_TABLES
+# The lake's own bookkeeping tables, never exported.
+INTERNAL_TABLES: tuple[str, ...] = tables.names(exported=False)
 
 # SELECT covers DESCRIBE, SHOW, SUMMARIZE, FROM-first queries and the PRAGMAs
 # that only list things: DuckDB parses those as selects. EXPLAIN is allowed

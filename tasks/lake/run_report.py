@@ -31,8 +31,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from tasks.lake.ingest import FILE_OUTCOMES, IngestProgress, IngestSummary, RunPlan
-from tasks.lake.connection import CheckFinding, LakeLocation, open_lake, read_sql
+from tasks.lake.summary import IngestProgress, IngestSummary
+from tasks.lake.plan import FILE_OUTCOMES, RunPlan
+from tasks.lake.checks import CheckFinding
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql
 from tasks.reading.staging import StagedBatch
 
 PROGRESS_KEY = "citelake-ingest-progress"

@@ -26,7 +26,10 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from tasks.lake.connection import LAKE_ALIAS, LakeError, LakeLocation, open_lake, quote_identifier, read_sql
+from tasks.lake.session import open_lake
+from tasks.lake.location import LAKE_ALIAS, LakeLocation
+from tasks.lake.sql import quote_identifier, read_sql
+from tasks.lake.errors import LakeError
 
 # The database under which DuckDB shows an attached lake's own catalog tables.
 METADATA_CATALOG = f"__ducklake_metadata_{LAKE_ALIAS}"

@@ -35,7 +35,7 @@ from tasks.reading.record import DiscoveredFile
 from tasks.reading.scite_api import API_FRAME_SCHEMAS, ApiFrames
 
 if TYPE_CHECKING:  # not imported at run time: the parser processes import this module, and DuckDB was 38 MB of each
-    from tasks.lake.connection import LakeLocation
+    from tasks.lake.location import LakeLocation
 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"

@@ -47,7 +47,9 @@ import duckdb
 import polars as pl
 import tantivy
 
-from tasks.lake.connection import LakeLocation, open_lake, read_sql, registered
+from tasks.lake.session import open_lake
+from tasks.lake.location import LakeLocation
+from tasks.lake.sql import read_sql, registered
 
 INDEX_DIR = "_search"
 POINTER_FILE = "CURRENT"

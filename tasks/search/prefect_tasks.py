@@ -11,7 +11,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.lake.connection import LakeLocation
+from tasks.lake.location import LakeLocation
 from tasks.search.index import IndexMerge, IndexUpdate, SearchIndexError, merge_index_segments, update_index
 
 

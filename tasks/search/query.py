@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import tantivy
 
-from tasks.lake.connection import LakeLocation
+from tasks.lake.location import LakeLocation
 from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
 from tasks.search.index import (
     Generation,

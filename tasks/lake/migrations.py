@@ -1,0 +1,103 @@
+"""The lake's schema: the migrations of ``sql/schema`` applied in order, and the views of ``sql/views`` kept current.
+
+A writable open migrates (:func:`migrate`); a read-only open only checks that
+the lake has tables and is not newer than this code (:func:`check_readable`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tasks.lake.errors import LakeError
+from tasks.lake.location import LAKE_ALIAS, LakeLocation
+from tasks.lake.sql import SQL_DIR, read_sql, transaction
+
+
+_MIGRATION_NAME = re.compile(r"^(\d+)_(\w+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One ``sql/schema/NNN_name.sql`` file."""
+
+    version: int
+    name: str
+    path: Path
+
+
+def migrations() -> list[Migration]:
+    """The schema migrations of this code, in the order they apply."""
+    found = []
+    for path in (SQL_DIR / "schema").glob("*.sql"):
+        match = _MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise LakeError(f"{path}: a migration is named NNN_name.sql")
+        found.append(Migration(version=int(match[1]), name=match[2], path=path))
+    return sorted(found, key=lambda migration: migration.version)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied to the attached lake; 0 for a lake without tables yet."""
+    (present,) = con.execute(read_sql("lake/schema_version_exists.sql"), {"database": LAKE_ALIAS}).fetchone()
+    if not present:
+        return 0
+    (version,) = con.execute(read_sql("lake/applied_schema_version.sql")).fetchone()
+    return version
+
+
+def _check_schema_not_newer(current: int, location: LakeLocation) -> int:
+    latest = migrations()[-1].version
+    if current > latest:
+        raise LakeError(
+            f"the lake at {location.describe()} has schema version {current}, newer than this "
+            f"citelake knows ({latest}); upgrade citelake"
+        )
+    return latest
+
+
+def check_readable(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> None:
+    current = schema_version(con)
+    if current == 0:
+        raise LakeError(f"no lake at {location.describe()}: it has no tables yet (run an ingest first)")
+    _check_schema_not_newer(current, location)
+
+
+def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]:
+    """Apply the pending migrations, each in its own transaction, then refresh changed views.
+
+    Returns the versions applied (empty when the lake was up to date).
+    """
+    current = schema_version(con)
+    _check_schema_not_newer(current, location)
+    applied = []
+    for migration in migrations():
+        if migration.version <= current:
+            continue
+        with transaction(con):
+            con.execute(migration.path.read_text(encoding="utf-8"))
+            con.execute(read_sql("lake/record_migration.sql"), {"version": migration.version, "name": migration.name})
+        applied.append(migration.version)
+    _refresh_views(con)
+    return applied
+
+
+def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Re-create, in one transaction, exactly the views whose ``sql/views`` file changed."""
+    recorded = dict(con.execute(read_sql("lake/view_hashes.sql")).fetchall())
+    changed = []
+    for path in sorted((SQL_DIR / "views").glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if recorded.get(path.stem) != digest:
+            changed.append((path.stem, text, digest))
+    if not changed:
+        return
+    with transaction(con):
+        for view_name, text, digest in changed:
+            con.execute(text)
+            con.execute(read_sql("lake/record_view.sql"), {"view_name": view_name, "sha256": digest})
