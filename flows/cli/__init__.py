@@ -1,4 +1,9 @@
-"""The ``citelake`` command: one sub-command per job, each a thin wrapper over ``tasks/``."""
+"""The ``citelake`` command: one sub-command per job, each a thin wrapper over ``tasks/``.
+
+Each command group parses its arguments and renders its output in a module of its own
+(``flows/cli/<group>.py``) and imports what it needs inside its functions, so that
+``citelake --help`` and the short commands start without Prefect, polars or DuckDB.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +16,16 @@ from tasks.allocator import return_freed_memory
 
 return_freed_memory()  # before any command imports polars
 
-# The options that name the lake, the same for every command that opens it.
-LakeOption = Annotated[
-    Path | None,
-    typer.Option("--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."),
-]
-CatalogOption = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        help="PostgreSQL connection string of a shared catalog (e.g. postgresql://user@host/db). "
-        "Default: $CITELAKE_CATALOG, else the embedded SQLite catalog in the lake folder.",
-    ),
-]
+from flows.cli.shared import (
+    CatalogOption,
+    FormatOption,
+    LakeOption,
+    ended_cleanly,
+    fail,
+    lake_errors,
+    print_rows,
+    require_format,
+)
 
 app = typer.Typer(
     name="citelake",
@@ -34,7 +36,6 @@ app = typer.Typer(
 )
 
 
-@app.command()
 def generate(
     out_dir: Path = typer.Argument(..., help="Folder to write the report files into (created if missing)."),
     count: int = typer.Option(1000, "--count", "-n", min=0, help="How many files to write."),
@@ -61,7 +62,6 @@ def generate(
     typer.echo(json.dumps(summary.as_dict(), indent=2))
 
 
-@app.command()
 def parse(
     files: list[Path] = typer.Argument(
         ..., help="Report files to parse (.txt, or gzip-compressed .txt.gz), or saved scite API responses (.json, .json.gz)."
@@ -133,7 +133,6 @@ def _parse_summary(path: Path, record: dict) -> str:
     )
 
 
-@app.command()
 def ingest(
     source: Path = typer.Argument(..., help="Folder of report files (*.txt, *.txt.gz), searched recursively."),
     lake: LakeOption = None,
@@ -276,10 +275,9 @@ def ingest(
         typer.echo(f"citelake ingest: {message}", err=True)
         raise typer.Exit(code=1) from None
     typer.echo(format_summary(summary))
-    _ended_cleanly.append("ingest")
+    ended_cleanly.append("ingest")
 
 
-@app.command("sql")
 def sql_command(
     query: str = typer.Argument(..., help="SQL to run: SELECT, WITH, DESCRIBE, SHOW, EXPLAIN (several, ';'-separated: the last one answers)."),
     lake: LakeOption = None,
@@ -303,7 +301,7 @@ def sql_command(
     from tasks.lake.connection import LakeError, resolve_location
     from tasks.lake.query import WriteRefused, run_readonly_query
 
-    _check_format("sql", output_format)
+    require_format("sql", output_format)
     try:
         result = run_readonly_query(resolve_location(lake, catalog), query)
     except WriteRefused as error:
@@ -313,10 +311,9 @@ def sql_command(
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"citelake sql: {message}", err=True)
         raise typer.Exit(code=1) from None
-    _print_rows(result, output_format)
+    print_rows(result, output_format)
 
 
-@app.command()
 def attach(
     lake: LakeOption = None,
     catalog: CatalogOption = None,
@@ -338,7 +335,6 @@ def attach(
         raise typer.Exit(code=1) from None
 
 
-@app.command("search")
 def search_command(
     query: str = typer.Argument(
         ...,
@@ -381,7 +377,7 @@ def search_command(
     from tasks.search.index import SearchIndexError
     from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
 
-    _check_format("search", output_format)
+    require_format("search", output_format)
     location = resolve_location(lake, catalog)
     try:
         filters = SearchFilters(
@@ -470,7 +466,6 @@ def _print_hits(hits, counts) -> None:
         )
 
 
-@app.command()
 def export(
     out_dir: Path = typer.Argument(..., help="Folder to hold <table>.parquet per table (replaced whole by the new export)."),
     lake: LakeOption = None,
@@ -497,7 +492,6 @@ def export(
     typer.echo(f"exported {len(rows)} tables to {out_dir}: {', '.join(rows)}")
 
 
-@app.command()
 def serve(
     source: Path = typer.Argument(..., help="Folder of report files the scheduled ingest reads."),
     lake: LakeOption = None,
@@ -538,7 +532,6 @@ def serve(
     serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
 
 
-@app.command("maintain")
 def maintain_command(
     retention: str = typer.Option(
         "7d", "--retention", help="Keep every snapshot younger than this for time travel (7d, 36h, 90m, 30s)."
@@ -575,7 +568,7 @@ def maintain_command(
     try:
         retention_span, grace_span = parse_duration(retention), parse_duration(grace)
     except ValueError as error:
-        raise _fail("maintain", error, code=2) from None
+        raise fail("maintain", error, code=2) from None
 
     class ShowNotice(logging.Handler):
         """What the pass waits for (the lake's lock), one line at once."""
@@ -590,11 +583,10 @@ def maintain_command(
     try:
         result = maintain_lake(location, retention=retention_span, grace=grace_span, wait=wait)
     except (IngestError, LakeError, duckdb.Error, OSError) as error:
-        raise _fail("maintain", error) from None
+        raise fail("maintain", error) from None
     typer.echo(format_maintenance(location, result))
 
 
-@app.command()
 def explain(
     doi: str | None = typer.Argument(None, help="The paper's DOI (any case, with or without https://doi.org/)."),
     lake: LakeOption = None,
@@ -642,12 +634,6 @@ def explain(
         raise typer.Exit(code=1) from None
 
 
-# ---------------------------------------------------------------------------
-# citelake verify / backup: is the lake sound, and a copy of it
-# ---------------------------------------------------------------------------
-
-
-@app.command()
 def verify(
     deep: bool = typer.Option(False, "--deep", help="Also decode every row of every file (reads all the data: slower)."),
     lake: LakeOption = None,
@@ -671,7 +657,7 @@ def verify(
     try:
         result = verify_lake(resolve_location(lake, catalog), deep=deep)
     except (LakeError, OSError) as error:
-        raise _fail("verify", error) from None
+        raise fail("verify", error) from None
     for problem in result.problems:
         typer.echo(problem.line())
     for warning in result.warnings:
@@ -681,7 +667,6 @@ def verify(
         raise typer.Exit(code=1)
 
 
-@app.command()
 def backup(
     dest: Path = typer.Argument(..., help="A missing or empty folder to write the copy into."),
     lake: LakeOption = None,
@@ -701,60 +686,23 @@ def backup(
     try:
         summary = backup_lake(resolve_location(lake, None), dest)
     except (LakeError, OSError) as error:
-        raise _fail("backup", error) from None
+        raise fail("backup", error) from None
     typer.echo(summary.describe())
 
-
-# ---------------------------------------------------------------------------
-# citelake watch: the papers whose changes raise alerts
-# ---------------------------------------------------------------------------
 
 watch_app = typer.Typer(
     help="The watchlist: papers whose changes (new contrasting or supporting statements, "
     "reclassifications, moved counts, a first page) raise alerts after each ingest.",
     no_args_is_help=True,
 )
-app.add_typer(watch_app, name="watch")
 
-FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="table (a readable table), json (one object per line) or csv (with a header).")
-]
+
 LabelOption = Annotated[str | None, typer.Option("--label", help="A label stored with each DOI (e.g. a project name).")]
+
+
 WaitOption = Annotated[
     float, typer.Option("--wait", min=0.0, help="Seconds to wait for an ingest holding the lake's lock before giving up.")
 ]
-
-
-def _fail(command: str, error: BaseException, code: int = 1) -> typer.Exit:
-    """Print the error's first line as ``citelake COMMAND: MESSAGE`` and return the exit to raise."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    typer.echo(f"citelake {command}: {message}", err=True)
-    return typer.Exit(code=code)
-
-
-def _check_format(command: str, output_format: str) -> None:
-    from tasks.output import UnknownFormat, check_format
-
-    try:
-        check_format(output_format)
-    except UnknownFormat as error:
-        raise _fail(command, error, code=2) from None
-
-
-def _print_rows(result, output_format: str) -> None:
-    """Print rows (an Arrow table or a polars frame) through the one output formatter."""
-    from tasks.output import write_rows
-
-    write_rows(result, output_format)
-
-
-def _watch_errors():
-    import duckdb
-
-    from tasks.lake.ingest import IngestError
-    from tasks.lake.connection import LakeError
-
-    return (IngestError, LakeError, duckdb.Error, OSError)
 
 
 @watch_app.command("add")
@@ -777,11 +725,11 @@ def watch_add(
     try:
         wanted = parse_dois(dois)
     except InvalidDOI as error:
-        raise _fail("watch add", error, code=2) from None
+        raise fail("watch add", error, code=2) from None
     try:
         states = watch(resolve_location(lake, catalog), wanted, label=label, wait=wait)
-    except _watch_errors() as error:
-        raise _fail("watch add", error) from None
+    except lake_errors() as error:
+        raise fail("watch add", error) from None
     for line in describe_watch(states):
         typer.echo(line)
 
@@ -801,11 +749,11 @@ def watch_remove(
     try:
         wanted = parse_dois(dois)
     except InvalidDOI as error:
-        raise _fail("watch remove", error, code=2) from None
+        raise fail("watch remove", error, code=2) from None
     try:
         states = unwatch(resolve_location(lake, catalog), wanted, wait=wait)
-    except _watch_errors() as error:
-        raise _fail("watch remove", error) from None
+    except lake_errors() as error:
+        raise fail("watch remove", error) from None
     for line in describe_watch(states, removing=True):
         typer.echo(line)
 
@@ -816,12 +764,12 @@ def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_fo
     from tasks.lake.connection import resolve_location
     from tasks.alerts.watch import watchlist
 
-    _check_format("watch list", output_format)
+    require_format("watch list", output_format)
     try:
         rows = watchlist(resolve_location(lake, catalog))
-    except _watch_errors() as error:
-        raise _fail("watch list", error) from None
-    _print_rows(rows, output_format)
+    except lake_errors() as error:
+        raise fail("watch list", error) from None
+    print_rows(rows, output_format)
 
 
 @watch_app.command("import")
@@ -843,8 +791,8 @@ def watch_import(
     try:
         found = read_doi_file(file)
         states = watch(resolve_location(lake, catalog), found.dois, label=label, wait=wait) if found.dois else []
-    except _watch_errors() as error:
-        raise _fail("watch import", error) from None
+    except lake_errors() as error:
+        raise fail("watch import", error) from None
     for line in describe_watch(states):
         typer.echo(line)
     new = sum(not state.watched for state in states)
@@ -858,16 +806,11 @@ def watch_import(
         typer.echo(f"  invalid      {name}: {message}")
 
 
-# ---------------------------------------------------------------------------
-# citelake alerts: what runs changed about watched papers
-# ---------------------------------------------------------------------------
-
 alerts_app = typer.Typer(
     help="Alerts: what each ingest changed about the watched papers (citelake watch), newest first; "
     "'alerts notify' sends them by e-mail or to a webhook through Prefect.",
     invoke_without_command=True,
 )
-app.add_typer(alerts_app, name="alerts")
 
 
 @alerts_app.callback()
@@ -901,7 +844,7 @@ def alerts_list(
     from tasks.lake.connection import resolve_location
     from tasks.reading.record import InvalidDOI, valid_doi
 
-    _check_format("alerts", output_format)
+    require_format("alerts", output_format)
     try:
         since_time = datetime.fromisoformat(since) if since else None
     except ValueError:
@@ -914,12 +857,12 @@ def alerts_list(
     try:
         wanted = valid_doi(doi) if doi else None
     except InvalidDOI as error:
-        raise _fail("alerts", error, code=2) from None
+        raise fail("alerts", error, code=2) from None
     try:
         rows = list_alerts(resolve_location(lake, catalog), since=since_time, doi=wanted, kind=kind)
-    except _watch_errors() as error:
-        raise _fail("alerts", error) from None
-    _print_rows(readable_alerts(rows) if output_format == "table" else rows, output_format)
+    except lake_errors() as error:
+        raise fail("alerts", error) from None
+    print_rows(readable_alerts(rows) if output_format == "table" else rows, output_format)
 
 
 @alerts_app.command("notify")
@@ -966,24 +909,34 @@ def alerts_notify(
         else:
             name, where, block = WEBHOOK_NAME, webhook, webhook_block(webhook)
     except NotifySetupError as error:
-        raise _fail("alerts notify", error, code=2) from None
+        raise fail("alerts notify", error, code=2) from None
     try:
         done = set_up(name, block, where=where, test=test)
     except NotifySetupError as error:
-        raise _fail("alerts notify", error) from None
+        raise fail("alerts notify", error) from None
     except Exception as error:  # the Prefect API: unreachable, refused
-        raise _fail("alerts notify", error) from None
+        raise fail("alerts notify", error) from None
     if done.tested:
         typer.echo(f"test notification sent to {where}")
     verb = "updated" if done.updated else "created"
     typer.echo(f"{verb} automation {name} ({done.automation_id}): every citelake.alert.* event notifies {where}")
 
 
-# A command that has written, closed and delivered everything (its lake connections
-# and parser processes closed, its temporary server stopped, its logs and events
-# sent) says so here, and main() then ends the process without the interpreter's
-# teardown of Prefect, polars, DuckDB and pyarrow: 0.4 s of the quick start's 6.3 s.
-_ended_cleanly: list[str] = []
+# Every command in the order `citelake --help` lists them.
+app.command()(generate)
+app.command()(parse)
+app.command()(ingest)
+app.command("sql")(sql_command)
+app.command()(attach)
+app.command("search")(search_command)
+app.command()(export)
+app.command()(serve)
+app.command("maintain")(maintain_command)
+app.command()(explain)
+app.command()(verify)
+app.command()(backup)
+app.add_typer(watch_app, name="watch")
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:
@@ -998,9 +951,9 @@ def main() -> None:
     try:
         app()
     except SystemExit as ending:
-        if not _ended_cleanly or ending.code not in (None, 0):
+        if not ended_cleanly or ending.code not in (None, 0):
             raise
-    if not _ended_cleanly:
+    if not ended_cleanly:
         return
     import os
     import sys
@@ -1009,4 +962,3 @@ def main() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
