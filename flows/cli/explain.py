@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.shared import CatalogOption, LakeOption
+from flows.cli.shared import CatalogOption, LakeOption, fail
 
 
 def explain(
@@ -51,6 +51,4 @@ def explain(
         typer.echo(f"citelake explain: {error}", err=True)
         raise typer.Exit(code=error.exit_code) from None
     except (LakeError, duckdb.Error, OSError, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        typer.echo(f"citelake explain: {message}", err=True)
-        raise typer.Exit(code=1) from None
+        raise fail("explain", error) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.shared import CatalogOption, LakeOption, ended_cleanly
+from flows.cli.shared import CatalogOption, LakeOption, ended_cleanly, fail
 
 
 def ingest(
@@ -147,8 +147,6 @@ def ingest(
                 )
             )
     except (IngestError, TemporaryServerError, LakeError, duckdb.Error, OSError, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        typer.echo(f"citelake ingest: {message}", err=True)
-        raise typer.Exit(code=1) from None
+        raise fail("ingest", error) from None
     typer.echo(format_summary(summary))
     ended_cleanly.append("ingest")

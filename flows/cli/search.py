@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli.shared import CatalogOption, LakeOption, require_format
+from flows.cli.shared import CatalogOption, LakeOption, fail, require_format
 
 
 def search_command(
@@ -70,9 +70,7 @@ def search_command(
         typer.echo(f"citelake search: {error}", err=True)
         raise typer.Exit(code=2) from None
     except (LakeError, SearchIndexError, duckdb.Error, OSError, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        typer.echo(f"citelake search: {message}", err=True)
-        raise typer.Exit(code=1) from None
+        raise fail("search", error) from None
 
     if output_format == "table":
         _print_hits(hits, counts)

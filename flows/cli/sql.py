@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.shared import CatalogOption, LakeOption, print_rows, require_format
+from flows.cli.shared import CatalogOption, LakeOption, fail, print_rows, require_format
 
 
 def sql_command(
@@ -39,9 +39,7 @@ def sql_command(
         typer.echo(f"citelake sql: {error}", err=True)
         raise typer.Exit(code=2) from None
     except (LakeError, ValueError, duckdb.Error) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        typer.echo(f"citelake sql: {message}", err=True)
-        raise typer.Exit(code=1) from None
+        raise fail("sql", error) from None
     print_rows(result, output_format)
 
 
@@ -84,9 +82,7 @@ def export(
     try:
         rows = export_lake(resolve_location(lake, catalog), out_dir)
     except (LakeError, duckdb.Error, OSError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        typer.echo(f"citelake export: {message}", err=True)
-        raise typer.Exit(code=1) from None
+        raise fail("export", error) from None
     for table, count in rows.items():
         typer.echo(f"{table:<20} {count:>12,} rows")
     typer.echo(f"exported {len(rows)} tables to {out_dir}: {', '.join(rows)}")
