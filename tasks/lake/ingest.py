@@ -24,6 +24,7 @@ from tasks.lake.lock import ingest_guard
 from tasks.lake.plan import ParkedPlan, plan_run
 from tasks.lake.session import open_lake
 from tasks.lake.summary import IngestProgress, IngestSummary, ProgressCallback
+from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.batch import ParserProcesses, parser_processes
 from tasks.reading.staging import remove_staging, stage_in_parallel, staging_folder
 
@@ -36,7 +37,7 @@ def ingest(
     source: Path | str,
     location: LakeLocation,
     *,
-    batch_size: int = 2000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | None = None,
     wait: float = 0.0,
     run_id: str | None = None,

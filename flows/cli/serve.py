@@ -1,0 +1,49 @@
+"""``citelake serve``: the scheduled ingest, maintenance and explain deployments, run in this process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from flows.cli.shared import LakeOption
+
+
+def serve(
+    source: Path = typer.Argument(..., help="Folder of report files the scheduled ingest reads."),
+    lake: LakeOption = None,
+    catalog: str | None = typer.Option(
+        None,
+        "--catalog",
+        help="PostgreSQL connection string of a shared catalog; stored in the deployment's parameters, so "
+        "prefer $CITELAKE_CATALOG for one with a password. Default: the embedded SQLite catalog.",
+    ),
+    cron: str | None = typer.Option(None, "--cron", help="When the ingest runs (cron, UTC). Default: hourly, 0 * * * *."),
+    maintain_cron: str | None = typer.Option(
+        None, "--maintain-cron", help="When maintenance runs (cron, UTC). Default: daily, 30 3 * * *."
+    ),
+) -> None:
+    """Run the ingest and the maintenance flows on a schedule, visible in the Prefect UI, until stopped.
+
+    Registers three deployments with the Prefect server of PREFECT_API_URL
+    (citelake-ingest/scheduled, at most one run at a time;
+    citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI
+    with DOIs and, by a trigger, after each completed ingest run for the
+    watched papers) and executes their runs, scheduled, triggered or started
+    from the UI, in this process. Stop it with Ctrl-C or SIGTERM: the runs in
+    flight are cancelled (their staging removed) and the process ends.
+    """
+    import os
+    import signal
+
+    def stop_as_on_sigterm(signum, frame) -> None:
+        # Prefect's runner stops on SIGTERM at once, cancelling the runs in flight; a KeyboardInterrupt
+        # would wait on them instead. A second Ctrl-C ends the process there and then.
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop_as_on_sigterm)
+
+    from flows.deployments import serve_scheduled
+
+    serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
