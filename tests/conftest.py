@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -14,6 +16,7 @@ import pytest
 from tasks.lake.session import open_lake
 from tasks.lake.writer import REPORT_FILES_SCHEMA
 from tasks.lake.location import LakeLocation
+from tasks.lake.sql import quote_identifier
 from tasks.reading.record import Record, SourceFile, Statement
 
 MakePage = Callable[..., tuple[SourceFile, Record]]
@@ -125,3 +128,32 @@ def report_files_of() -> Callable[..., pl.DataFrame]:
         )
 
     return build
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+TEST_SQL = Path(__file__).parent / "sql"
+
+
+@pytest.fixture
+def catalog_database() -> Iterator[str]:
+    """A PostgreSQL database made for one test (a catalog holds one lake), dropped after it.
+
+    Without a server at 127.0.0.1:5432 the test is skipped, with the reason; where
+    ``CITELAKE_TEST_POSTGRES=required`` (``.ci/run``) it fails instead.
+    """
+    import psycopg
+
+    name = quote_identifier(f"citelake_test_{uuid.uuid4().hex[:12]}")
+    try:
+        admin = psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL is not reachable at {POSTGRES}: {str(error).strip()}"
+        if os.environ.get("CITELAKE_TEST_POSTGRES") == "required":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with admin:
+        admin.execute((TEST_SQL / "create_database.sql").read_text().format(name=name))
+        try:
+            yield f"{POSTGRES}/{name.strip(chr(34))}"
+        finally:
+            admin.execute((TEST_SQL / "drop_database.sql").read_text().format(name=name))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,37 +13,19 @@ from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-TEST_SQL = Path(__file__).parent / "sql"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-@pytest.fixture
-def catalog_url() -> Iterator[str]:
-    """A PostgreSQL database made for one test (a catalog holds one lake), dropped after it."""
-    name = quote_identifier(f"citelake_ingest_{uuid.uuid4().hex[:12]}")
-    try:
-        admin = psycopg.connect(f"{SERVER}/postgres", autocommit=True)
-    except psycopg.OperationalError as error:
-        pytest.fail(f"PostgreSQL is not reachable at {SERVER}: {error}")
-    with admin:
-        admin.execute((TEST_SQL / "create_database.sql").read_text().format(name=name))
-        try:
-            yield f"{SERVER}/{name.strip(chr(34))}"
-        finally:
-            admin.execute((TEST_SQL / "drop_database.sql").read_text().format(name=name))
-
-
-def test_end_to_end_with_a_postgres_catalog(generated, tmp_path: Path, catalog_url: str) -> None:  # noqa: F811
+def test_end_to_end_with_a_postgres_catalog(generated, tmp_path: Path, catalog_database: str) -> None:  # noqa: F811
     source, corpus = copy_corpus(generated, tmp_path)
-    run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake", catalog=catalog_url))
+    run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake", catalog=catalog_database))
 
 
-def test_an_ingest_waits_for_the_advisory_lock_then_says_who_holds_it(tmp_path: Path, catalog_url: str) -> None:
+def test_an_ingest_waits_for_the_advisory_lock_then_says_who_holds_it(tmp_path: Path, catalog_database: str) -> None:
     (tmp_path / "reports").mkdir()
-    location = LakeLocation(path=tmp_path / "lake", catalog=catalog_url)
-    with psycopg.connect(catalog_url, autocommit=True) as holder:
+    location = LakeLocation(path=tmp_path / "lake", catalog=catalog_database)
+    with psycopg.connect(catalog_database, autocommit=True) as holder:
         assert holder.execute(read_sql("ingest/try_ingest_lock.sql")).fetchone()[0]
         with pytest.raises(IngestCollision, match=r"another ingest is running on .* since \d{4}-.*; nothing was written"):
             ingest(tmp_path / "reports", location, wait=0.5)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
 from tasks.lake.session import open_lake
@@ -13,21 +11,8 @@ from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.reading.split import split_records
 
-SERVER = "host=127.0.0.1 port=5432 user=postgres"
 
 
-@pytest.fixture(scope="module")
-def catalog_database():
-    """A uniquely named PostgreSQL database for this session's catalog, dropped afterwards."""
-    name = f"citelake_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {error}")
-    admin.execute(f'create database "{name}"')
-    yield f"{SERVER} dbname={name}"
-    admin.execute(f'drop database "{name}" with (force)')
-    admin.close()
 
 
 def test_round_trip_with_a_postgres_catalog(catalog_database, tmp_path, make_page, report_files_of):

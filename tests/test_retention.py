@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import psycopg
 import pytest
 
 from tasks.lake.session import open_lake
@@ -22,23 +20,10 @@ from tasks.lake.maintenance import (
 from tasks.lake.query import run_readonly_query
 from tasks.reading.split import split_records
 
-SERVER = "host=127.0.0.1 port=5432 user=postgres"
 # Between the snapshots to expire and those to keep; the retention's bound falls in its middle.
 GAP_SECONDS = 3.0
 
 
-@pytest.fixture
-def catalog_database():
-    """A uniquely named PostgreSQL database for one test's catalog, dropped afterwards."""
-    name = f"citelake_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {error}")
-    admin.execute(f'create database "{name}"')
-    yield f"{SERVER} dbname={name}"
-    admin.execute(f'drop database "{name}" with (force)')
-    admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -25,7 +25,6 @@ from tasks.reading.split import split_records
 from tasks.search.index import ensure_index
 from tests.lake_damage import copy_of, corrupt_column_page, generated_lake, parquet_file
 
-SERVER = "host=127.0.0.1 port=5432 user=postgres"
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -157,17 +156,6 @@ def test_a_stale_search_index_is_a_warning_not_a_problem(lake_copy, make_page, r
     ) in result.output.splitlines()
 
 
-@pytest.fixture
-def catalog_database():
-    name = f"citelake_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432: {error}")
-    admin.execute(f'create database "{name}"')
-    yield f"{SERVER} dbname={name}"
-    admin.execute(f'drop database "{name}" with (force)')
-    admin.close()
 
 
 def test_a_postgres_catalog_missing_a_ducklake_table_is_found(catalog_database, tmp_path, make_page, report_files_of):
