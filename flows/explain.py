@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from tasks.explain.report import artifact_key, choose_papers, publish_explanations
+from flows.explain_artifacts import artifact_key, choose_papers, publish_explanations
 from tasks.explain.run import ExplainError
 from tasks.lake.location import resolve_location
 

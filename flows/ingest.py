@@ -7,7 +7,7 @@ It reads top to bottom as its DAG:
      plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)    into LAKE/_search)    files, changed papers)
 
 A failed search-index update is a warning, never a failed run: the run is
-committed, and the next one catches the index up (``tasks.search.prefect_tasks``).
+committed, and the next one catches the index up (``flows.search_tasks``).
 
 The whole run holds the lake's ingest lock (``tasks.lake.lock.ingest_guard``), so
 a second run on the same lake stops at once with a message naming the holder
@@ -44,16 +44,16 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from flows.interrupt import run_started
 from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
-from tasks.alerts.prefect_tasks import detect_alerts
+from flows.alert_tasks import detect_alerts
 from tasks.reading.batch import parser_processes as parse_on_processes
 from tasks.lake.summary import IngestSummary
 from tasks.lake.lock import ingest_guard, notice
-from tasks.lake.prefect_tasks import commit_run, cut_batches, parse_batch, plan_ingest
+from flows.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
 from tasks.lake.session import lake_kept_open, open_lake
 from tasks.lake.location import LakeLocation, resolve_location
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
-from tasks.lake.run_report import RunProgress, publish_run_report
-from tasks.search.prefect_tasks import update_search_index
+from flows.run_artifacts import RunProgress, publish_run_report
+from flows.search_tasks import update_search_index
 from tasks.reading.staging import remove_staging, staging_folder
 
 RUNNERS = ("threads", "processes", "dask")

@@ -34,8 +34,8 @@ from tasks.lake.maintenance import (
     merge_adjacent_files,
     snapshot_range,
 )
-from tasks.lake.prefect_tasks import OUTSIDE
-from tasks.search.prefect_tasks import merge_search_segments
+from flows.ingest_tasks import OUTSIDE
+from flows.search_tasks import merge_search_segments
 
 # An hourly ingest of a large folder may run for a while; maintenance is daily
 # and can wait for it rather than fail.

@@ -14,7 +14,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from alert_pages import write_page
 from flows.ingest import ingest_flow
-from tasks.alerts.prefect_tasks import ALERTS_KEY
+from flows.alert_tasks import ALERTS_KEY
 from tasks.alerts.detect import alert_message, detect_in_lake
 from tasks.lake.ingest import ingest
 from tasks.lake.session import open_lake
@@ -261,7 +261,7 @@ def test_the_message_of_an_alert_names_the_paper_and_quotes_the_statement(tmp_pa
 def test_a_failing_detection_warns_and_leaves_the_run_committed(tmp_path, caplog) -> None:
     from prefect import flow
 
-    from tasks.alerts.prefect_tasks import detect_alerts
+    from flows.alert_tasks import detect_alerts
     from tasks.lake.summary import IngestSummary
 
     not_a_lake = tmp_path / "not-a-lake"

@@ -28,7 +28,7 @@ from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 from tasks.reading.record import Rejection
-from tasks.lake.run_report import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
+from flows.run_artifacts import CHANGED_PAPERS_KEY, PROGRESS_KEY, REJECTED_FILES_KEY, SUMMARY_KEY
 from tasks.reading.staging import STAGING_DIR
 
 CORPUS_FILES = 240

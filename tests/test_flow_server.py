@@ -19,7 +19,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.deployments import DEFAULT_INGEST_CRON
-from tasks.explain.report import artifact_key
+from flows.explain_artifacts import artifact_key
 from tasks.alerts.watch import watch
 from tasks.corpus.generate import generate_corpus, write_corpus
 from tasks.reading.record import Rejection

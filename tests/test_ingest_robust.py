@@ -99,7 +99,7 @@ from tasks.lake.location import LakeLocation
 from tasks.lake.discover import discover_reports
 from tasks.lake.ingest import ingest
 from tasks.lake.summary import format_summary
-from tasks.lake.run_report import summary_markdown
+from flows.run_artifacts import summary_markdown
 source, lake = Path(sys.argv[1]), Path(sys.argv[2])
 skipped = []
 found = [file.path for file in discover_reports(source, skipped_folders=skipped)]

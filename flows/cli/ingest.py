@@ -88,7 +88,7 @@ def ingest(
     from tasks.lake.errors import IngestError, LakeError
     from tasks.lake.summary import IngestProgress, format_summary
     from tasks.lake.location import resolve_location
-    from tasks.lake.run_report import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
+    from flows.run_artifacts import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
     bar = Progress(

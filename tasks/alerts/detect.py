@@ -15,7 +15,7 @@ Kinds: ``first_seen``, ``contrasting_added``, ``supporting_added``,
 (``sql/alerts/candidate_api_alerts.sql``) ``retracted`` and ``editorial_notice``. :func:`alert_event` and
 :func:`alert_message` say each as a Prefect event and as a message for a
 person; :func:`list_alerts` is ``citelake alerts``. Nothing here imports Prefect
-(``tasks.alerts.prefect_tasks`` holds the Prefect side).
+(``flows.alert_tasks`` holds the Prefect side).
 """
 
 from __future__ import annotations

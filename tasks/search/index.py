@@ -23,7 +23,7 @@ stamp that lags its content (a crash between steps) only costs time.
 
 An index that is missing, belongs to another lake, or cannot be read is
 rebuilt from the lake, with a one-line message. Prefect stays out of this
-module (see ``tasks.search.prefect_tasks``).
+module (see ``flows.search_tasks``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ keeps one version per run:
   page, those that gained contrasting statements first (table).
 
 The content is built by pure functions (:func:`summary_markdown`,
-:func:`rejected_file_rows`) and by the query of ``sql/report``
+:func:`rejected_file_rows`) and by the query of ``sql/artifacts``
 (:func:`changed_paper_rows`); :class:`RunProgress` and the ``@task``
 :func:`publish_run_report` publish them. :func:`announce` also hands each
 step to whoever watches the run from the same process (``citelake ingest``).
@@ -114,8 +114,8 @@ def rejected_file_rows(summary: IngestSummary, limit: int = MAX_TABLE_ROWS) -> l
 
 
 def changed_paper_rows(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = MAX_TABLE_ROWS) -> list[dict[str, Any]]:
-    """Papers whose counts moved on a page this run ingested, contrasting gains first (``sql/report/changed_papers.sql``)."""
-    return _table_rows(con, "report/changed_papers.sql", {"run_id": run_id, "row_limit": limit})
+    """Papers whose counts moved on a page this run ingested, contrasting gains first (``sql/artifacts/changed_papers.sql``)."""
+    return _table_rows(con, "artifacts/changed_papers.sql", {"run_id": run_id, "row_limit": limit})
 
 
 def _table_rows(con: duckdb.DuckDBPyConnection, statement: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ from tasks.lake.lock import notice
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.reading.record import DiscoveredFile
-from tasks.lake.run_report import announce
+from flows.run_artifacts import announce
 from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, staging_folder
 
 # Delays between the attempts of a task that touches files or the lake: a
