@@ -25,6 +25,7 @@ from tasks.reading.staging import STAGING_DIR
 REPO = Path(__file__).resolve().parent.parent
 CITELAKE = [sys.executable, "-m", "flows.cli"]
 HANG_GUARD_SECONDS = 30  # not a timing contract: a command that does not end by then ignored the signal
+LEFTOVER_GUARD_SECONDS = 10  # after the command exited: what it started must be gone by then
 
 
 def own_prefect(tmp_path: Path) -> dict[str, str]:
@@ -54,7 +55,7 @@ def interrupt_ingest_at(tmp_path: Path, corpus: Path, stage: str) -> tuple[subpr
     sent = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)
     try:
-        out, err = process.communicate(timeout=HANG_GUARD_SECONDS)
+        process.wait(timeout=HANG_GUARD_SECONDS)
     except subprocess.TimeoutExpired:
         os.kill(process.pid, signal.SIGABRT)  # PYTHONFAULTHANDLER: where each thread stood
         time.sleep(1)
@@ -62,8 +63,28 @@ def interrupt_ingest_at(tmp_path: Path, corpus: Path, stage: str) -> tuple[subpr
         out, err = process.communicate()
         pytest.fail(f"the ingest did not end {HANG_GUARD_SECONDS} s after SIGINT:\n{err[-6000:]}")
     answered = time.monotonic() - sent
+    try:
+        # Its output ends when nothing it started holds the terminal any more.
+        out, err = process.communicate(timeout=LEFTOVER_GUARD_SECONDS)
+    except subprocess.TimeoutExpired:
+        left = processes_in_group(process.pid)
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail(f"the ingest exited ({process.returncode}) but left processes holding its output: {left}")
     print(f"SIGINT at {stage!r}: exit {process.returncode} after {answered:.2f} s; stderr: {err!r}")
     return subprocess.CompletedProcess(process.args, process.returncode, out, err), answered, seen
+
+
+def processes_in_group(group: int) -> list[str]:
+    """The command lines of the processes still in a process group (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == group:
+                    found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip())
+            except (OSError, ProcessLookupError):
+                continue
+    return found
 
 
 def no_staging_left(lake: Path) -> bool:

@@ -12,6 +12,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ T = TypeVar("T")
 # Batches submitted ahead of the ones being worked on, per worker: enough that a
 # worker never waits for the main process, few enough that memory stays bounded.
 _BATCHES_AHEAD_PER_WORKER = 2
+# How often a parser process looks whether the command that started it is still there.
+_PARENT_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +234,7 @@ def _spawn_pool(workers: int) -> ProcessPoolExecutor:
     """
     with _worker_environment(max(1, (os.cpu_count() or 1) // workers)), _interrupts_blocked():
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts, initargs=(os.getpid(),)
         )
         for _ in range(workers):
             pool.submit(os.getpid)  # a worker is spawned by each submit that finds none idle, up to max_workers
@@ -248,10 +251,22 @@ def _interrupts_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _ignore_interrupts() -> None:
-    """In a parser process, at its start: ignore SIGINT (a pending one is dropped), then unblock it."""
+def _ignore_interrupts(parent: int) -> None:
+    """In a parser process, at its start: ignore SIGINT (a pending one is dropped), then unblock it; end with the parent.
+
+    A parser process outliving its command (a Ctrl-C's teardown racing a spawn,
+    a ``kill -9``) would hold the command's stdout and stderr open, and a batch's
+    CPU, for nothing: a watcher thread ends it once its parent is gone.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def _kill_workers(pool: ProcessPoolExecutor, timeout: float) -> None:
