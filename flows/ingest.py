@@ -1,13 +1,15 @@
 """The ingest flow: report files in a folder → one new snapshot of the lake.
 
-It reads top to bottom as its DAG:
+Its DAG, in the order of the one orchestration ``tasks.lake.ingest.run_ingest``
+with the Prefect tasks of ``flows.ingest_tasks.FlowSteps``:
 
-    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► update_search_index ─► publish_run_report
-    (discover,      (read, parse, split one batch;                         (classify, merge,  (the run's changes    (summary, rejected
-     plan)           park it as Parquet in the run's staging folder)        checks, COMMIT)    into LAKE/_search)    files, changed papers)
+    plan_ingest ─► parse_batch × N (concurrently, on the task runner) ─► commit_run ─► detect_alerts ─► update_search_index ─► publish_run_report
+    (discover,      (read, parse, split one batch;                        (classify, merge each batch as it comes;
+     plan)           park it as Parquet in the run's staging folder)       checks, COMMIT)
 
-A failed search-index update is a warning, never a failed run: the run is
-committed, and the next one catches the index up (``flows.search_tasks``).
+A failed alert detection or search-index update is a warning, never a failed
+run: the run is committed, and the next one catches up (``flows.alert_tasks``,
+``flows.search_tasks``).
 
 The whole run holds the lake's ingest lock (``tasks.lake.lock.ingest_guard``), so
 a second run on the same lake stops at once with a message naming the holder
@@ -29,31 +31,27 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import timedelta
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.client.schemas.objects import Flow, FlowRun
 from prefect.events.worker import EventsWorker
-from prefect.futures import as_completed
 from prefect.logging.handlers import APILogWorker
 from prefect.runtime import deployment, flow_run
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.ingest_tasks import FlowSteps
 from flows.interrupt import run_started
+from flows.run_artifacts import publish_run_report
 from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
-from flows.alert_tasks import detect_alerts
-from tasks.reading.batch import parser_processes as parse_on_processes
-from tasks.lake.summary import IngestSummary
-from tasks.lake.lock import ingest_guard, notice
-from flows.ingest_tasks import commit_run, cut_batches, parse_batch, plan_ingest
-from tasks.lake.session import lake_kept_open, open_lake
+from tasks.lake.ingest import run_ingest
 from tasks.lake.location import LakeLocation, resolve_location
+from tasks.lake.lock import notice
+from tasks.lake.session import lake_kept_open, open_lake
+from tasks.lake.summary import IngestSummary
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
-from flows.run_artifacts import RunProgress, publish_run_report
-from flows.search_tasks import update_search_index
 from tasks.reading.staging import remove_staging, staging_folder
 
 RUNNERS = ("threads", "processes", "dask")
@@ -103,7 +101,6 @@ def ingest_flow(
     The lake's ``runs.run_id`` is this flow run's id.
     """
     started = time.time()
-    logger = get_run_logger()
     location = resolve_location(lake, catalog)
     run_id = str(flow_run.id)
     run_started(location, run_id)  # what a Ctrl-C of `citelake ingest` cleans up (flows.interrupt)
@@ -112,36 +109,18 @@ def ingest_flow(
         # that process too, but stopping the run is its runner's to do (it cancels it, and the hooks
         # remove the staging), not a KeyboardInterrupt's, which would end it as crashed.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    workers = parser_processes if parser_processes is not None else (os.cpu_count() or 1)
     # The tasks run in this process: they open the lake once between them, not five times.
     with lake_kept_open(location):
-        with ingest_guard(location, wait=lock_wait.total_seconds()), parse_on_processes(workers) as processes:
-            # The plan starts the parser processes once it is sure of two batches to read or more.
-            plan = plan_ingest(source, location, batch_size)
-            batches = cut_batches(plan, batch_size)
-            for folder, reason in plan.skipped_folders:
-                logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
-            logger.info(
-                "%s files seen, %s unchanged, %s to read in %d batches",
-                f"{plan.files_seen:,}", f"{plan.unchanged:,}", f"{plan.to_read.height:,}", len(batches),
-            )
-
-            staging = staging_folder(location, run_id)
-            progress = RunProgress(plan, len(batches))
-            if parser_processes is None and len(batches) <= 1:
-                processes.not_needed()  # one batch is not worth a process's start
-            futures = [parse_batch.submit(files, staging, number) for number, files in enumerate(batches)]
-            for future in as_completed(futures):
-                progress.batch_done(future.result())
-            staged = [future.result() for future in futures]
-            processes.close()  # the parser processes' memory is let go of before the commit
-
-            summary = commit_run(location, run_id, source, plan, staged, batch_size, started)
-            detect_alerts(location, summary)
-            # Still under the ingest lock: the index follows the runs one at a time.
-            index = update_search_index(location)
-            if index.error:  # the run is committed all the same; its summary says the index lags
-                summary = replace(summary, search_index_error=index.error)
+        summary = run_ingest(
+            source,
+            location,
+            FlowSteps(),
+            run_id=run_id,
+            batch_size=batch_size,
+            workers=parser_processes,
+            wait=lock_wait.total_seconds(),
+            started=started,
+        )
         publish_run_report(location, summary)
     return summary
 

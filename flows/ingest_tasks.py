@@ -1,15 +1,17 @@
-"""The Prefect tasks of the ingest flow: thin wrappers over the steps of ``tasks.lake`` (discover, plan, commit) and ``tasks.reading.batch``.
+"""The ingest flow's steps as Prefect tasks: :class:`FlowSteps`, for the one orchestration ``tasks.lake.ingest.run_ingest``.
 
-The steps are those of ``tasks.lake.ingest.ingest`` (the run without Prefect), cut
-where a flow can spread them over workers:
+Each step is a thin task over the library's step (``tasks.lake.ingest``,
+``tasks.reading.staging``), cut where a flow can spread the work over workers:
 
 - :func:`plan_ingest`: discover the report files and set them against the lake's
-  manifest (``discover_reports`` + ``plan_run``), in the flow's process;
+  manifest, in the flow's process;
 - :func:`parse_batch`: read, parse and split one batch of files and park the
-  result under the run's staging folder (``tasks.reading.staging``), on a worker;
-- :func:`commit_run`: classify every staged batch, merge it, run the quality
-  checks and commit, all in one ``LakeWriter`` transaction, then remove the
-  staging folder.
+  result under the run's staging folder, on the task runner (a thread handing
+  the work to a parser process, a process, or a Dask worker);
+- :func:`commit_run`: classify each staged batch as it comes, merge it, run the
+  quality checks and commit, all in one ``LakeWriter`` transaction;
+- after the commit, the alerts of watched papers and the search index's update
+  (``flows.alert_tasks``, ``flows.search_tasks``), which never fail a committed run.
 
 Tasks that touch the outside (files, the lake) retry, unless the failure is
 citelake's own verdict (:func:`worth_retrying`). Retrying is safe: a
@@ -19,27 +21,31 @@ change nothing for pages already stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 
 import polars as pl
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
+from prefect.futures import PrefectFuture
 from prefect.states import State
 
-from tasks.reading.batch import run_in_parser_process, warm_parser_processes
+from flows.alert_tasks import detect_alerts
+from flows.run_artifacts import RunProgress, announce
+from flows.search_tasks import update_search_index
 from tasks.lake.errors import IngestError, LakeError
-from tasks.lake.discover import discover_reports
-from tasks.lake.commit import commit_batches
-from tasks.lake.summary import IngestSummary
-from tasks.lake.plan import RunPlan, plan_run
-from tasks.lake.lock import notice
-from tasks.lake.session import open_lake
+from tasks.lake.ingest import IngestSteps, commit_staged, plan_files
 from tasks.lake.location import LakeLocation
+from tasks.lake.lock import notice
+from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
+from tasks.lake.summary import IngestSummary
+from tasks.reading.batch import ParserProcesses, run_in_parser_process
 from tasks.reading.record import DiscoveredFile
-from flows.run_artifacts import announce
-from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, staging_folder
+from tasks.reading.staging import StagedBatch, parse_and_stage
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.
@@ -57,6 +63,16 @@ def worth_retrying(task: Task, task_run: TaskRun, state: State) -> bool:
     return not isinstance(state.result(raise_on_failure=False), IngestError | LakeError)
 
 
+# Added to the error of a parse that failed (after its own retries) while the commit read its batches.
+PARSE_FAILED_NOTE = "a batch of the run failed to parse; the commit stopped with it"
+
+
+def commit_worth_retrying(task: Task, task_run: TaskRun, state: State) -> bool:
+    """As :func:`worth_retrying`, and not when a parse failed under the commit (it would fail again)."""
+    error = state.result(raise_on_failure=False)
+    return worth_retrying(task, task_run, state) and PARSE_FAILED_NOTE not in getattr(error, "__notes__", ())
+
+
 OUTSIDE = {
     "retries": OUTSIDE_RETRIES,
     "retry_delay_seconds": OUTSIDE_RETRY_DELAYS,
@@ -67,29 +83,16 @@ OUTSIDE = {
 }
 
 
-def cut_batches(plan: RunPlan, batch_size: int) -> list[pl.DataFrame]:
-    """The plan's files to read in slices of ``batch_size``, in discovery order (slices share the plan's memory)."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    return [plan.to_read.slice(offset, batch_size) for offset in range(0, plan.to_read.height, batch_size)]
+# Parse tasks submitted ahead of the commit: enough to keep every worker of a
+# runner busy, few enough that the plan's slices they carry stay small.
+BATCHES_IN_FLIGHT = 64
 
 
 @task(**OUTSIDE)
 def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = None) -> RunPlan:
-    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use).
-
-    With ``batch_size``, the flow's parser processes are started (without
-    waiting) as soon as discovery is sure of more than one batch to read.
-    """
+    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
     notice("discovering files…")
-    skipped_folders: list[tuple[str, str]] = []
-    discovered = discover_reports(source, skipped_folders)
-    con = open_lake(location)
-    try:
-        when_work = None if batch_size is None else (batch_size + 1, warm_parser_processes)
-        return plan_run(con, discovered, skipped_folders, when_work=when_work)
-    finally:
-        con.close()
+    return plan_files(source, location, batch_size)
 
 
 @task(**OUTSIDE)
@@ -106,32 +109,92 @@ def parse_batch(files: pl.DataFrame, staging: Path, batch_number: int) -> Staged
     return run_in_parser_process(parse_and_stage, discovered, staging, batch_number)
 
 
-@task(**OUTSIDE)
+@task(**(OUTSIDE | {"retry_condition_fn": commit_worth_retrying}))
 def commit_run(
-    location: LakeLocation,
-    run_id: str,
-    source: str,
-    plan: RunPlan,
-    staged: Sequence[StagedBatch],
-    batch_size: int,
-    started: float,
+    location: LakeLocation, run_id: str, source: str, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch], started: float
 ) -> IngestSummary:
-    """Merge the staged batches in discovery order, run the checks and commit the run as one snapshot.
+    """Merge the staged batches as they come (in the plan's order), run the checks and commit the run as one snapshot."""
+    return commit_staged(
+        location, run_id=run_id, source=source, totals=totals, parked=parked, staged=staged, started=started, progress=announce
+    )
 
-    ``staged[i]`` holds batch ``i`` of :func:`cut_batches` (``batch_size`` files
-    from row ``i * batch_size`` of the plan); of each batch only the outcomes
-    and page hashes are read here (the writer reads the frames in place), so
-    memory is bounded by a batch. The staging folder is removed once the run is
-    committed. ``started`` is the run's start (``time.time()``), for
-    the summary's duration.
-    """
-    batches = ((plan.to_read.slice(number * batch_size, batch_size), batch) for number, batch in enumerate(staged))
-    con = open_lake(location)
-    try:
-        summary = commit_batches(
-            con, location, run_id=run_id, source=source, plan=plan, batches=batches, started=started, progress=announce
+
+class FlowSteps(IngestSteps):
+    """The steps of ``tasks.lake.ingest.run_ingest`` as the ingest flow runs them: Prefect tasks, with the UI's progress."""
+
+    def __init__(self) -> None:
+        super().__init__(announce)
+        self._progress: RunProgress | None = None
+
+    def plan(self, source: Path | str, location: LakeLocation, batch_size: int) -> RunPlan:
+        plan = plan_ingest(str(source), location, batch_size)
+        logger = get_run_logger()
+        for folder, reason in plan.skipped_folders:
+            logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
+        return plan
+
+    def planned(self, totals: PlanTotals, batches: int) -> None:
+        get_run_logger().info(
+            "%s files seen, %s unchanged, %s to read in %d batches",
+            f"{totals.files_seen:,}", f"{totals.unchanged:,}", f"{totals.files_to_read:,}", batches,
         )
-    finally:
-        con.close()
-    remove_staging(staging_folder(location, run_id))
-    return summary
+        self._progress = RunProgress(totals, batches)
+
+    def parse(self, parked: ParkedPlan, staging: Path, batch_size: int, processes: ParserProcesses) -> Iterator[StagedBatch]:
+        numbers = iter(range(len(parked)))
+        ahead: deque[PrefectFuture[StagedBatch]] = deque(
+            parse_batch.submit(parked.batch(number), staging, number) for number in islice(numbers, BATCHES_IN_FLIGHT)
+        )
+        while ahead:
+            staged = ahead.popleft().result()
+            for number in islice(numbers, 1):
+                ahead.append(parse_batch.submit(parked.batch(number), staging, number))
+            if self._progress is not None:
+                self._progress.batch_done(staged)
+            yield staged
+
+    def commit(
+        self,
+        location: LakeLocation,
+        run_id: str,
+        source: Path | str,
+        totals: PlanTotals,
+        parked: ParkedPlan,
+        staged: Iterable[StagedBatch],
+        started: float,
+    ) -> IngestSummary:
+        # The task is called, not submitted: it merges in this thread as the parse tasks finish.
+        return commit_run(location, run_id, str(source), totals, parked, _Replayable(staged), started)
+
+    def after_commit(self, location: LakeLocation, summary: IngestSummary) -> IngestSummary:
+        detect_alerts(location, summary)
+        # Still under the ingest lock: the index follows the runs one at a time.
+        index = update_search_index(location)
+        if index.error:  # the run is committed all the same; its summary says the index lags
+            summary = replace(summary, search_index_error=index.error)
+        return summary
+
+
+class _Replayable:
+    """Staged batches that a retried commit reads again: a later pass replays those the first one saw, then goes on."""
+
+    def __init__(self, staged: Iterable[StagedBatch]) -> None:
+        self._source = iter(staged)
+        self._seen: list[StagedBatch] = []
+        self._failed: BaseException | None = None
+
+    def __iter__(self) -> Iterator[StagedBatch]:
+        yield from list(self._seen)
+        if self._failed is not None:  # a pass after the parse failed: never a run with batches missing
+            raise self._failed
+        while True:
+            try:
+                batch = next(self._source)
+            except StopIteration:
+                return
+            except Exception as error:
+                error.add_note(PARSE_FAILED_NOTE)
+                self._failed = error
+                raise
+            self._seen.append(batch)
+            yield batch

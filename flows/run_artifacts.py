@@ -32,7 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from tasks.lake.summary import IngestProgress, IngestSummary
-from tasks.lake.plan import FILE_OUTCOMES, RunPlan
+from tasks.lake.plan import FILE_OUTCOMES, PlanTotals
 from tasks.lake.checks import CheckFinding
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
@@ -148,10 +148,10 @@ class RunProgress:
     no task run per update.
     """
 
-    def __init__(self, plan: RunPlan, total_batches: int) -> None:
+    def __init__(self, plan: PlanTotals, total_batches: int) -> None:
         self.total_batches = total_batches
         self.batches_done = self.files_done = self.bytes_done = 0
-        self.files_total = plan.to_read.height
+        self.files_total = plan.files_to_read
         self.bytes_total = plan.bytes_to_read
         self._artifact_updated = time.monotonic()
         self.artifact_id: UUID = create_progress_artifact(

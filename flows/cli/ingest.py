@@ -105,6 +105,8 @@ def ingest(
         interrupt.before_message.append(bar.stop)  # the bar's line is cleared before the last word
 
     def show(step: IngestProgress) -> None:
+        if console.is_terminal and step.stage == "merged" and step.files_done < step.files_total:
+            return  # the merge trails the parse by a batch: the bar follows the parse until it ends
         files = f"{step.files_done:,}/{step.files_total:,} files"
         if console.is_terminal:
             bar.update(task_id, description=step.stage, completed=step.bytes_done, total=step.bytes_total, files=files)

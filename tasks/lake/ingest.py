@@ -1,11 +1,15 @@
-"""A whole ingest without Prefect, in one call: discover, plan, parse in parallel, commit.
+"""The one orchestration of an ingest: discover and plan → parse in parallel → commit → after the commit.
 
-The steps are the modules of ``tasks.lake``: :mod:`~tasks.lake.discover`,
-:mod:`~tasks.lake.plan`, the parser processes of ``tasks.reading``, and
-:mod:`~tasks.lake.commit` (through :class:`~tasks.lake.writer.LakeWriter`),
-all under the lake's lock (:mod:`~tasks.lake.lock`). The ingest flow
-(``flows/ingest.py``) runs the same steps as Prefect tasks; this call serves
-the tests and the plain benchmarks.
+:func:`run_ingest` is the order of the steps, under the lake's lock
+(:mod:`~tasks.lake.lock`); an :class:`IngestSteps` says how each step runs.
+The steps here run in this process, without Prefect: :func:`ingest` (the
+library's call, for tests, benchmarks and scripts). The ingest flow
+(``flows/ingest.py``) runs the same order with ``flows.ingest_tasks.FlowSteps``,
+whose steps are Prefect tasks and which adds the alerts and the search index
+after the commit.
+
+The commit consumes the parsed batches as they come, in order, while later
+batches are still being parsed: a run's merge overlaps its parse.
 """
 
 from __future__ import annotations
@@ -21,16 +25,153 @@ from tasks.lake.commit import commit_batches
 from tasks.lake.discover import discover_reports
 from tasks.lake.location import LakeLocation
 from tasks.lake.lock import ingest_guard
-from tasks.lake.plan import ParkedPlan, plan_run
-from tasks.lake.session import open_lake
+from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan, plan_run
+from tasks.lake.session import lake_kept_open, open_lake, release_kept_instance
 from tasks.lake.summary import IngestProgress, IngestSummary, ProgressCallback
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
-from tasks.reading.batch import ParserProcesses, parser_processes
-from tasks.reading.staging import remove_staging, stage_in_parallel, staging_folder
+from tasks.reading.batch import ParserProcesses, parser_processes, warm_parser_processes
+from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, stage_in_parallel, staging_folder
 
 T = TypeVar("T")
-# From this many files seen, a run with parser processes commits on a connection other than its plan's.
+# From this many files seen, the commit opens the lake afresh rather than on the plan's DuckDB instance.
 FRESH_CONNECTION_AFTER_PLAN = 100_000
+
+
+def plan_files(source: Path | str, location: LakeLocation, batch_size: int | None = None) -> RunPlan:
+    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use).
+
+    With ``batch_size``, the current block's parser processes are started
+    (without waiting) as soon as discovery is sure of more than one batch to read.
+    Raises ``tasks.lake.errors.SourceError`` for a missing source before the lake is touched.
+    """
+    skipped_folders: list[tuple[str, str]] = []
+    discovered = discover_reports(source, skipped_folders)
+    con = open_lake(location)
+    try:
+        when_work = None if batch_size is None else (batch_size + 1, warm_parser_processes)
+        return plan_run(con, discovered, skipped_folders, when_work=when_work)
+    finally:
+        con.close()
+
+
+def commit_staged(
+    location: LakeLocation,
+    *,
+    run_id: str,
+    source: Path | str,
+    totals: PlanTotals,
+    parked: ParkedPlan,
+    staged: Iterable[StagedBatch],
+    started: float,
+    progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    """Merge the staged batches as they come, each with its slice of the plan, run the checks and commit the run as one snapshot.
+
+    The batches are merged in the order given (:func:`commit_batches`).
+    """
+    batches = ((parked.batch(batch.number), batch) for batch in staged)
+    con = open_lake(location)
+    try:
+        return commit_batches(
+            con, location, run_id=run_id, source=source, plan=totals, batches=batches, started=started, progress=progress
+        )
+    finally:
+        con.close()
+
+
+class IngestSteps:
+    """How the steps of :func:`run_ingest` run: here, in this process, without Prefect.
+
+    ``progress`` hears the run's steps ("planned", then "merged" after each
+    batch, "committing", "committed"). ``flows.ingest_tasks.FlowSteps`` runs the
+    same steps as Prefect tasks.
+    """
+
+    def __init__(self, progress: ProgressCallback | None = None) -> None:
+        self.progress = progress or (lambda _: None)
+
+    def plan(self, source: Path | str, location: LakeLocation, batch_size: int) -> RunPlan:
+        return plan_files(source, location, batch_size)
+
+    def planned(self, totals: PlanTotals, batches: int) -> None:
+        """The plan is known: ``batches`` batches of files to read."""
+        self.progress(IngestProgress("planned", 0, totals.files_to_read, 0, totals.bytes_to_read))
+
+    def parse(self, parked: ParkedPlan, staging: Path, batch_size: int, processes: ParserProcesses) -> Iterator[StagedBatch]:
+        """Each batch of ``parked`` read, parsed and parked under ``staging``, yielded in the plan's order."""
+        if processes.workers <= 1:
+            for number in range(len(parked)):
+                yield parse_and_stage(list(parked.files_of(number)), staging, number)
+            return
+        yield from stage_in_parallel(parked.files(), staging, batch_size=batch_size, workers=processes.workers)
+
+    def commit(
+        self,
+        location: LakeLocation,
+        run_id: str,
+        source: Path | str,
+        totals: PlanTotals,
+        parked: ParkedPlan,
+        staged: Iterable[StagedBatch],
+        started: float,
+    ) -> IngestSummary:
+        return commit_staged(
+            location, run_id=run_id, source=source, totals=totals, parked=parked, staged=staged, started=started, progress=self.progress
+        )
+
+    def after_commit(self, location: LakeLocation, summary: IngestSummary) -> IngestSummary:
+        """What follows a committed run while it still holds the lake's lock (the flow: alerts, search index)."""
+        return summary
+
+
+def run_ingest(
+    source: Path | str,
+    location: LakeLocation,
+    steps: IngestSteps,
+    *,
+    run_id: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    wait: float = 0.0,
+    started: float | None = None,
+) -> IngestSummary:
+    """Bring the report files under ``source`` into the lake, as one snapshot or not at all.
+
+    discover → plan → parse in parallel → per batch, as it comes: classify, merge
+    → check and commit → after the commit. The whole run is one ``LakeWriter``
+    transaction: if it stops anywhere (an error, a kill) the lake stays at its
+    previous snapshot and the next run does the work again. A rejected file
+    never fails the run. ``workers`` parser processes (default: one per core, or
+    none when the run has one batch to read; 0 or 1: parse in this thread).
+    Raises ``tasks.lake.errors.SourceError`` for a missing source,
+    ``IngestCollision`` when another ingest holds the lake longer than ``wait``
+    seconds or committed during this run, ``tasks.lake.errors.LakeError`` when
+    the lake cannot be opened.
+    """
+    started = time.time() if started is None else started
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    staging = staging_folder(location, run_id)
+    processes_wanted = (os.cpu_count() or 1) if workers is None else workers
+    with ingest_guard(location, wait=wait), parser_processes(processes_wanted) as processes:
+        try:
+            # The plan starts the parser processes once it is sure of two batches to read or more.
+            plan = steps.plan(source, location, batch_size)
+            totals = plan.totals()
+            parked = ParkedPlan(plan.to_read, staging, batch_size)
+            del plan  # from here the plan's files are read back from the parked file, a batch at a time
+            if workers is None and len(parked) <= 1:
+                processes.not_needed()  # one batch is not worth a process's start
+            if totals.files_seen >= FRESH_CONNECTION_AFTER_PLAN and len(parked) > 1:
+                # DuckDB keeps the memory of the plan's join for its instance's life: 180 MB at a
+                # million files, held through the parse. A fresh instance costs 0.1 s.
+                release_kept_instance(location)
+            steps.planned(totals, len(parked))
+            staged = _closing_after(steps.parse(parked, staging, batch_size, processes), processes)
+            summary = steps.commit(location, run_id, source, totals, parked, staged, started)
+            return steps.after_commit(location, summary)
+        finally:
+            remove_staging(staging)
 
 
 def ingest(
@@ -43,60 +184,17 @@ def ingest(
     run_id: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
-    """Bring the report files under ``source`` into the lake, as one snapshot or not at all.
+    """:func:`run_ingest` with the steps run here, without Prefect (and without the flow's alerts and index).
 
-    discover → plan → parse in parallel → per batch: classify, merge → check and
-    commit. The whole run is one ``LakeWriter`` transaction: if it stops anywhere
-    (an error, a kill) the lake stays at its previous snapshot and the next run
-    does the work again. A rejected file never fails the run. Raises
-    ``tasks.lake.errors.SourceError`` for a missing source, ``IngestCollision`` when
-    another ingest holds the lake longer than ``wait`` seconds or committed
-    during this run, ``tasks.lake.errors.LakeError`` when the lake cannot be opened.
+    As in the flow, the steps open the lake as cursors of one DuckDB instance (:func:`lake_kept_open`).
     """
-    started = time.time()
-    run_id = run_id or uuid.uuid4().hex
-    skipped_folders: list[tuple[str, str]] = []
-    discovered = discover_reports(source, skipped_folders)  # raises before the lake is touched
-    notify = progress or (lambda _: None)
-    workers = workers or os.cpu_count() or 1
-    with ingest_guard(location, wait=wait), parser_processes(workers) as processes:
-        con = open_lake(location)
-        try:
-            # A run with two batches or more to read starts its parser processes as soon as
-            # discovery is sure of it: their start overlaps the rest of the plan.
-            plan = plan_run(con, discovered, skipped_folders, when_work=(batch_size + 1, processes.warm))
-            if plan.files_seen >= FRESH_CONNECTION_AFTER_PLAN and plan.to_read.height > batch_size:
-                # DuckDB keeps the memory of the plan's join for the connection's life: 180 MB at
-                # a million files, held while the parser processes run. A fresh one costs 0.1 s,
-                # which a run without them (a no-op re-run, a few files) does not pay.
-                con.close()
-                con = open_lake(location)
-            notify(IngestProgress("planned", 0, plan.to_read.height, 0, plan.bytes_to_read))
-            # The parser processes park each batch as Parquet; the writer reads it in place.
-            staging = staging_folder(location, run_id)
-            totals = plan.totals()
-            parked = ParkedPlan(plan.to_read, staging, batch_size)
-            del plan  # from here the plan's frame is read back from the parked file, a batch at a time
-            staged = stage_in_parallel(parked.files(), staging, batch_size=batch_size, workers=workers)
-            batches = _closing_after(((parked.batch(batch.number), batch) for batch in staged), processes)
-            return commit_batches(
-                con,
-                location,
-                run_id=run_id,
-                source=source,
-                plan=totals,
-                batches=batches,
-                started=started,
-                progress=notify,
-            )
-        finally:
-            con.close()
-            remove_staging(staging_folder(location, run_id))
+    with lake_kept_open(location):
+        return run_ingest(
+            source, location, IngestSteps(progress), run_id=run_id or uuid.uuid4().hex, batch_size=batch_size, workers=workers, wait=wait
+        )
 
 
 def _closing_after(batches: Iterable[T], processes: ParserProcesses) -> Iterator[T]:
     """The batches; once the last is parsed, the parser processes are stopped, so their memory is free for the merge."""
     yield from batches
     processes.close()
-
-

@@ -115,6 +115,10 @@ class ParkedPlan:
         assert isinstance(frame, pl.DataFrame)
         return frame.cast(dict(self._schema))
 
+    def files_of(self, number: int) -> Iterator[DiscoveredFile]:
+        """Batch ``number``'s files to read."""
+        return _files_of(self.batch(number))
+
     def files(self) -> Iterator[DiscoveredFile]:
         """The files to read in the plan's order, one batch's rows at a time."""
         for number in range(len(self)):

@@ -122,6 +122,17 @@ def lake_kept_open(location: LakeLocation) -> Iterator[None]:
             instance.close()
 
 
+def release_kept_instance(location: LakeLocation) -> None:
+    """Close the instance :func:`lake_kept_open` keeps for ``location`` (no cursor of it may be open); the next open makes a new one."""
+    kept = _kept.get()
+    with _kept_lock:
+        instance = kept.get(location)
+        if instance is not None:
+            kept[location] = None
+    if instance is not None:
+        instance.close()
+
+
 def _kept_cursor(location: LakeLocation, read_only: bool) -> duckdb.DuckDBPyConnection | None:
     """A cursor of the instance :func:`lake_kept_open` keeps for ``location`` (made now by a writable open), or None."""
     kept = _kept.get()
