@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to imp
     import polars as pl
 
     from tasks.reading.frames import Frames
-    from tasks.reading.scite_api import ApiFrames
+    from tasks.reading.scite_api_frames import ApiFrames
 
 logger = logging.getLogger(__name__)
 

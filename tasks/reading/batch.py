@@ -32,7 +32,8 @@ from tasks.reading.frames import FILE_STATES, Frames
 from tasks.reading.parse import parse_report, read_report_file
 from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
 from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
-from tasks.reading.scite_api import ApiFrames, empty_api_frames, is_json_file, read_api_batch, sniff_first, starts_like_json
+from tasks.reading.scite_api import is_json_file, sniff_first, starts_like_json
+from tasks.reading.scite_api_frames import ApiFrames, empty_api_frames, read_api_batch
 from tasks.reading.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = FILE_STATES
@@ -52,7 +53,7 @@ class BatchResult:
     ``outcomes.status`` is ``parsed`` or ``rejected``; ``reason`` says why a file was
     rejected (not a report, or the OS error that kept it from being read);
     ``sha256`` is null for a file that could not be read. ``api`` holds the rows of the
-    batch's saved scite API responses (``tasks.reading.scite_api``).
+    batch's saved scite API responses (``tasks.reading.scite_api_frames``).
     """
 
     frames: Frames
