@@ -1,8 +1,8 @@
 """Saved scite API responses: the second source of the lake (``docs/scite-api.md``).
 
 A user who can call the scite API saves its JSON responses beside the report
-pages, as ``*.json`` or ``*.json.gz`` (or any name: the content decides). This
-module tells such a file from a page (:func:`is_json_file`), reads it as a stream
+pages, as ``*.json`` or ``*.json.gz`` (or any name: the content decides, as
+:mod:`tasks.reading.sniff` tells). This module reads such a file as a stream
 (:func:`read_api_file`: ``ijson`` events, so a large ``citations`` array never
 sits in memory as one JSON document), decides its shape and turns it into
 :class:`ApiResponse`. Turning a batch of responses into the rows of the lake is
@@ -37,11 +37,10 @@ from typing import Any
 import ijson
 
 from tasks.reading.parse import READ_FAILURE
-from tasks.reading.record import DiscoveredFile, InvalidDOI, Rejection, collapse_whitespace, valid_doi
+from tasks.reading.record import InvalidDOI, Rejection, collapse_whitespace, valid_doi
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
-_SNIFF_BYTES = 512
 _STARTS = {"start_map", "start_array"}
 _ENDS = {"end_map", "end_array"}
 TALLY_KEYS = ("total", "supporting", "contradicting", "mentioning", "unclassified")
@@ -107,53 +106,6 @@ class ApiRead:
 
     sha256: str | None
     response: ApiResponse | Rejection
-
-
-# ---------------------------------------------------------------------------
-# Telling JSON from a page
-# ---------------------------------------------------------------------------
-
-
-def is_json_file(path: str | bytes | os.PathLike[str]) -> bool:
-    """Whether the file's content (after gzip, a UTF-8 byte-order mark and white space) begins like JSON: ``{`` or ``[``.
-
-    A page begins with its title or DOI line, never with a brace or a bracket.
-    An unreadable file, or one that is not a regular file (a FIFO is never waited on), is not
-    JSON here: the page reader then says why it cannot be read.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return False
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return False
-        return starts_like_json(os.read(descriptor, _SNIFF_BYTES))
-    except OSError:
-        return False
-    finally:
-        os.close(descriptor)
-
-
-def starts_like_json(head: bytes) -> bool:
-    """Whether these first bytes of a file (plain or gzip) begin like JSON: ``{`` or ``[``."""
-    if head[:2] == _GZIP_MAGIC:
-        try:
-            head = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(head[:_SNIFF_BYTES], _SNIFF_BYTES)
-        except zlib.error:
-            return False
-    return head[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
-
-
-JSON_SUFFIXES = (".json", ".json.gz")
-SNIFF_FIRST_BYTES = 1 << 20
-"""Files this large, or named ``*.json``/``*.json.gz``, are sniffed before they are read, so that a
-large JSON file is streamed; smaller ones are told apart by the bytes the page reader read."""
-
-
-def sniff_first(file: DiscoveredFile) -> bool:
-    """Whether to look at the file's first bytes before reading it whole (see :data:`SNIFF_FIRST_BYTES`)."""
-    return file.size >= SNIFF_FIRST_BYTES or file.path.lower().endswith(JSON_SUFFIXES)
 
 
 # ---------------------------------------------------------------------------
