@@ -29,7 +29,8 @@ import polars as pl
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
 from tasks.reading.frames import FILE_STATES, Frames
-from tasks.reading.parse import parse_report, read_report_file
+from tasks.reading.page_text import read_report_file
+from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
 from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
 from tasks.reading.scite_api_frames import ApiFrames, empty_api_frames, read_api_batch

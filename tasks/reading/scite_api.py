@@ -36,7 +36,7 @@ from typing import Any
 
 import ijson
 
-from tasks.reading.parse import READ_FAILURE
+from tasks.reading.page_text import READ_FAILURE
 from tasks.reading.record import InvalidDOI, Rejection, collapse_whitespace, valid_doi
 
 _GZIP_MAGIC = b"\x1f\x8b"
