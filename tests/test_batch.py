@@ -58,7 +58,7 @@ def test_parse_and_split_reads_reports_and_sets_aside_what_it_cannot_read(tmp_pa
     assert reasons[:2] == [None, None]
     assert all(reasons[2:]), reasons
     assert "No such file or directory" in reasons[3]
-    assert "not a regular file" in reasons[4]  # a folder named like a report (tasks.reading.parse.read_report_file)
+    assert "not a regular file" in reasons[4]  # a folder named like a report (tasks.reading.page_text.read_report_file)
     assert outcomes["warnings"].to_list()[:2] == [[], []]
 
     frames = validate_frames(result.frames)

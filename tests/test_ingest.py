@@ -24,7 +24,8 @@ from tasks.lake.plan import PLAN_FILE, ParkedPlan, classify_outcomes, pages_to_s
 from tasks.lake.lock import ingest_guard
 from tasks.lake import tables
 from tasks.lake.session import open_lake
-from tasks.lake.writer import LakeWriter, row_counts_sql
+from tasks.lake.run_record import row_counts_sql
+from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
 from tasks.reading.parse import load_report

@@ -14,7 +14,8 @@ from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.checks import run_checks
 from tasks.lake.session import open_lake
-from tasks.lake.writer import LakeWriter, file_manifest, row_counts_sql
+from tasks.lake.run_record import row_counts_sql
+from tasks.lake.writer import LakeWriter, file_manifest
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
 

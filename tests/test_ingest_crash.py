@@ -14,7 +14,7 @@ from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
-from tasks.lake.writer import row_counts_sql
+from tasks.lake.run_record import row_counts_sql
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql
 

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.reading.parse import MAX_REPORT_BYTES, load_report, parse_report, read_report_file
+from tasks.reading.page_text import MAX_REPORT_BYTES, read_report_file
+from tasks.reading.parse import load_report, parse_report
 from tasks.reading.record import Record, Rejection
 
 SAMPLE_PATH = Path(__file__).parent / "fixtures" / "scd.2013.0023.txt"

@@ -29,7 +29,8 @@ from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import parse_and_split
 from tasks.reading.parse import load_report
 from tasks.reading.record import DiscoveredFile
-from tasks.reading.scite_api import is_json_file, read_api_file
+from tasks.reading.scite_api import read_api_file
+from tasks.reading.sniff import is_json_file
 from tasks.reading.staging import read_staged, stage_batch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scite-api"

@@ -54,7 +54,8 @@ def parse(
     from tasks.reading.parse import load_report
     from tasks.reading.record import Rejection
 
-    from tasks.reading.scite_api import describe_response, is_json_file, read_api_file, response_record
+    from tasks.reading.scite_api import describe_response, read_api_file, response_record
+    from tasks.reading.sniff import is_json_file
 
     rejected = False
     for path in files:

@@ -18,7 +18,7 @@ import polars as pl
 from tasks.lake.discover import Discovery, discovered_frame
 from tasks.lake.sql import read_sql, registered
 from tasks.reading.frames import UTC_TIME, Frames
-from tasks.reading.parse import READ_FAILURE
+from tasks.reading.page_text import READ_FAILURE
 from tasks.reading.record import DiscoveredFile
 from tasks.reading.split import combine_frames
 
@@ -136,7 +136,7 @@ def plan_run(
 
     A path whose size and mtime equal the recorded ones is unchanged and is not
     read at all, unless its last read failed (a reason starting with
-    ``tasks.reading.parse.READ_FAILURE``): such a path is read again by every run until it
+    ``tasks.reading.page_text.READ_FAILURE``): such a path is read again by every run until it
     is read. The discovered files are held as columns, not as a million Python
     objects, and set against the manifest in one join in DuckDB
     (``lake/files_to_read.sql``), which hands back only the files to read; a

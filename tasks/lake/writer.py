@@ -1,12 +1,12 @@
 """The one writer of a run: :class:`LakeWriter` stages a run's batches and commits them as one DuckLake snapshot, or nothing.
 
 The statements it runs live in ``sql/lake``; the per-table ones (staging, the
-run's record, row counts) are built from the registry (``tasks.lake.tables``).
+merges' keys) are built from the registry (``tasks.lake.tables``). The run's own
+record (its ``runs`` row and findings) is :mod:`tasks.lake.run_record`'s.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,15 +22,16 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from tasks.lake import tables
-from tasks.lake.checks import CheckFinding, latest_findings, run_checks
+from tasks.lake.checks import latest_findings, run_checks
 from tasks.lake.errors import KeyCheckFailed, LakeError
+from tasks.lake.run_record import RunSummary, normalise_file_counts, record_run, row_counts
 from tasks.lake.sql import quote_identifier, quote_literal, read_sql, registered, transaction
 
 if TYPE_CHECKING:  # polars and the frame schemas (pandera) cost a second to import: only the writer's callers have them
     import polars as pl
 
     from tasks.reading.frames import Frames
-    from tasks.reading.scite_api import ApiFrames
+    from tasks.reading.scite_api_frames import ApiFrames
 
 logger = logging.getLogger(__name__)
 
@@ -109,30 +109,6 @@ API_STAGING_TABLES: dict[str, str] = {
 REPORT_FILE_STATUSES = tables.REPORT_FILE_STATUSES
 
 
-FILE_COUNT_KEYS = tables.FILE_COUNT_KEYS
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """What a committed run added: rows per table and every check's findings."""
-
-    run_id: str
-    rows_added: dict[str, int]
-    findings: list[CheckFinding]
-
-
-def row_counts_sql() -> str:
-    """Rows per table the registry counts (``table_name``, ``row_count``): what a run reports as added."""
-    template = read_sql("lake/row_count.sql")
-    return "\nunion all\n".join(
-        template.format(name=quote_literal(name), table=quote_identifier(name)) for name in tables.COUNTED_TABLES
-    )
-
-
-def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return dict(con.execute(row_counts_sql()).fetchall())
-
-
 # Each staging table of a run → the lake table whose columns it takes: the API's
 # rows of each table pages fill, and the API's own tables.
 RUN_STAGING_TABLES: dict[str, str] = {
@@ -155,24 +131,6 @@ def _drop_table_staging_sql() -> str:
     drops += [("table", f"run_merged_{name}") for name in tables.MERGED_TABLES]
     drops += [("table", staging) for staging in RUN_STAGING_TABLES]
     return "\n".join(template.format(kind=kind, name=quote_identifier(name)) for kind, name in drops)
-
-
-def _record_run_sql() -> str:
-    added = [f"{name}_added" for name in tables.COUNTED_TABLES]
-    return read_sql("lake/record_run.sql").format(
-        added_columns=", ".join(map(quote_identifier, added)), added_values=", ".join(f"${name}" for name in added)
-    )
-
-
-def _normalise_file_counts(file_counts: dict[str, int]) -> dict[str, int]:
-    """``seen``/``new``/… (or ``files_seen``/…) → the ``files_*`` parameters of ``record_run.sql``; missing = 0."""
-    counts = {key: 0 for key in FILE_COUNT_KEYS}
-    for key, value in file_counts.items():
-        short = key.removeprefix("files_")
-        if short not in counts:
-            raise ValueError(f"unknown file count {key!r}; expected some of {', '.join(FILE_COUNT_KEYS)}")
-        counts[short] = int(value)
-    return {f"files_{key}": value for key, value in counts.items()}
 
 
 def __getattr__(name: str) -> Any:
@@ -413,14 +371,14 @@ class LakeWriter:
         """
         if not self._open:
             raise LakeError("finish() outside the writer's with-block")
-        counts = _normalise_file_counts(file_counts)
+        counts = normalise_file_counts(file_counts)
         if self._batches == 0:
             # Nothing staged: no merge can change a row, so the lake is the one the
             # latest run's checks saw, and their findings are this run's.
-            rows_added = dict.fromkeys(_row_counts(self.con), 0)
+            rows_added = dict.fromkeys(row_counts(self.con), 0)
             findings = latest_findings(self.con) or run_checks(self.con)
         else:
-            counts_before = _row_counts(self.con)  # nothing in this transaction has written to the lake yet
+            counts_before = row_counts(self.con)  # nothing in this transaction has written to the lake yet
             self._create_run_views()
             for statement in FINISH_STATEMENTS:
                 with _timed(statement):
@@ -434,7 +392,7 @@ class LakeWriter:
             for statement in writes:
                 with _timed(statement):
                     self.con.execute(read_sql(statement), {"run_id": self.run_id})
-            counts_after = _row_counts(self.con)
+            counts_after = row_counts(self.con)
             rows_added = {table: counts_after[table] - counts_before[table] for table in counts_after}
             with _timed("checks"):
                 findings = run_checks(self.con)
@@ -444,27 +402,15 @@ class LakeWriter:
                 f"{finding.check_name}: {finding.offending_rows} duplicated, e.g. {finding.sample[0]}" for finding in broken
             )
             raise KeyCheckFailed(f"run {self.run_id} not committed, key check failed: {details}")
-        self.con.execute(
-            _record_run_sql(),
-            {
-                "run_id": self.run_id,
-                "started_at": self._started_at,
-                "finished_at": datetime.now(UTC),
-                "source": self.source,
-                **counts,
-                **{f"{table}_added": added for table, added in rows_added.items()},
-            },
+        record_run(
+            self.con,
+            run_id=self.run_id,
+            started_at=self._started_at,
+            source=self.source,
+            file_counts=counts,
+            rows_added=rows_added,
+            findings=findings,
         )
-        for finding in findings:
-            self.con.execute(
-                read_sql("lake/record_check_finding.sql"),
-                {
-                    "run_id": self.run_id,
-                    "check_name": finding.check_name,
-                    "offending_rows": finding.offending_rows,
-                    "sample": json.dumps(finding.sample, default=str) if finding.sample else None,
-                },
-            )
         # Whether COMMIT succeeds or fails, the transaction is over: a failed
         # DuckLake commit leaves none to roll back, and its error is the one raised.
         self._open = False

@@ -29,10 +29,12 @@ import polars as pl
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
 from tasks.reading.frames import FILE_STATES, Frames
-from tasks.reading.parse import parse_report, read_report_file
+from tasks.reading.page_text import read_report_file
+from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
 from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
-from tasks.reading.scite_api import ApiFrames, empty_api_frames, is_json_file, read_api_batch, sniff_first, starts_like_json
+from tasks.reading.scite_api_frames import ApiFrames, empty_api_frames, read_api_batch
+from tasks.reading.sniff import is_json_file, sniff_first, starts_like_json
 from tasks.reading.split import page_frames, reduce_page_frames, split_records
 
 OUTCOME_SCHEMA = FILE_STATES
@@ -52,7 +54,7 @@ class BatchResult:
     ``outcomes.status`` is ``parsed`` or ``rejected``; ``reason`` says why a file was
     rejected (not a report, or the OS error that kept it from being read);
     ``sha256`` is null for a file that could not be read. ``api`` holds the rows of the
-    batch's saved scite API responses (``tasks.reading.scite_api``).
+    batch's saved scite API responses (``tasks.reading.scite_api_frames``).
     """
 
     frames: Frames
@@ -105,7 +107,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
     warnings: list[list[str]] = [[] for _ in files]
     read: list[tuple[int, SourceFile, bytes]] = []  # (index in files, source, bytes) of each file read
     # Saved scite API responses (JSON, by content) are read as a stream by their own reader
-    # (tasks.reading.scite_api): a large or *.json file is looked at before it is read.
+    # (tasks.reading.scite_api): a large or *.json file is looked at before it is read (tasks.reading.sniff).
     json_files: dict[int, DiscoveredFile] = {}
     for index, file in enumerate(files):
         if sniff_first(file) and is_json_file(path_bytes(file.path)):

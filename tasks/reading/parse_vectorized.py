@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from tasks.reading.frames import UTC_TIME, polars_schema
-from tasks.reading.parse import FACET_NAMES, MAX_REPORT_BYTES
+from tasks.reading.page_text import MAX_REPORT_BYTES
+from tasks.reading.parse import FACET_NAMES
 from tasks.reading.record import TALLY_CLASSES
 from tasks.reading.sections import section_category
 from tasks.reading.split import PageFrames
@@ -178,7 +179,7 @@ def canonical_text(data: bytes) -> str | None:
 def canonical_texts(datas: Sequence[bytes]) -> pl.Series:
     """Each file's text as the reference parser reads it, where its bytes are UTF-8: a Utf8 series, null elsewhere.
 
-    Decoded as ``tasks.reading.parse`` decodes (a byte-order mark dropped, CRLF and CR read as
+    Decoded as ``tasks.reading.page_text`` decodes for the parser (a byte-order mark dropped, CRLF and CR read as
     line ends); null sends the file to the reference parser: Windows-1252, gzip with
     more than one member or anything after it, and oversized files all do.
 

@@ -1,12 +1,12 @@
 """Saved scite API responses: the second source of the lake (``docs/scite-api.md``).
 
 A user who can call the scite API saves its JSON responses beside the report
-pages, as ``*.json`` or ``*.json.gz`` (or any name: the content decides). This
-module tells such a file from a page (:func:`is_json_file`), reads it as a stream
+pages, as ``*.json`` or ``*.json.gz`` (or any name: the content decides, as
+:mod:`tasks.reading.sniff` tells). This module reads such a file as a stream
 (:func:`read_api_file`: ``ijson`` events, so a large ``citations`` array never
 sits in memory as one JSON document), decides its shape and turns it into
-:class:`ApiResponse`; :func:`api_frames` turns a batch of responses into the
-rows of the lake (:class:`ApiFrames`).
+:class:`ApiResponse`. Turning a batch of responses into the rows of the lake is
+:mod:`tasks.reading.scite_api_frames`'s job.
 
 The shapes, by their top-level keys:
 
@@ -30,21 +30,17 @@ import hashlib
 import os
 import stat
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import ijson
-import polars as pl
 
-from tasks.reading.frames import UTC_TIME, polars_schema
-from tasks.reading.parse import READ_FAILURE
-from tasks.reading.record import DiscoveredFile, InvalidDOI, Rejection, SourceFile, collapse_whitespace, path_bytes, valid_doi
-from tasks.reading.sections import section_category
+from tasks.reading.page_text import READ_FAILURE
+from tasks.reading.record import InvalidDOI, Rejection, collapse_whitespace, valid_doi
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
-_SNIFF_BYTES = 512
 _STARTS = {"start_map", "start_array"}
 _ENDS = {"end_map", "end_array"}
 TALLY_KEYS = ("total", "supporting", "contradicting", "mentioning", "unclassified")
@@ -53,66 +49,6 @@ PAPER_KEYS = frozenset(
     {"title", "authors", "journal", "publisher", "issns", "retracted", "editorialNotices", "year", "type", "slug"}
 )
 TYPE_OF = {"supporting": "supporting", "mentioning": "mentioning", "contradicting": "contrasting", "contrasting": "contrasting"}
-SECTION_FACET_PREFIX = "api_sections."
-API_ID_MARKER = "api"
-_UNIT_SEPARATOR = "\x1f"
-
-AUTHOR = pl.Struct(
-    {
-        "family": pl.Utf8,
-        "given": pl.Utf8,
-        "name": pl.Utf8,
-        "orcid": pl.Utf8,
-        "affiliation": pl.Utf8,
-        "sequence": pl.Int32,
-    }
-)
-
-# The frames of the API's own tables (sql/schema/003_scite_api.sql).
-API_RESPONSES = pl.Schema(
-    {
-        "source_sha256": pl.Utf8,
-        "source_path": pl.Utf8,
-        "observed_at": UTC_TIME,
-        "shape": pl.Utf8,
-        "papers": pl.Int32,
-        "tallies": pl.Int32,
-        "statements": pl.Int32,
-        "statements_without_text": pl.Int32,
-    }
-)
-API_PAPERS = pl.Schema(
-    {
-        "doi": pl.Utf8,
-        "observed_at": UTC_TIME,
-        "source_sha256": pl.Utf8,
-        "source_path": pl.Utf8,
-        "title": pl.Utf8,
-        "year": pl.Int32,
-        "journal": pl.Utf8,
-        "publisher": pl.Utf8,
-        "issns": pl.List(pl.Utf8),
-        "type": pl.Utf8,
-        "authors": pl.List(AUTHOR),
-        "retracted": pl.Boolean,
-    }
-)
-EDITORIAL_NOTICES = pl.Schema(
-    {
-        "doi": pl.Utf8,
-        "status": pl.Utf8,
-        "date": pl.Utf8,
-        "notice_doi": pl.Utf8,
-        "urls": pl.List(pl.Utf8),
-        "observed_at": UTC_TIME,
-        "source_sha256": pl.Utf8,
-    }
-)
-# The shared tables' frames gain the columns only API rows fill.
-API_SNAPSHOTS = pl.Schema({**polars_schema("paper_snapshots"), "source": pl.Utf8})
-API_STATEMENTS = pl.Schema(
-    {**polars_schema("statements"), "source_doi": pl.Utf8, "self_citation": pl.Boolean, "statement_source": pl.Utf8}
-)
 
 
 @dataclass(slots=True)
@@ -170,53 +106,6 @@ class ApiRead:
 
     sha256: str | None
     response: ApiResponse | Rejection
-
-
-# ---------------------------------------------------------------------------
-# Telling JSON from a page
-# ---------------------------------------------------------------------------
-
-
-def is_json_file(path: str | bytes | os.PathLike[str]) -> bool:
-    """Whether the file's content (after gzip, a UTF-8 byte-order mark and white space) begins like JSON: ``{`` or ``[``.
-
-    A page begins with its title or DOI line, never with a brace or a bracket.
-    An unreadable file, or one that is not a regular file (a FIFO is never waited on), is not
-    JSON here: the page reader then says why it cannot be read.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return False
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return False
-        return starts_like_json(os.read(descriptor, _SNIFF_BYTES))
-    except OSError:
-        return False
-    finally:
-        os.close(descriptor)
-
-
-def starts_like_json(head: bytes) -> bool:
-    """Whether these first bytes of a file (plain or gzip) begin like JSON: ``{`` or ``[``."""
-    if head[:2] == _GZIP_MAGIC:
-        try:
-            head = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(head[:_SNIFF_BYTES], _SNIFF_BYTES)
-        except zlib.error:
-            return False
-    return head[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
-
-
-JSON_SUFFIXES = (".json", ".json.gz")
-SNIFF_FIRST_BYTES = 1 << 20
-"""Files this large, or named ``*.json``/``*.json.gz``, are sniffed before they are read, so that a
-large JSON file is streamed; smaller ones are told apart by the bytes the page reader read."""
-
-
-def sniff_first(file: DiscoveredFile) -> bool:
-    """Whether to look at the file's first bytes before reading it whole (see :data:`SNIFF_FIRST_BYTES`)."""
-    return file.size >= SNIFF_FIRST_BYTES or file.path.lower().endswith(JSON_SUFFIXES)
 
 
 # ---------------------------------------------------------------------------
@@ -538,178 +427,6 @@ def _statement(item: Any, index: int, warnings: list[str]) -> ApiStatement | Non
         confidence=float(confidence) if confidence is not None else None,
         self_citation=bool(self_cites) if isinstance(self_cites, list) else None,
     )
-
-
-# ---------------------------------------------------------------------------
-# A batch of responses → the lake's rows
-# ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ApiFrames:
-    """The rows a batch of API responses adds: its own tables, and rows of the shared ones.
-
-    ``paper_snapshots`` (``source`` 'api'), ``papers`` (candidates, as the split's),
-    ``statements`` and ``statement_sightings`` (``statement_source`` 'api'),
-    ``facets`` (``api_sections.*``) are staged into the same run tables as the
-    pages' frames; ``api_responses``, ``api_papers``, ``editorial_notices`` into their own.
-    """
-
-    api_responses: pl.DataFrame
-    api_papers: pl.DataFrame
-    editorial_notices: pl.DataFrame
-    paper_snapshots: pl.DataFrame
-    papers: pl.DataFrame
-    statements: pl.DataFrame
-    statement_sightings: pl.DataFrame
-    facets: pl.DataFrame
-
-    def items(self) -> list[tuple[str, pl.DataFrame]]:
-        return [(f.name, getattr(self, f.name)) for f in fields(self)]
-
-    def is_empty(self) -> bool:
-        return self.api_responses.is_empty()
-
-    def keep(self, hashes: Sequence[str]) -> ApiFrames:
-        """Only the rows of the responses with these content hashes."""
-        wanted = pl.col("source_sha256").is_in(pl.Series(list(hashes), dtype=pl.Utf8).implode())
-        kept = {}
-        for name, frame in self.items():
-            if name == "statements":
-                kept[name] = frame.filter(pl.col("statement_id").is_in(self.statement_sightings.filter(wanted)["statement_id"].implode()))
-            else:
-                kept[name] = frame.filter(wanted)
-        return ApiFrames(**kept)
-
-
-API_FRAME_SCHEMAS: dict[str, pl.Schema] = {
-    "api_responses": API_RESPONSES,
-    "api_papers": API_PAPERS,
-    "editorial_notices": EDITORIAL_NOTICES,
-    "paper_snapshots": API_SNAPSHOTS,
-    "papers": polars_schema("papers"),
-    "statements": API_STATEMENTS,
-    "statement_sightings": polars_schema("statement_sightings"),
-    "facets": polars_schema("facets"),
-}
-
-
-def empty_api_frames() -> ApiFrames:
-    return ApiFrames(**{name: pl.DataFrame(schema=schema) for name, schema in API_FRAME_SCHEMAS.items()})
-
-
-def api_statement_id(statement: ApiStatement, occurrence: int) -> str:
-    """The identity of an API citation statement: 32 hex digits, never equal to a page statement's.
-
-    The BLAKE2b digest (16 bytes) of ``"api" \\x1f doi \\x1f source_doi \\x1f section \\x1f text \\x1f occurrence``
-    (missing parts empty), where ``occurrence`` counts the earlier statements of the same
-    response with the same other parts: two unseen snippets of one citing paper in one
-    section are two statements. The same statement saved in the ``citing`` response of
-    one paper and the ``cited_by`` response of the other gets the same id.
-    """
-    key = _UNIT_SEPARATOR.join(
-        (API_ID_MARKER, statement.doi, statement.source_doi or "", statement.section or "", statement.text or "", str(occurrence))
-    )
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
-
-
-def api_frames(items: Sequence[tuple[SourceFile, ApiResponse]]) -> ApiFrames:
-    """The rows of a batch's responses. Of several copies of the same bytes the latest copy
-    (by mtime, then path) is the one kept, as the split keeps pages."""
-    latest: dict[str, tuple[SourceFile, ApiResponse]] = {}
-    for source, response in items:
-        kept = latest.get(source.sha256)
-        if kept is None or (source.mtime, source.path) > (kept[0].mtime, kept[0].path):
-            latest[source.sha256] = (source, response)
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in API_FRAME_SCHEMAS}
-    for sha256 in sorted(latest):
-        source, response = latest[sha256]
-        _response_rows(source, response, rows)
-    return ApiFrames(
-        **{name: pl.DataFrame(rows[name], schema=schema, orient="row") for name, schema in API_FRAME_SCHEMAS.items()}
-    )
-
-
-def _response_rows(source: SourceFile, response: ApiResponse, rows: dict[str, list[dict[str, Any]]]) -> None:
-    at, sha256, path = source.mtime, source.sha256, source.path
-    papers = {paper.doi: paper for paper in reversed(response.papers)}  # the first of a DOI wins
-    shown: dict[str, int] = {}
-    occurrences: dict[tuple, int] = {}
-    seen_ids: set[str] = set()
-    without_text = 0
-    for statement in response.statements:
-        identity = (statement.doi, statement.source_doi, statement.section, statement.text)
-        occurrence = occurrences.get(identity, 0)
-        occurrences[identity] = occurrence + 1
-        statement_id = api_statement_id(statement, occurrence)
-        if statement_id in seen_ids:
-            continue
-        seen_ids.add(statement_id)
-        position = shown.get(statement.doi, 0)
-        shown[statement.doi] = position + 1
-        without_text += statement.text is None
-        rows["statement_sightings"].append(
-            {"statement_id": statement_id, "doi": statement.doi, "source_sha256": sha256, "observed_at": at,
-             "position": position, "type": statement.type, "confidence": statement.confidence, "seen": 1}
-        )  # fmt: skip
-        rows["statements"].append(
-            {"statement_id": statement_id, "doi": statement.doi, "text": statement.text, "section": statement.section,
-             "section_category": section_category(statement.section), "type": statement.type,
-             "confidence": statement.confidence, "first_seen": at, "last_seen": at,
-             "source_doi": statement.source_doi, "self_citation": statement.self_citation, "statement_source": "api"}
-        )  # fmt: skip
-    tallies = {}
-    for tally in response.tallies:
-        tallies.setdefault(tally.doi, tally)
-    for doi, tally in tallies.items():
-        paper = papers.get(doi)
-        counts = {
-            "title": paper.title if paper else None,
-            "year": paper.year if paper else None,
-            "cited_by": tally.citing_publications,
-            "statement_count": tally.total,
-            "reference_count": None,
-            "supporting": tally.supporting,
-            "mentioning": tally.mentioning,
-            "contrasting": tally.contrasting,
-            "unclassified": tally.unclassified,
-            "citing_year_min": None,
-            "citing_year_max": None,
-            "statements_shown": shown.get(doi, 0),
-        }
-        rows["paper_snapshots"].append(
-            {"doi": doi, "observed_at": at, "source_sha256": sha256, "source_path": path, **counts, "source": "api"}
-        )
-        rows["papers"].append({"doi": doi, **counts, "first_seen": at, "last_seen": at, "source_sha256": sha256})
-    for paper in papers.values():
-        rows["api_papers"].append(
-            {"doi": paper.doi, "observed_at": at, "source_sha256": sha256, "source_path": path, "title": paper.title,
-             "year": paper.year, "journal": paper.journal, "publisher": paper.publisher, "issns": paper.issns,
-             "type": paper.type, "authors": paper.authors, "retracted": paper.retracted}
-        )  # fmt: skip
-        for notice in paper.notices:
-            rows["editorial_notices"].append({"doi": paper.doi, **notice, "observed_at": at, "source_sha256": sha256})
-    for doi, section, count in response.sections:
-        rows["facets"].append(
-            {"doi": doi, "source_sha256": sha256, "facet": SECTION_FACET_PREFIX + section, "position": 0, "value": count}
-        )
-    rows["api_responses"].append(
-        {"source_sha256": sha256, "source_path": path, "observed_at": at, "shape": response.shape,
-         "papers": len(papers), "tallies": len(tallies), "statements": len(seen_ids),
-         "statements_without_text": without_text}
-    )  # fmt: skip
-
-
-def read_api_batch(files: Sequence[tuple[int, DiscoveredFile]]) -> tuple[dict[int, ApiRead], ApiFrames]:
-    """Read the JSON files of a batch (index in the batch, file): each file's outcome, and the batch's rows."""
-    outcomes: dict[int, ApiRead] = {}
-    items: list[tuple[SourceFile, ApiResponse]] = []
-    for index, file in files:
-        read = read_api_file(path_bytes(file.path))
-        outcomes[index] = read
-        if read.sha256 is not None and isinstance(read.response, ApiResponse):
-            items.append((SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=read.sha256), read.response))
-    return outcomes, api_frames(items) if items else empty_api_frames()
 
 
 def response_record(response: ApiResponse) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_split
 from tasks.reading.frames import SCHEMAS, STAGING_COMPRESSION, Frames, write_frames
 from tasks.reading.record import DiscoveredFile
-from tasks.reading.scite_api import API_FRAME_SCHEMAS, ApiFrames
+from tasks.reading.scite_api_frames import API_FRAME_SCHEMAS, ApiFrames
 
 if TYPE_CHECKING:  # not imported at run time: the parser processes import this module, and DuckDB was 38 MB of each
     from tasks.lake.location import LakeLocation
