@@ -116,6 +116,26 @@ def prefixes(query: str) -> list[str]:
     return found
 
 
+# A regex on the text field in a translated query (``word*`` becomes one), with its sign.
+_TEXT_REGEX = re.compile(r'"[^"]*"?|(?<![\w:])([+-]?)text:/((?:[^/\\]|\\.)*)/')
+
+
+def text_regexes(query: str) -> list[re.Pattern[str]]:
+    """The regexes (``word*`` prefixes and ``text:/…/``) that ``query`` matches indexed text terms with, not excluded.
+
+    Python's ``re`` reads tantivy's regex syntax alike for what queries use; one it cannot read is left out.
+    """
+    found: list[re.Pattern[str]] = []
+    for match in _TEXT_REGEX.finditer(translate_prefixes(query)):
+        if match.group(2) is None or match.group(1) == "-":
+            continue
+        try:
+            found.append(re.compile(match.group(2).replace("\\/", "/")))
+        except re.error:
+            continue
+    return found
+
+
 def snippet_query(searcher: tantivy.Searcher, schema: tantivy.Schema, query: str, text_query: tantivy.Query) -> tantivy.Query:
     """The text query plus the indexed terms its prefixes stand for, so that snippets mark prefix matches too."""
     terms = {
@@ -218,18 +238,25 @@ def search(
     if limit < 0 or offset < 0:
         raise QuerySyntaxError("limit and offset must not be negative")
     generation = _generation(location, refresh, notify)
-    full_query, text_query = build_query(generation.index, query, filters)
-    searcher = generation.index.searcher()
+    return search_index(generation.index, query, filters, limit=limit, offset=offset)
+
+
+def search_index(
+    index: tantivy.Index, query: str, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0
+) -> pl.DataFrame:
+    """:func:`search` over an opened index (the published generation's, or any of :func:`index_schema`)."""
+    if limit < 0 or offset < 0:
+        raise QuerySyntaxError("limit and offset must not be negative")
+    full_query, text_query = build_query(index, query, filters)
+    searcher = index.searcher()
     rows: list[dict[str, Any]] = []
     if limit:
         result = searcher.search(full_query, limit=limit, offset=offset, count=False)
-        schema = generation.index.schema
-        snippets = tantivy.SnippetGenerator.create(searcher, snippet_query(searcher, schema, query, text_query), schema, "text")
-        snippets.set_max_num_chars(SNIPPET_CHARS)
+        schema = index.schema
+        snippets = _snippet_generator(searcher, schema, snippet_query(searcher, schema, query, text_query))
+        regexes = text_regexes(query)
         for rank, (score, address) in enumerate(result.hits, start=offset + 1):
             document = searcher.doc(address)
-            snippet = snippets.snippet_from_doc(document)
-            html = snippet.to_html() or _escape(document.get_first("text")[:SNIPPET_CHARS])
             rows.append(
                 {
                     "rank": rank,
@@ -242,10 +269,41 @@ def search(
                     "section_category": document.get_first("section_category"),
                     "type": document.get_first("type"),
                     "confidence": document.get_first("confidence"),
-                    "snippet": html,
+                    "snippet": _snippet(searcher, schema, snippets, regexes, document),
                 }
             )
     return pl.DataFrame(rows, schema=RESULT_SCHEMA)
+
+
+def _snippet_generator(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query) -> tantivy.SnippetGenerator:
+    generator = tantivy.SnippetGenerator.create(searcher, query, schema, "text")
+    generator.set_max_num_chars(SNIPPET_CHARS)
+    return generator
+
+
+def _snippet(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    snippets: tantivy.SnippetGenerator,
+    regexes: list[re.Pattern[str]],
+    document: tantivy.Document,
+) -> str:
+    """The statement text's best fragment with the matched terms marked; its start when the match is elsewhere (title, section).
+
+    A statement without text (some scite API responses have none) has an empty snippet.
+    """
+    text = document.get_first("text")
+    if text is None:
+        return ""
+    html = snippets.snippet_from_doc(document).to_html()
+    if not html and regexes:
+        # A prefix or regex matched a term that snippet_query did not list (it lists
+        # PREFIX_TERMS_MARKED a prefix): mark the terms of this text that it matches.
+        terms = sorted({term for term in _STEMMER.analyze(text) if any(regex.fullmatch(term) for regex in regexes)})
+        if terms:
+            own = _snippet_generator(searcher, schema, tantivy.Query.term_set_query(schema, "text", terms))
+            html = own.snippet_from_doc(document).to_html()
+    return html or _escape(text[:SNIPPET_CHARS])
 
 
 def _escape(text: str) -> str:
