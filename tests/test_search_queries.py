@@ -1,19 +1,35 @@
-"""What each hit's snippet shows: on a small index built here with real tantivy.
+"""What a query may be, and what each hit's snippet shows: on small indexes built here with real tantivy.
 
-Every hit of a query that matches the statement text has a snippet marking one
-of its terms; a match elsewhere shows the text's start.
+Queries that name nothing to search for (``""``, ``*``, operators or
+punctuation alone, only excluded terms) are refused with one line; every hit of
+a query that matches the statement text has a snippet marking one of its terms.
+The command's cases run on a lake of the saved scite API responses
+(examples/api), whose statements have no text.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import tantivy
 
+from tasks.lake.ingest import ingest
+from tasks.lake.location import LakeLocation
 from tasks.search.index import index_schema, to_document
-from tasks.search.query import PREFIX_TERMS_MARKED, SNIPPET_CHARS, search_index
+from tasks.search.query import (
+    PREFIX_TERMS_MARKED,
+    SNIPPET_CHARS,
+    EmptyQueryError,
+    QuerySyntaxError,
+    has_words,
+    search_index,
+)
 
+REPO = Path(__file__).resolve().parent.parent
 STEMMER = (
     tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
     .filter(tantivy.Filter.lowercase())
@@ -23,6 +39,7 @@ STEMMER = (
 FILLER = "Earlier work measured serum markers in a small group of patients over several years. " * 12
 # More terms under one prefix than snippet_query lists for it, each in one statement.
 KAPPAS = [f"kappa{number:02d}" for number in range(PREFIX_TERMS_MARKED + 10)]
+WITHOUT_WORDS = ["", "   ", "*", "* *", "(* OR *)", "*^2", "title:*", '""', ".", "...", "-", "+", "()", "OR", "AND", "NOT", ":", "?!"]
 
 
 def statement(number: int, text: str | None, *, title: str = "A paper", section: str = "Results") -> dict:
@@ -76,6 +93,37 @@ def query_terms(query: str) -> tuple[set[str], list[str]]:
 
 
 # ---------------------------------------------------------------------------
+# What a query may be
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", WITHOUT_WORDS)
+def test_a_query_without_words_is_refused_before_parsing(index: tantivy.Index, query: str) -> None:
+    assert not has_words(query)
+    with pytest.raises(EmptyQueryError, match=r"^empty query: give words to search for$"):
+        search_index(index, query)
+
+
+def test_words_make_a_query_whatever_the_operators_around_them() -> None:
+    for query in ["cells", '"T cells"', "-mice cells", "title:lichen", "immuno*", "a OR b", "cells^2", "text:/imm.*/", "or"]:
+        assert has_words(query), query
+
+
+def test_a_query_that_only_excludes_is_refused_saying_so(index: tantivy.Index) -> None:
+    for query in ["-mice", "-mice -cord", "NOT mice"]:
+        with pytest.raises(EmptyQueryError, match="only excludes: give words to search for too") as raised:
+            search_index(index, query)
+        assert "\n" not in str(raised.value)
+    assert search_index(index, "regulatory cells -mice")["statement_id"].to_list() == ["s003"]
+
+
+def test_a_malformed_query_is_still_a_syntax_error_not_an_empty_one(index: tantivy.Index) -> None:
+    with pytest.raises(QuerySyntaxError) as raised:
+        search_index(index, '"unterminated')
+    assert not isinstance(raised.value, EmptyQueryError)
+
+
+# ---------------------------------------------------------------------------
 # Snippets
 # ---------------------------------------------------------------------------
 
@@ -114,3 +162,28 @@ def test_a_match_in_the_title_or_section_shows_the_start_of_the_text(index: tant
     assert {row["statement_id"]: bool(marked_words(row["snippet"])) for row in mixed.iter_rows(named=True)} == {
         "s002": True, "s005": True, "s006": False, "s007": False
     }
+
+
+# ---------------------------------------------------------------------------
+# The command, on the saved API responses (statements without text)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api_lake(tmp_path_factory) -> LakeLocation:
+    location = LakeLocation(path=tmp_path_factory.mktemp("search-api") / "lake")
+    ingest(REPO / "examples" / "api", location, workers=1)
+    return location
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_command_refuses_an_empty_or_all_wildcard_query_with_exit_2(api_lake: LakeLocation) -> None:
+    for query in ["", "*", "* *"]:
+        result = run_cli("search", "--lake", str(api_lake.path), "--", query)
+        assert result.returncode == 2, (query, result.stderr)
+        assert result.stderr == "citelake search: empty query: give words to search for (see citelake search --help)\n"

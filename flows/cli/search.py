@@ -39,8 +39,9 @@ def search_command(
     lake or is unreadable is rebuilt, with a line on stderr. Snippets mark the
     matched terms (bold here, <b>…</b> in json and csv).
 
-    Exit status: 2 with a one-line message for a malformed query or option,
-    1 when the lake cannot be read.
+    Exit status: 2 with a one-line message for a malformed or empty query
+    (nothing but *, operators or excluded terms) or option, 1 when the lake
+    cannot be read.
     """
 
     import duckdb
@@ -49,7 +50,7 @@ def search_command(
 
     from tasks.lake.location import resolve_location
     from tasks.search.index import SearchIndexError
-    from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
+    from tasks.search.query import EmptyQueryError, QuerySyntaxError, SearchFilters, search, search_facets
 
     require_format("search", output_format)
     location = resolve_location(lake, catalog)
@@ -69,7 +70,8 @@ def search_command(
         hits = search(location, query, filters, limit=limit, offset=offset, refresh=not rebuild)
         counts = search_facets(location, query, filters) if facets else None
     except QuerySyntaxError as error:
-        typer.echo(f"citelake search: {error}", err=True)
+        hint = " (see citelake search --help)" if isinstance(error, EmptyQueryError) else ""
+        typer.echo(f"citelake search: {error}{hint}", err=True)
         raise typer.Exit(code=2) from None
     except (LakeError, SearchIndexError, duckdb.Error, OSError, ValueError) as error:
         raise fail("search", error) from None

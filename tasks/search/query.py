@@ -57,6 +57,10 @@ class QuerySyntaxError(ValueError):
     """The query (or a filter) cannot be understood; the message is one line."""
 
 
+class EmptyQueryError(QuerySyntaxError):
+    """The query names nothing to search for: empty, ``*``, only operators or punctuation, or only excluded terms."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
     """The page's filters: each one left empty/None filters nothing; several values of one filter are alternatives."""
@@ -116,6 +120,32 @@ def prefixes(query: str) -> list[str]:
     return found
 
 
+# The parts of a query: a quoted phrase, a field name, a boost, a word.
+_QUERY_PART = re.compile(r'"[^"]*"?|\w+:|\^[\d.]*|\w+')
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def has_words(query: str) -> bool:
+    """Whether ``query`` names a word to search for: ``""``, ``*``, ``* *``, ``title:*``, ``-``, ``OR`` or ``...`` do not."""
+    for match in _QUERY_PART.finditer(query):
+        part = match.group(0)
+        if not part.startswith('"') and (part.endswith(":") or part.startswith("^") or part in _OPERATORS):
+            continue  # a field name, a boost or an operator
+        if _LETTER_OR_DIGIT.search(part):  # what tantivy's tokenizer keeps: "_" alone is no word
+            return True
+    return False
+
+
+def require_words(query: str) -> None:
+    """Raise :class:`EmptyQueryError` when ``query`` names nothing to search for (see :func:`has_words`).
+
+    ``*`` alone would list every statement in index order with nothing to mark: refused, not guessed at.
+    """
+    if not has_words(query):
+        raise EmptyQueryError("empty query: give words to search for")
+
+
 # A regex on the text field in a translated query (``word*`` becomes one), with its sign.
 _TEXT_REGEX = re.compile(r'"[^"]*"?|(?<![\w:])([+-]?)text:/((?:[^/\\]|\\.)*)/')
 
@@ -151,15 +181,20 @@ def snippet_query(searcher: tantivy.Searcher, schema: tantivy.Schema, query: str
 
 
 def parse_user_query(index: tantivy.Index, query: str) -> tantivy.Query:
-    """The user's query as a tantivy query (all terms required); :class:`QuerySyntaxError` when malformed."""
-    if not query.strip():
-        return tantivy.Query.all_query()
+    """The user's query as a tantivy query (all terms required).
+
+    Raises :class:`EmptyQueryError` when it names nothing to search for, or
+    only terms to exclude; :class:`QuerySyntaxError` when it is malformed.
+    """
+    require_words(query)
     try:
         return index.parse_query(
             translate_prefixes(query), DEFAULT_FIELDS, conjunction_by_default=True, allow_regexes=True
         )
     except ValueError as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        if "only excluding terms" in detail.lower():
+            raise EmptyQueryError(f"the query {query!r} only excludes: give words to search for too") from None
         raise QuerySyntaxError(f"cannot parse the query {query!r}: {detail}") from None
 
 
@@ -235,6 +270,7 @@ def search(
     it is missing, foreign or unreadable, with a line through ``notify``);
     ``refresh`` first brings it up to the lake's latest snapshot (opens the lake).
     """
+    require_words(query)  # before any index work: an empty query fails the same with or without a lake
     if limit < 0 or offset < 0:
         raise QuerySyntaxError("limit and offset must not be negative")
     generation = _generation(location, refresh, notify)
@@ -330,6 +366,7 @@ def search_facets(
     notify: Notify = _stderr,
 ) -> Facets:
     """Counts of every statement matching ``query`` and ``filters`` (one tantivy aggregation over fast fields)."""
+    require_words(query)
     generation = _generation(location, refresh, notify)
     full_query, _ = build_query(generation.index, query, filters)
     searcher = generation.index.searcher()
