@@ -9,6 +9,7 @@ The command's cases run on a lake of the saved scite API responses
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -187,3 +188,14 @@ def test_the_command_refuses_an_empty_or_all_wildcard_query_with_exit_2(api_lake
         result = run_cli("search", "--lake", str(api_lake.path), "--", query)
         assert result.returncode == 2, (query, result.stderr)
         assert result.stderr == "citelake search: empty query: give words to search for (see citelake search --help)\n"
+
+
+def test_a_query_starting_with_a_minus_goes_after_double_dash(api_lake: LakeLocation) -> None:
+    result = run_cli("search", "--lake", str(api_lake.path), "--format", "json", "--", "-mice title:cardiomyocytes")
+    assert result.returncode == 0, result.stderr
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(hits) == 3 and {hit["snippet"] for hit in hits} == {""}
+    only_excluded = run_cli("search", "--lake", str(api_lake.path), "--", "-mice")
+    assert only_excluded.returncode == 2 and "only excludes" in only_excluded.stderr
+    help_text = run_cli("search", "--help").stdout
+    assert "goes after --" in re.sub(r"[\s│]+", " ", help_text)

@@ -10,7 +10,8 @@ from flows.cli.shared import CatalogOption, LakeOption, fail, require_format
 def search_command(
     query: str = typer.Argument(
         ...,
-        help='What to find in the statements\' text: terms (all required), "exact phrases", OR, -excluded, prefix*.',
+        help='What to find in the statements\' text: terms (all required), "exact phrases", OR, -excluded, prefix*. '
+        "One that starts with - goes after --, which ends the options.",
     ),
     types: list[str] = typer.Option(
         [], "--type", help="supporting, mentioning or contrasting (repeat for several)."
@@ -38,6 +39,9 @@ def search_command(
     lake's latest snapshot first; an index that is missing, belongs to another
     lake or is unreadable is rebuilt, with a line on stderr. Snippets mark the
     matched terms (bold here, <b>…</b> in json and csv).
+
+    A query that starts with "-" follows "--", which ends the options:
+    citelake search --limit 5 -- '-mice regulatory cells'.
 
     Exit status: 2 with a one-line message for a malformed or empty query
     (nothing but *, operators or excluded terms) or option, 1 when the lake
