@@ -20,7 +20,7 @@ import tantivy
 
 from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
-from tasks.search.index import index_schema, to_document
+from tasks.search.schema import index_schema, to_document
 from tasks.search.query import (
     PREFIX_TERMS_MARKED,
     SNIPPET_CHARS,

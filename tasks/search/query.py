@@ -280,7 +280,7 @@ def search(
 def search_index(
     index: tantivy.Index, query: str, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0
 ) -> pl.DataFrame:
-    """:func:`search` over an opened index (the published generation's, or any of :func:`index_schema`)."""
+    """:func:`search` over an opened index (the published generation's, or any of :func:`tasks.search.schema.index_schema`)."""
     if limit < 0 or offset < 0:
         raise QuerySyntaxError("limit and offset must not be negative")
     full_query, text_query = build_query(index, query, filters)
