@@ -20,7 +20,6 @@ import tantivy
 
 from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
-from tasks.search.schema import index_schema, to_document
 from tasks.search.query import (
     PREFIX_TERMS_MARKED,
     SNIPPET_CHARS,
@@ -29,14 +28,9 @@ from tasks.search.query import (
     has_words,
     search_index,
 )
+from tasks.search.schema import TEXT_ANALYZER, index_schema, to_document
 
 REPO = Path(__file__).resolve().parent.parent
-STEMMER = (
-    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-    .filter(tantivy.Filter.lowercase())
-    .filter(tantivy.Filter.stemmer("english"))
-    .build()
-)
 FILLER = "Earlier work measured serum markers in a small group of patients over several years. " * 12
 # More terms under one prefix than snippet_query lists for it, each in one statement.
 KAPPAS = [f"kappa{number:02d}" for number in range(PREFIX_TERMS_MARKED + 10)]
@@ -89,7 +83,7 @@ def marked_words(snippet: str) -> list[str]:
 def query_terms(query: str) -> tuple[set[str], list[str]]:
     """The stemmed words of ``query`` and its prefixes (``word*``, and ``/word.*/`` in a regex)."""
     words = [word for word in re.findall(r"\w+", query) if word not in ("OR", "AND", "NOT")]
-    stems = {stem for word in words for stem in STEMMER.analyze(word)}
+    stems = {stem for word in words for stem in TEXT_ANALYZER.analyze(word)}
     return stems, [word.lower() for word in re.findall(r"(\w+)\.?\*", query)]
 
 
@@ -149,7 +143,7 @@ def test_each_hit_snippet_marks_a_term_of_the_query(index: tantivy.Index, query:
         marked = marked_words(row["snippet"])
         assert marked, (query, row["statement_id"], row["snippet"])
         for word in marked:
-            (stem,) = STEMMER.analyze(word)
+            (stem,) = TEXT_ANALYZER.analyze(word)
             assert stem in stems or any(stem.startswith(prefix) for prefix in prefixes), (query, word)
         assert len(re.sub(r"</?b>", "", row["snippet"])) <= SNIPPET_CHARS
 

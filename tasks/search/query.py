@@ -31,6 +31,7 @@ from tasks.search.index import (
     open_generation,
     update_index,
 )
+from tasks.search.schema import TEXT_ANALYZER
 
 DEFAULT_FIELDS = ["text"]
 SNIPPET_CHARS = 240
@@ -83,12 +84,6 @@ class SearchFilters:
 
 # Outside quotes: a bare word ending in '*', with an optional + or - before it.
 _QUOTED_OR_PREFIX = re.compile(r'"[^"]*"?|(?<![\w:*])([+-]?)(\w+)\*(?![\w*])')
-_STEMMER = (
-    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-    .filter(tantivy.Filter.lowercase())
-    .filter(tantivy.Filter.stemmer("english"))
-    .build()
-)
 
 
 def translate_prefixes(query: str) -> str:
@@ -103,7 +98,7 @@ def translate_prefixes(query: str) -> str:
         if match.group(2) is None:
             return match.group(0)
         sign, word = match.group(1), match.group(2).lower()
-        stems = {word, *_STEMMER.analyze(word)}
+        stems = {word, *TEXT_ANALYZER.analyze(word)}
         alternatives = "|".join(sorted(re.escape(stem) for stem in stems if stem))
         return f"{sign}text:/({alternatives}).*/"
 
@@ -116,7 +111,7 @@ def prefixes(query: str) -> list[str]:
     for match in _QUOTED_OR_PREFIX.finditer(query):
         if match.group(2) is not None and match.group(1) != "-":
             word = match.group(2).lower()
-            found.extend(sorted({word, *_STEMMER.analyze(word)}))
+            found.extend(sorted({word, *TEXT_ANALYZER.analyze(word)}))
     return found
 
 
@@ -335,7 +330,7 @@ def _snippet(
     if not html and regexes:
         # A prefix or regex matched a term that snippet_query did not list (it lists
         # PREFIX_TERMS_MARKED a prefix): mark the terms of this text that it matches.
-        terms = sorted({term for term in _STEMMER.analyze(text) if any(regex.fullmatch(term) for regex in regexes)})
+        terms = sorted({term for term in TEXT_ANALYZER.analyze(text) if any(regex.fullmatch(term) for regex in regexes)})
         if terms:
             own = _snippet_generator(searcher, schema, tantivy.Query.term_set_query(schema, "text", terms))
             html = own.snippet_from_doc(document).to_html()

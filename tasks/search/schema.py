@@ -1,4 +1,4 @@
-"""The search index's schema: its fields, and the document of one statement row.
+"""The search index's schema: its fields, the document of one statement row, and the text fields' analyzer.
 
 What a document holds decides :data:`INDEX_FORMAT`, the format a generation's
 stamp records (``tasks.search.index``): an index of another format is rebuilt.
@@ -14,6 +14,14 @@ import tantivy
 # Bump when the schema or the documents change: an index of another format is rebuilt.
 # 2: no first_seen and last_seen (no search used them; they were a fifth of a build's time).
 INDEX_FORMAT = 2
+# What the en_stem tokenizer of ``text`` and ``title`` makes of words (split, lower-cased,
+# stemmed), for the queries that name indexed terms themselves: prefixes, snippet marks.
+TEXT_ANALYZER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
 
 
 @functools.cache
