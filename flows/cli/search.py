@@ -10,7 +10,8 @@ from flows.cli.shared import CatalogOption, LakeOption, fail, require_format
 def search_command(
     query: str = typer.Argument(
         ...,
-        help='What to find in the statements\' text: terms (all required), "exact phrases", OR, -excluded, prefix*.',
+        help='What to find in the statements\' text: terms (all required), "exact phrases", OR, -excluded, prefix*. '
+        "One that starts with - goes after --, which ends the options.",
     ),
     types: list[str] = typer.Option(
         [], "--type", help="supporting, mentioning or contrasting (repeat for several)."
@@ -39,8 +40,12 @@ def search_command(
     lake or is unreadable is rebuilt, with a line on stderr. Snippets mark the
     matched terms (bold here, <b>…</b> in json and csv).
 
-    Exit status: 2 with a one-line message for a malformed query or option,
-    1 when the lake cannot be read.
+    A query that starts with "-" follows "--", which ends the options:
+    citelake search --limit 5 -- '-mice regulatory cells'.
+
+    Exit status: 2 with a one-line message for a malformed or empty query
+    (nothing but *, operators or excluded terms) or option, 1 when the lake
+    cannot be read.
     """
 
     import duckdb
@@ -49,7 +54,7 @@ def search_command(
 
     from tasks.lake.location import resolve_location
     from tasks.search.index import SearchIndexError
-    from tasks.search.query import QuerySyntaxError, SearchFilters, search, search_facets
+    from tasks.search.query import EmptyQueryError, QuerySyntaxError, SearchFilters, search, search_facets
 
     require_format("search", output_format)
     location = resolve_location(lake, catalog)
@@ -69,7 +74,8 @@ def search_command(
         hits = search(location, query, filters, limit=limit, offset=offset, refresh=not rebuild)
         counts = search_facets(location, query, filters) if facets else None
     except QuerySyntaxError as error:
-        typer.echo(f"citelake search: {error}", err=True)
+        hint = " (see citelake search --help)" if isinstance(error, EmptyQueryError) else ""
+        typer.echo(f"citelake search: {error}{hint}", err=True)
         raise typer.Exit(code=2) from None
     except (LakeError, SearchIndexError, duckdb.Error, OSError, ValueError) as error:
         raise fail("search", error) from None

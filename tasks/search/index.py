@@ -29,7 +29,6 @@ module (see ``flows.search_tasks``).
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -41,7 +40,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -50,15 +48,13 @@ import tantivy
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql, registered
+from tasks.search.schema import INDEX_FORMAT, index_schema, to_document
 
 INDEX_DIR = "_search"
 POINTER_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 STAMP_FILE = "citelake-search.json"
 GENERATION_PREFIX = "gen-"
-# Bump when the schema or the documents change: an index of another format is rebuilt.
-# 2: no first_seen and last_seen (no search used them; they were a fifth of a build's time).
-INDEX_FORMAT = 2
 # Generations kept besides the current one, for searches that opened them just before a swap.
 KEPT_GENERATIONS = 2
 WRITER_HEAP = 100_000_000
@@ -87,36 +83,6 @@ def lake_id(location: LakeLocation) -> str:
     """Which lake an index belongs to: a digest of its catalog (the SQLite file's path, or the PostgreSQL connection)."""
     catalog = f"postgres:{location.catalog}" if location.catalog else f"sqlite:{location.catalog_file.resolve()}"
     return hashlib.sha256(catalog.encode()).hexdigest()[:32]
-
-
-@functools.cache
-def index_schema() -> tantivy.Schema:
-    """One document per statement. Raw (untokenised) fields filter and count; ``text`` and ``title`` are stemmed."""
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("statement_id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("text", stored=True, tokenizer_name="en_stem")
-    builder.add_text_field("doi", stored=True, tokenizer_name="raw")
-    builder.add_text_field("doi_key", tokenizer_name="raw")  # lower-cased: DOIs match in any case
-    builder.add_text_field("title", stored=True, tokenizer_name="en_stem")
-    builder.add_integer_field("year", stored=True, indexed=True, fast=True)
-    builder.add_text_field("section", stored=True)
-    builder.add_text_field("section_category", stored=True, fast=True, tokenizer_name="raw")
-    builder.add_text_field("type", stored=True, fast=True, tokenizer_name="raw")
-    builder.add_float_field("confidence", stored=True, indexed=True, fast=True)
-    return builder.build()
-
-
-def to_document(row: dict[str, Any]) -> tantivy.Document:
-    """The index document of one statement row (``sql/search/statements_to_index.sql``); NULLs are left out.
-
-    ``Document.from_dict`` with the schema converts each value by its field's
-    type, 11 µs a row against 18 µs for ``Document(**fields)`` (the dates most),
-    and the rows of a first build are hundreds of thousands.
-    """
-    fields = {name: value for name, value in row.items() if value is not None}
-    if "doi" in fields:
-        fields["doi_key"] = fields["doi"].lower()
-    return tantivy.Document.from_dict(fields, index_schema())
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from tasks.search.index import (
     open_generation,
     update_index,
 )
+from tasks.search.schema import TEXT_ANALYZER
 
 DEFAULT_FIELDS = ["text"]
 SNIPPET_CHARS = 240
@@ -57,6 +58,10 @@ class QuerySyntaxError(ValueError):
     """The query (or a filter) cannot be understood; the message is one line."""
 
 
+class EmptyQueryError(QuerySyntaxError):
+    """The query names nothing to search for: empty, ``*``, only operators or punctuation, or only excluded terms."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
     """The page's filters: each one left empty/None filters nothing; several values of one filter are alternatives."""
@@ -79,12 +84,6 @@ class SearchFilters:
 
 # Outside quotes: a bare word ending in '*', with an optional + or - before it.
 _QUOTED_OR_PREFIX = re.compile(r'"[^"]*"?|(?<![\w:*])([+-]?)(\w+)\*(?![\w*])')
-_STEMMER = (
-    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-    .filter(tantivy.Filter.lowercase())
-    .filter(tantivy.Filter.stemmer("english"))
-    .build()
-)
 
 
 def translate_prefixes(query: str) -> str:
@@ -99,7 +98,7 @@ def translate_prefixes(query: str) -> str:
         if match.group(2) is None:
             return match.group(0)
         sign, word = match.group(1), match.group(2).lower()
-        stems = {word, *_STEMMER.analyze(word)}
+        stems = {word, *TEXT_ANALYZER.analyze(word)}
         alternatives = "|".join(sorted(re.escape(stem) for stem in stems if stem))
         return f"{sign}text:/({alternatives}).*/"
 
@@ -112,7 +111,53 @@ def prefixes(query: str) -> list[str]:
     for match in _QUOTED_OR_PREFIX.finditer(query):
         if match.group(2) is not None and match.group(1) != "-":
             word = match.group(2).lower()
-            found.extend(sorted({word, *_STEMMER.analyze(word)}))
+            found.extend(sorted({word, *TEXT_ANALYZER.analyze(word)}))
+    return found
+
+
+# The parts of a query: a quoted phrase, a field name, a boost, a word.
+_QUERY_PART = re.compile(r'"[^"]*"?|\w+:|\^[\d.]*|\w+')
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def has_words(query: str) -> bool:
+    """Whether ``query`` names a word to search for: ``""``, ``*``, ``* *``, ``title:*``, ``-``, ``OR`` or ``...`` do not."""
+    for match in _QUERY_PART.finditer(query):
+        part = match.group(0)
+        if not part.startswith('"') and (part.endswith(":") or part.startswith("^") or part in _OPERATORS):
+            continue  # a field name, a boost or an operator
+        if _LETTER_OR_DIGIT.search(part):  # what tantivy's tokenizer keeps: "_" alone is no word
+            return True
+    return False
+
+
+def require_words(query: str) -> None:
+    """Raise :class:`EmptyQueryError` when ``query`` names nothing to search for (see :func:`has_words`).
+
+    ``*`` alone would list every statement in index order with nothing to mark: refused, not guessed at.
+    """
+    if not has_words(query):
+        raise EmptyQueryError("empty query: give words to search for")
+
+
+# A regex on the text field in a translated query (``word*`` becomes one), with its sign.
+_TEXT_REGEX = re.compile(r'"[^"]*"?|(?<![\w:])([+-]?)text:/((?:[^/\\]|\\.)*)/')
+
+
+def text_regexes(query: str) -> list[re.Pattern[str]]:
+    """The regexes (``word*`` prefixes and ``text:/…/``) that ``query`` matches indexed text terms with, not excluded.
+
+    Python's ``re`` reads tantivy's regex syntax alike for what queries use; one it cannot read is left out.
+    """
+    found: list[re.Pattern[str]] = []
+    for match in _TEXT_REGEX.finditer(translate_prefixes(query)):
+        if match.group(2) is None or match.group(1) == "-":
+            continue
+        try:
+            found.append(re.compile(match.group(2).replace("\\/", "/")))
+        except re.error:
+            continue
     return found
 
 
@@ -131,15 +176,20 @@ def snippet_query(searcher: tantivy.Searcher, schema: tantivy.Schema, query: str
 
 
 def parse_user_query(index: tantivy.Index, query: str) -> tantivy.Query:
-    """The user's query as a tantivy query (all terms required); :class:`QuerySyntaxError` when malformed."""
-    if not query.strip():
-        return tantivy.Query.all_query()
+    """The user's query as a tantivy query (all terms required).
+
+    Raises :class:`EmptyQueryError` when it names nothing to search for, or
+    only terms to exclude; :class:`QuerySyntaxError` when it is malformed.
+    """
+    require_words(query)
     try:
         return index.parse_query(
             translate_prefixes(query), DEFAULT_FIELDS, conjunction_by_default=True, allow_regexes=True
         )
     except ValueError as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
+        if "only excluding terms" in detail.lower():
+            raise EmptyQueryError(f"the query {query!r} only excludes: give words to search for too") from None
         raise QuerySyntaxError(f"cannot parse the query {query!r}: {detail}") from None
 
 
@@ -215,21 +265,29 @@ def search(
     it is missing, foreign or unreadable, with a line through ``notify``);
     ``refresh`` first brings it up to the lake's latest snapshot (opens the lake).
     """
+    require_words(query)  # before any index work: an empty query fails the same with or without a lake
     if limit < 0 or offset < 0:
         raise QuerySyntaxError("limit and offset must not be negative")
     generation = _generation(location, refresh, notify)
-    full_query, text_query = build_query(generation.index, query, filters)
-    searcher = generation.index.searcher()
+    return search_index(generation.index, query, filters, limit=limit, offset=offset)
+
+
+def search_index(
+    index: tantivy.Index, query: str, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0
+) -> pl.DataFrame:
+    """:func:`search` over an opened index (the published generation's, or any of :func:`tasks.search.schema.index_schema`)."""
+    if limit < 0 or offset < 0:
+        raise QuerySyntaxError("limit and offset must not be negative")
+    full_query, text_query = build_query(index, query, filters)
+    searcher = index.searcher()
     rows: list[dict[str, Any]] = []
     if limit:
         result = searcher.search(full_query, limit=limit, offset=offset, count=False)
-        schema = generation.index.schema
-        snippets = tantivy.SnippetGenerator.create(searcher, snippet_query(searcher, schema, query, text_query), schema, "text")
-        snippets.set_max_num_chars(SNIPPET_CHARS)
+        schema = index.schema
+        snippets = _snippet_generator(searcher, schema, snippet_query(searcher, schema, query, text_query))
+        regexes = text_regexes(query)
         for rank, (score, address) in enumerate(result.hits, start=offset + 1):
             document = searcher.doc(address)
-            snippet = snippets.snippet_from_doc(document)
-            html = snippet.to_html() or _escape(document.get_first("text")[:SNIPPET_CHARS])
             rows.append(
                 {
                     "rank": rank,
@@ -242,10 +300,41 @@ def search(
                     "section_category": document.get_first("section_category"),
                     "type": document.get_first("type"),
                     "confidence": document.get_first("confidence"),
-                    "snippet": html,
+                    "snippet": _snippet(searcher, schema, snippets, regexes, document),
                 }
             )
     return pl.DataFrame(rows, schema=RESULT_SCHEMA)
+
+
+def _snippet_generator(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query) -> tantivy.SnippetGenerator:
+    generator = tantivy.SnippetGenerator.create(searcher, query, schema, "text")
+    generator.set_max_num_chars(SNIPPET_CHARS)
+    return generator
+
+
+def _snippet(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    snippets: tantivy.SnippetGenerator,
+    regexes: list[re.Pattern[str]],
+    document: tantivy.Document,
+) -> str:
+    """The statement text's best fragment with the matched terms marked; its start when the match is elsewhere (title, section).
+
+    A statement without text (some scite API responses have none) has an empty snippet.
+    """
+    text = document.get_first("text")
+    if text is None:
+        return ""
+    html = snippets.snippet_from_doc(document).to_html()
+    if not html and regexes:
+        # A prefix or regex matched a term that snippet_query did not list (it lists
+        # PREFIX_TERMS_MARKED a prefix): mark the terms of this text that it matches.
+        terms = sorted({term for term in TEXT_ANALYZER.analyze(text) if any(regex.fullmatch(term) for regex in regexes)})
+        if terms:
+            own = _snippet_generator(searcher, schema, tantivy.Query.term_set_query(schema, "text", terms))
+            html = own.snippet_from_doc(document).to_html()
+    return html or _escape(text[:SNIPPET_CHARS])
 
 
 def _escape(text: str) -> str:
@@ -272,6 +361,7 @@ def search_facets(
     notify: Notify = _stderr,
 ) -> Facets:
     """Counts of every statement matching ``query`` and ``filters`` (one tantivy aggregation over fast fields)."""
+    require_words(query)
     generation = _generation(location, refresh, notify)
     full_query, _ = build_query(generation.index, query, filters)
     searcher = generation.index.searcher()
