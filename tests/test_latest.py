@@ -11,15 +11,16 @@ are found in, the batches they fall in and the runs that store them.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
 
-from tasks.lake.sql import read_sql
+from tasks.lake.sql import SQL_DIR, read_sql
 from tasks.lake.writer import LakeWriter
 from tasks.reading.record import SourceFile
-from tasks.reading.scite_api import ApiResponse, ApiTally, api_frames
+from tasks.reading.scite_api import ApiPaper, ApiResponse, ApiTally, api_frames
 from tasks.reading.split import SAME_SAVE_MICROSECONDS, split_records
 from tests.test_split import make_record, make_statement, source_of
 
@@ -102,6 +103,41 @@ def test_the_sql_windows_are_the_splits() -> None:
 
     assert [start // SAME_SAVE_MICROSECONDS for (start,) in sql_starts] == split_windows
     assert all(start % SAME_SAVE_MICROSECONDS == 0 for (start,) in sql_starts)
+
+
+# Every SQL statement that orders saves of a paper orders them by all four keys, in the
+# split's order (ascending, or all descending for "latest first"); a saved /papers
+# response, which has no counts, by its window and source_sha256.
+_WINDOW = r"time_bucket\(interval 2 second, (?:[^()]|\([^()]*\))*\)"
+_SNAPSHOT_ORDER = re.compile(
+    _WINDOW + r"(?P<desc> desc)?,\s*"
+    r"[\w.]*cited_by(?(desc) desc) nulls (?P<nulls>first|last),\s*"
+    r"[\w.]*statement_count(?(desc) desc) nulls (?P=nulls),\s*"
+    r"[\w.]*source(?(desc) desc) nulls (?P=nulls),\s*"
+    r"[\w.]*source_sha256(?(desc) desc|(?!\s+desc))\b"
+)
+_RESPONSE_ORDER = re.compile(_WINDOW + r" desc, source_sha256 desc\b")
+
+
+def test_every_sql_statement_that_orders_saves_uses_the_whole_order() -> None:
+    partial = []
+    ordering = set()
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        assert "epoch_us(observed_at) //" not in text, f"{path.name}: windows are time_bucket's (floored before 1970)"
+        for match in re.finditer(_WINDOW, text):
+            rest = text[match.start():]
+            whole = _SNAPSHOT_ORDER.match(rest) or _RESPONSE_ORDER.match(rest)
+            if whole is None or (whole.re is _SNAPSHOT_ORDER and (whole["desc"] is None) != (whole["nulls"] == "first")):
+                partial.append(f"{path.relative_to(SQL_DIR)}: {rest[:80]!r}")
+            ordering.add(str(path.relative_to(SQL_DIR)))
+    assert not partial
+    assert {
+        "lake/merge_papers.sql", "lake/merge_abstracts.sql", "lake/merge_statements.sql",
+        "lake/merge_paper_metadata.sql", "views/paper_count_history.sql",
+        "views/statement_reclassifications.sql", "views/retracted_papers.sql",
+        "alerts/candidate_api_alerts.sql", "explain/trend.sql", "explain/history.sql", "explain/paper_list.sql",
+    } <= ordering  # fmt: skip
 
 
 # --- the lake: batches, runs and the SQL that reads snapshots ---------------------------------------
@@ -290,3 +326,24 @@ def test_a_page_and_an_api_tally_in_one_window_give_the_page_whichever_is_newer(
         (doi, source, 6, True, 30) if source == "page" else (doi, source, 7, True, None)
         for doi, (*_, source) in cases.items()
     )
+
+
+def test_two_papers_responses_in_one_window_give_the_journal_of_the_larger_hash(lake, report_files_of) -> None:
+    """The newest /papers response sets papers.journal: in one window by content, whichever file is newer."""
+    early, late = T + 0.2 * SECOND, T + 0.6 * SECOND
+
+    def response(doi: str, journal: str, at: datetime) -> tuple[SourceFile, ApiResponse]:
+        paper = ApiPaper(doi, "A Paper", 2020, journal, None, None, "journal-article", None, False, [])
+        sha256 = hashlib.sha256(journal.encode()).hexdigest()[:-len(doi)] + doi  # the journal orders the hashes
+        return SourceFile(f"/api/{sha256}.json", 100, at, sha256), ApiResponse(shape="papers", papers=[paper])
+
+    responses = [
+        response("10.3/first-newer", "Journal A", late), response("10.3/first-newer", "Journal B", early),
+        response("10.3/second-newer", "Journal A", early), response("10.3/second-newer", "Journal B", late),
+    ]  # fmt: skip
+    write(lake, [[[]]], report_files_of, {(0, 0): responses})
+
+    larger = max(["Journal A", "Journal B"], key=lambda journal: hashlib.sha256(journal.encode()).hexdigest())
+    assert lake.execute("select doi, journal from papers order by doi").fetchall() == [
+        ("10.3/first-newer", larger), ("10.3/second-newer", larger)
+    ]  # fmt: skip
