@@ -13,7 +13,11 @@ latest_responses as not materialized (
     select doi, source_sha256, observed_at, retracted
     from api_papers
     semi join changed using (doi)
-    qualify row_number() over (partition by doi order by observed_at desc, source_sha256 desc) = 1
+    -- the newest: by the 2-second window of observed_at, then content (docs/tables.md)
+    qualify row_number() over (
+        partition by doi
+        order by time_bucket(interval 2 second, observed_at) desc, source_sha256 desc
+    ) = 1
 ),
 
 retracted as (

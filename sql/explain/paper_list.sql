@@ -1,9 +1,19 @@
 -- Every paper of the lake with its balance and trend, for the index of a site.
+-- The first page is the first in the lake's order of "latest"
+-- (tasks/reading/split.py, docs/tables.md).
 with pages as (
     select
         doi,
         count(*) as pages,
-        arg_min(cited_by, (observed_at, source_sha256)) as first_cited_by
+        first(
+            cited_by
+            order by
+                time_bucket(interval 2 second, observed_at),
+                cited_by nulls first,
+                statement_count nulls first,
+                source nulls first,
+                source_sha256
+        ) as first_cited_by
     from paper_snapshots
     group by doi
 ),

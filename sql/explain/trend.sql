@@ -1,5 +1,7 @@
 -- The trend across the paper's saved pages: the first and the latest page's
--- dates and counts, and how much each count grew in between.
+-- dates and counts, and how much each count grew in between. Pages (and saved
+-- API tallies) in the lake's order of "latest" (tasks/reading/split.py,
+-- docs/tables.md), so the latest is the one papers took.
 -- One row per paper of $dois (a list of DOIs) that the lake holds a page of.
 with wanted as (
     select distinct unnest($dois) as doi
@@ -9,7 +11,15 @@ pages as (
     select
         paper_snapshots.doi, observed_at, source_sha256, cited_by, statement_count,
         supporting, mentioning, contrasting, unclassified,
-        row_number() over (partition by paper_snapshots.doi order by observed_at, source_sha256) as page_number,
+        row_number() over (
+            partition by paper_snapshots.doi
+            order by
+                time_bucket(interval 2 second, observed_at),
+                cited_by nulls first,
+                statement_count nulls first,
+                source nulls first,
+                source_sha256
+        ) as page_number,
         count(*) over (partition by paper_snapshots.doi) as pages
     from paper_snapshots
     join wanted on wanted.doi = paper_snapshots.doi

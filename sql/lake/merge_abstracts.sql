@@ -1,8 +1,8 @@
 -- Upsert abstracts by doi, once per run, from every batch staged in
--- run_abstracts: the latest page's abstract wins (by observed_at, within one
--- 2-second window by the page's cited_by then statement_count, as
--- tasks/reading/split.py orders pages; ties broken by source_sha256); unchanged rows
--- are left out. Runs after insert_paper_snapshots.sql, so every page's counts are there.
+-- run_abstracts: the latest page's abstract wins, in the order of "latest"
+-- (tasks/reading/split.py, docs/tables.md): the page's 2-second window,
+-- cited_by, statement_count, source, source_sha256; unchanged rows are left
+-- out. Runs after insert_paper_snapshots.sql, so every page's counts are there.
 merge into abstracts as target
 using (
     -- Not materialized: with DuckDB 1.5.5 a MERGE whose source reads a
@@ -31,16 +31,17 @@ using (
                 row_number() over (
                     partition by candidates.doi
                     order by
-                        epoch_us(candidates.observed_at) // 2000000 desc,
+                        time_bucket(interval 2 second, candidates.observed_at) desc,
                         page_counts.cited_by desc nulls last,
                         page_counts.statement_count desc nulls last,
-                        candidates.observed_at desc,
+                        page_counts.source desc nulls last,
                         candidates.source_sha256 desc
                 ) as recency
             from candidates
             left join (
-                select source_sha256, cited_by, statement_count from paper_snapshots
-            ) as page_counts on page_counts.source_sha256 = candidates.source_sha256
+                select doi, source_sha256, cited_by, statement_count, source from paper_snapshots
+            ) as page_counts
+                on page_counts.doi = candidates.doi and page_counts.source_sha256 = candidates.source_sha256
         )
         where recency = 1
     ),

@@ -1,8 +1,10 @@
 -- papers' bibliographic columns (journal, publisher, issns, type, authors,
 -- retracted) from the newest stored API response that described the paper (by
--- observed_at, ties broken by source_sha256). A title or year the paper lacks is
+-- the 2-second window of observed_at, then the larger source_sha256, as
+-- docs/tables.md orders saves). A title or year the paper lacks is
 -- taken from there, or, when its latest snapshot is an API tally (which names no
--- title), from its latest snapshot that had one. A paper known only from such a
+-- title), from its latest snapshot that had one (in the order of "latest",
+-- tasks/reading/split.py). A paper known only from such a
 -- response gets a row of its own (no counts, no statements shown) until a page or
 -- a tally is stored. Runs after merge_papers.sql and insert_api_papers.sql,
 -- for every paper the run touched that the lake knows from a saved API
@@ -31,7 +33,10 @@ using (
         select api_papers.*
         from api_papers
         semi join touched using (doi)
-        qualify row_number() over (partition by doi order by observed_at desc, source_sha256 desc) = 1
+        qualify row_number() over (
+            partition by doi
+            order by time_bucket(interval 2 second, observed_at) desc, source_sha256 desc
+        ) = 1
     ),
 
     latest_is_api as not materialized (
@@ -46,7 +51,15 @@ using (
         from paper_snapshots
         semi join latest_is_api using (doi)
         where title is not null
-        qualify row_number() over (partition by doi order by observed_at desc, source_sha256 desc) = 1
+        qualify row_number() over (
+            partition by doi
+            order by
+                time_bucket(interval 2 second, observed_at) desc,
+                cited_by desc nulls last,
+                statement_count desc nulls last,
+                source desc nulls last,
+                source_sha256 desc
+        ) = 1
     ),
 
     candidates as not materialized (

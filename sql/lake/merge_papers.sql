@@ -1,8 +1,9 @@
 -- Upsert papers by doi, once per run, from every batch staged in run_papers:
--- the values of the latest page win (by last_seen, except that within one
--- 2-second window the larger cited_by then statement_count is the later page,
--- as tasks/reading/split.py orders pages; ties broken by source_sha256 so the result
--- never depends on batch order);
+-- the values of the latest snapshot win, in the order of "latest"
+-- (tasks/reading/split.py, docs/tables.md): its 2-second window, cited_by,
+-- statement_count, source, source_sha256. A candidate's time and source are
+-- its snapshot's (paper_snapshots, stored by insert_paper_snapshots.sql before
+-- this): its last_seen spans its batch's pages, not the one it comes from.
 -- first_seen and last_seen span every page. Rows that would not change are
 -- left out so a re-run rewrites nothing.
 merge into papers as target
@@ -32,19 +33,23 @@ using (
 
     ranked as (
         select
-            *,
+            candidates.*,
             row_number() over (
-                partition by doi
+                partition by candidates.doi
                 order by
-                    epoch_us(last_seen) // 2000000 desc,
-                    cited_by desc nulls last,
-                    statement_count desc nulls last,
-                    last_seen desc,
-                    source_sha256 desc
+                    time_bucket(interval 2 second, coalesce(snapshots.observed_at, candidates.last_seen)) desc,
+                    candidates.cited_by desc nulls last,
+                    candidates.statement_count desc nulls last,
+                    snapshots.source desc nulls last,
+                    candidates.source_sha256 desc
             ) as recency,
-            min(first_seen) over (partition by doi) as first_seen_overall,
-            max(last_seen) over (partition by doi) as last_seen_overall
+            min(candidates.first_seen) over (partition by candidates.doi) as first_seen_overall,
+            max(candidates.last_seen) over (partition by candidates.doi) as last_seen_overall
         from candidates
+        left join (
+            select doi, source_sha256, observed_at, source from paper_snapshots
+        ) as snapshots
+            on snapshots.doi = candidates.doi and snapshots.source_sha256 = candidates.source_sha256
     ),
 
     merged as (

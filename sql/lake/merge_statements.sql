@@ -2,10 +2,10 @@
 -- run_statements, of the statements run_merged_statements lists
 -- (select_merged_keys.sql; insert_new_statements.sql adds the rest,
 -- after this, so the lake's statements read here are the ones stored before
--- the run). type and confidence come from the latest
--- sighting in the lake (by observed_at, within one 2-second window by its
--- page's cited_by then statement_count, ties broken by source_sha256, as the
--- split orders pages); the older classification stays in statement_sightings.
+-- the run). type and confidence come from the latest sighting in the lake, in
+-- the order of "latest" of its page (tasks/reading/split.py, docs/tables.md):
+-- the 2-second window, cited_by, statement_count, source, source_sha256; the
+-- older classification stays in statement_sightings.
 -- first_seen and last_seen span every sighting; unchanged rows are left out.
 -- Runs after insert_statement_sightings.sql, so this batch's sightings count.
 --
@@ -52,16 +52,18 @@ latest_sightings as (
         select * from statement_sightings
         semi join incoming using (statement_id)
     ) as sightings
+    -- by doi too: a saved API tally batch holds several papers' snapshots under one hash
     left join (
-        select source_sha256, cited_by, statement_count from paper_snapshots
-    ) as page_counts on page_counts.source_sha256 = sightings.source_sha256
+        select doi, source_sha256, cited_by, statement_count, source from paper_snapshots
+    ) as page_counts
+        on page_counts.doi = sightings.doi and page_counts.source_sha256 = sightings.source_sha256
     qualify row_number() over (
         partition by sightings.statement_id
         order by
-            epoch_us(sightings.observed_at) // 2000000 desc,
+            time_bucket(interval 2 second, sightings.observed_at) desc,
             page_counts.cited_by desc nulls last,
             page_counts.statement_count desc nulls last,
-            sightings.observed_at desc,
+            page_counts.source desc nulls last,
             sightings.source_sha256 desc
     ) = 1
 ),

@@ -27,15 +27,15 @@ with_previous as (
         lag(contrasting) over by_page as previous_contrasting,
         lag(unclassified) over by_page as previous_unclassified
     from snapshots
-    -- Pages in the lake's order of "latest" (tasks/reading/split.py): within one 2-second
-    -- window (a checkout or copy, not two saves) the larger counts came later.
+    -- Snapshots in the lake's order of "latest" (tasks/reading/split.py, docs/tables.md):
+    -- within one 2-second window (a checkout or copy, not two saves) content decides.
     window by_page as (
         partition by doi
         order by
-            epoch_us(observed_at) // 2000000,
+            time_bucket(interval 2 second, observed_at),
             cited_by nulls first,
             statement_count nulls first,
-            observed_at,
+            source nulls first,
             source_sha256
     )
 ),

@@ -6,7 +6,11 @@ create or replace view retracted_papers as
 with latest_responses as (
     select doi, source_sha256
     from api_papers
-    qualify row_number() over (partition by doi order by observed_at desc, source_sha256 desc) = 1
+    -- the newest: by the 2-second window of observed_at, then content (docs/tables.md)
+    qualify row_number() over (
+        partition by doi
+        order by time_bucket(interval 2 second, observed_at) desc, source_sha256 desc
+    ) = 1
 ),
 
 notices as (

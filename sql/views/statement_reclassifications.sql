@@ -10,7 +10,8 @@ with sightings as (
         statement_sightings.type,
         statement_sightings.confidence,
         paper_snapshots.cited_by,
-        paper_snapshots.statement_count
+        paper_snapshots.statement_count,
+        paper_snapshots.source
     from statement_sightings
     -- by doi too: a saved API tally batch holds several papers' snapshots under one hash
     left join paper_snapshots
@@ -25,15 +26,15 @@ with_previous as (
         lag(confidence) over by_time as previous_confidence,
         lag(observed_at) over by_time as previous_observed_at
     from sightings
-    -- Sightings in the lake's order of "latest" (tasks/reading/split.py): within one
-    -- 2-second window the page with the larger counts came later.
+    -- Sightings in the lake's order of "latest" of their pages (tasks/reading/split.py,
+    -- docs/tables.md): within one 2-second window content decides.
     window by_time as (
         partition by statement_id
         order by
-            epoch_us(observed_at) // 2000000,
+            time_bucket(interval 2 second, observed_at),
             cited_by nulls first,
             statement_count nulls first,
-            observed_at,
+            source nulls first,
             source_sha256
     )
 ),

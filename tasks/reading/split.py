@@ -15,15 +15,29 @@ Two steps, both pure:
 so a batch's frames can be merged with others' in any grouping and give what
 :func:`split_records` gives on all the records at once.
 
-Order of "latest": by ``observed_at`` (the file's mtime), except that pages of a
-paper saved within the same 2-second window (:data:`SAME_SAVE_MICROSECONDS`, counted
-from the Unix epoch) are ordered by their counts, ``cited_by`` then
-``statement_count`` (a missing count is smallest): mtimes that close come from a
-checkout or a copy, not from two saves (git gives a re-saved page a mtime a few µs
-older than its original's), and a paper's counts never shrink on a re-save. Then by
-``observed_at`` and the larger ``source_sha256``, so the outcome never depends on the
-order of the input. ``sql/lake/merge_*.sql`` order the same way. Of
-several copies of the same bytes the latest copy (by ``observed_at``, then path)
+Order of "latest" (docs/tables.md, Conventions), earliest first; the last is the latest:
+
+1. the 2-second window of ``observed_at`` (the file's mtime), the windows starting at
+   every even second since the Unix epoch (:data:`SAME_SAVE_MICROSECONDS`). Saves of
+   a paper in one window count as simultaneous: mtimes that close come from a
+   checkout or a copy, which writes the files in any order, not from two saves;
+2. ``cited_by``, then ``statement_count`` (a missing count is smallest): a paper's
+   counts never shrink on a re-save;
+3. ``source``: an API tally (``api``) before a report page (``page``). Of a page and
+   a tally that agree on the counts the page is the latest, because ``papers`` takes
+   its values whole from the latest and a tally has no title, year, references or
+   citing years;
+4. ``source_sha256``: the larger is the latest.
+
+Within a window nothing but content decides, so files found in any order, in any
+batches and runs, give the same lake. The window is a key of each save alone (not
+"within 2 s of another save") so that a batch and every later merge decide alike:
+the lake keeps only each paper's latest abstract, and could not re-decide one. The
+split sees pages only, so (3) is constant here; the SQL that picks a latest save
+(``sql/lake/merge_*.sql``, the views ``paper_count_history`` and
+``statement_reclassifications``, ``sql/explain/trend.sql``, ``history.sql`` and
+``paper_list.sql``, ``titled`` in ``merge_paper_metadata.sql``) orders by all four.
+Of several copies of the same bytes the latest copy (by ``observed_at``, then path)
 is kept: a page saved again unchanged confirms it as of the later time.
 """
 
@@ -39,15 +53,15 @@ from tasks.reading.frames import Frames, empty_frames, polars_schema
 from tasks.reading.record import TALLY_CLASSES, Record, SourceFile, collapse_whitespace
 from tasks.reading.sections import section_category
 
-_LATEST_ORDER = ["observed_at", "source_sha256"]
 SAME_SAVE_MICROSECONDS = 2_000_000
-"""Pages whose mtimes fall in the same window of this many µs are ordered by their counts."""
+"""The width of the windows of ``observed_at`` whose saves are ordered by content (see the module's doc)."""
 _PAGE_COUNTS = ["cited_by", "statement_count"]
 # "Latest" as a sort (ascending: the last row is the latest); the rows need _PAGE_COUNTS.
+# Polars sorts nulls first (a missing count is smallest) and `//` floors, before 1970 too.
 _LATEST_KEY = [
     pl.col("observed_at").dt.epoch("us") // SAME_SAVE_MICROSECONDS,
     *_PAGE_COUNTS,
-    *_LATEST_ORDER,
+    "source_sha256",
 ]
 _STATEMENT_IDENTITY = ["statement_id", "doi", "text", "section", "section_category"]
 _UNIT_SEPARATOR = "\x1f"
@@ -279,7 +293,7 @@ def _reduce(
     )
     queries = {
         "papers": (papers, ["doi"]),
-        "paper_snapshots": (pages, ["doi", *_LATEST_ORDER]),
+        "paper_snapshots": (pages, ["doi", "observed_at", "source_sha256"]),
         "abstracts": (
             abstract_candidates.lazy()
             .join(page_counts, on="source_sha256", how="left")
