@@ -21,6 +21,7 @@ change nothing for pages already stored.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -167,9 +168,15 @@ class FlowSteps(IngestSteps):
         return commit_run(location, run_id, str(source), totals, parked, _Replayable(staged), started)
 
     def after_commit(self, location: LakeLocation, summary: IngestSummary) -> IngestSummary:
+        timed: dict[str, float] = {}
+        started = time.monotonic()
         detect_alerts(location, summary)
+        timed["alerts"] = time.monotonic() - started
+        started = time.monotonic()
         # Still under the ingest lock: the index follows the runs one at a time.
         index = update_search_index(location)
+        timed["search index"] = time.monotonic() - started
+        summary = replace(summary, after_commit=summary.after_commit | timed)
         if index.error:  # the run is committed all the same; its summary says the index lags
             summary = replace(summary, search_index_error=index.error)
         return summary

@@ -11,8 +11,15 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.run_artifacts import announce
 from tasks.lake.location import LakeLocation
+from tasks.lake.summary import IngestProgress
 from tasks.search.index import IndexMerge, IndexUpdate, SearchIndexError, merge_index_segments, update_index
+
+
+def announce_indexing(done: int, total: int) -> None:
+    """The index's progress for whoever watches the run (``citelake ingest``'s bar), in statements."""
+    announce(IngestProgress("indexing", done, total, done, total, unit="statements"))
 
 
 @task(cache_policy=NO_CACHE)
@@ -20,7 +27,7 @@ def update_search_index(location: LakeLocation) -> IndexUpdate:
     """Apply the lake's changes since the index's stamp (or build it); never raises."""
     logger = get_run_logger()
     try:
-        update = update_index(location, notify=logger.warning)
+        update = update_index(location, notify=logger.warning, progress=announce_indexing)
     except Exception as error:  # the run is committed whatever happens here
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         # An index error's text names the folder and the cause; any other is named by its type too.

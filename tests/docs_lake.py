@@ -115,8 +115,11 @@ def command_environment() -> dict[str, str]:
     return env
 
 
-# Lines that differ from run to run: the ingest's first line names its run and its time.
-UNSTABLE = re.compile(r"^ingested .* in [0-9.]+ s \(run [0-9a-f-]+\)$")
+# Lines that differ from run to run: the ingest's first line names its run (left out); its
+# last one gives its times (shown with the figures elided).
+UNSTABLE = re.compile(r"^ingested .* \(run [0-9a-f-]+\)$")
+TIMES = re.compile(r"^time      committed in ")
+SECONDS = re.compile(r"[0-9]+\.[0-9] s")
 
 
 def run(command: str, *, stderr: bool = False) -> str:
@@ -134,7 +137,11 @@ def run(command: str, *, stderr: bool = False) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"{command}: exit {done.returncode}:\n{done.stdout}{done.stderr}")
     output = (done.stdout + done.stderr if stderr else done.stdout).replace(f"{example_folder()}/", "…/")
-    lines = [line.rstrip() for line in output.splitlines() if not UNSTABLE.match(line)]
+    lines = [
+        SECONDS.sub("… s", line.rstrip()) if TIMES.match(line) else line.rstrip()
+        for line in output.splitlines()
+        if not UNSTABLE.match(line)
+    ]
     return "\n".join(lines).strip("\n")
 
 

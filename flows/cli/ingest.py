@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -47,6 +48,7 @@ def ingest(
     unreachable, another ingest running on the lake); 130 when stopped with
     Ctrl-C, which says whether the run was committed first.
     """
+    command_started = time.monotonic()  # the closing line accounts for the command's whole time from here
     # Say at once what happens: importing Prefect, and starting a server, take seconds.
     typer.echo("starting Prefect…", err=True)
 
@@ -81,7 +83,7 @@ def ingest(
 
     import duckdb
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.ingest import ingest_flow, lake_opened_ahead, prefect_api, task_runner
     from tasks.lake.lock import NOTICE_LOGGER
@@ -95,25 +97,32 @@ def ingest(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[files]}"),
-        TransferSpeedColumn(),
+        TextColumn("{task.fields[speed]}"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     )
-    task_id = bar.add_task("parsing", total=None, files="")
+    task_id = bar.add_task("parsing", total=None, files="", speed="")
+    stage_started: dict[str, float] = {}
     if console.is_terminal:
         interrupt.before_message.append(bar.stop)  # the bar's line is cleared before the last word
 
     def show(step: IngestProgress) -> None:
         if console.is_terminal and step.stage == "merged" and step.files_done < step.files_total:
             return  # the merge trails the parse by a batch: the bar follows the parse until it ends
-        files = f"{step.files_done:,}/{step.files_total:,} files"
+        files = f"{step.files_done:,}/{step.files_total:,} {step.unit}"
+        elapsed = time.monotonic() - stage_started.setdefault(step.unit, time.monotonic())
+        if step.unit == "files":
+            megabytes = f"{step.bytes_done / 1e6:,.1f}/{step.bytes_total / 1e6:,.1f} MB"
+            speed = f"{step.bytes_done / 1e6 / elapsed:,.1f} MB/s" if elapsed > 0 else ""
+        else:
+            megabytes = ""
+            speed = f"{step.files_done / elapsed:,.0f} {step.unit}/s" if elapsed > 0 else ""
         if console.is_terminal:
-            bar.update(task_id, description=step.stage, completed=step.bytes_done, total=step.bytes_total, files=files)
+            bar.update(task_id, description=step.stage, completed=step.bytes_done, total=step.bytes_total, files=files, speed=speed)
         else:
             # A log, not a terminal: one plain line per step.
-            megabytes = f"{step.bytes_done / 1e6:,.1f}/{step.bytes_total / 1e6:,.1f} MB"
-            typer.echo(f"{step.stage}: {files}, {megabytes}", err=True)
+            typer.echo(f"{step.stage}: {files}" + (f", {megabytes}" if megabytes else ""), err=True)
 
     class ShowProgress(logging.Handler):
         """The flow announces its steps on the progress logger; this shows them."""
@@ -153,5 +162,5 @@ def ingest(
             )
     except (IngestError, TemporaryServerError, LakeError, duckdb.Error, OSError, ValueError) as error:
         raise fail("ingest", error) from None
-    typer.echo(format_summary(summary))
+    typer.echo(format_summary(summary, wall_seconds=time.monotonic() - command_started))
     ended_cleanly.append("ingest")

@@ -65,6 +65,12 @@ INDEX_THREADS = max(1, min(2, os.cpu_count() or 1))
 FETCH_ROWS = 20_000
 
 Notify = Callable[[str], None]
+# Statements indexed so far of those to index, after each fetch of rows and before the commit.
+IndexProgress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
 
 
 class SearchIndexError(RuntimeError):
@@ -293,13 +299,14 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(snapshot_id)
 
 
-def _add_rows(writer: tantivy.IndexWriter, result: duckdb.DuckDBPyConnection) -> int:
+def _add_rows(writer: tantivy.IndexWriter, result: duckdb.DuckDBPyConnection, progress: IndexProgress, total: int) -> int:
     added = 0
     reader = result.to_arrow_reader(FETCH_ROWS)
     for batch in reader:
         for row in batch.to_pylist():
             writer.add_document(to_document(row))
             added += 1
+        progress(added, max(total, added))
     return added
 
 
@@ -308,7 +315,7 @@ def _commit(writer: tantivy.IndexWriter) -> None:
     writer.wait_merging_threads()
 
 
-def build_index(location: LakeLocation, *, reason: str = "asked for") -> IndexUpdate:
+def build_index(location: LakeLocation, *, reason: str = "asked for", progress: IndexProgress = _no_progress) -> IndexUpdate:
     """Build the index from scratch at the lake's current snapshot into a new generation, and publish it.
 
     The caller holds :func:`index_lock`. Readers keep the previous generation until the swap.
@@ -324,7 +331,10 @@ def build_index(location: LakeLocation, *, reason: str = "asked for") -> IndexUp
         try:
             index = tantivy.Index(index_schema(), path=str(path), reuse=False)
             writer = index.writer(heap_size=WRITER_HEAP, num_threads=INDEX_THREADS)
-            added = _add_rows(writer, con.execute(read_sql("search/statements_to_index.sql"), {"snapshot": snapshot_id}))
+            (total,) = con.execute(read_sql("search/statement_count.sql"), {"snapshot": snapshot_id}).fetchone()
+            progress(0, total)
+            result = con.execute(read_sql("search/statements_to_index.sql"), {"snapshot": snapshot_id})
+            added = _add_rows(writer, result, progress, total)
             _commit(writer)
             _publish(location, path, _stamp(location, snapshot_id, added))
         except BaseException as error:
@@ -336,7 +346,9 @@ def build_index(location: LakeLocation, *, reason: str = "asked for") -> IndexUp
     return IndexUpdate(snapshot_id=snapshot_id, added=added, documents=added, rebuilt=reason)
 
 
-def update_index(location: LakeLocation, *, notify: Notify = _stderr, wait: bool = True) -> IndexUpdate:
+def update_index(
+    location: LakeLocation, *, notify: Notify = _stderr, wait: bool = True, progress: IndexProgress = _no_progress
+) -> IndexUpdate:
     """Bring the index to the lake's current snapshot: apply the change feed since its stamp, or rebuild.
 
     Rebuilds (with a line through ``notify``) when there is no usable index, or
@@ -344,7 +356,8 @@ def update_index(location: LakeLocation, *, notify: Notify = _stderr, wait: bool
     one newer than the lake's). Otherwise copies the published generation,
     deletes every changed statement by ``statement_id``, adds those still in
     the lake, commits and publishes the copy. ``wait=False``: raise
-    :class:`IndexBusy` rather than wait for another update.
+    :class:`IndexBusy` rather than wait for another update. ``progress`` hears
+    the statements indexed of those to index as they go.
     """
     with index_lock(location, wait=wait):
         try:
@@ -352,7 +365,7 @@ def update_index(location: LakeLocation, *, notify: Notify = _stderr, wait: bool
         except SearchIndexError as error:
             if not str(error).startswith("no search index"):  # a first build is no news
                 notify(f"citelake search: {error}; rebuilding it from the lake")
-            return build_index(location, reason=str(error))
+            return build_index(location, reason=str(error), progress=progress)
         con = open_lake(location, read_only=True)
         try:
             con.begin()
@@ -367,17 +380,22 @@ def update_index(location: LakeLocation, *, notify: Notify = _stderr, wait: bool
                 notify(f"citelake search: the search index in {index_root(location)}: {reason}; rebuilding it")
             else:
                 reason = None
-                update = _apply_changes(location, con, generation, stamped + 1, snapshot_id)
+                update = _apply_changes(location, con, generation, stamped + 1, snapshot_id, progress)
             con.rollback()
         finally:
             con.close()
         if reason is not None:
-            return build_index(location, reason=reason)
+            return build_index(location, reason=reason, progress=progress)
         return update
 
 
 def _apply_changes(
-    location: LakeLocation, con: duckdb.DuckDBPyConnection, generation: Generation, from_snapshot: int, to_snapshot: int
+    location: LakeLocation,
+    con: duckdb.DuckDBPyConnection,
+    generation: Generation,
+    from_snapshot: int,
+    to_snapshot: int,
+    progress: IndexProgress = _no_progress,
 ) -> IndexUpdate:
     changed = con.execute(
         read_sql("search/changed_statement_ids.sql"), {"from_snapshot": from_snapshot, "to_snapshot": to_snapshot}
@@ -395,7 +413,7 @@ def _apply_changes(
             writer.delete_documents_by_term("statement_id", statement_id)
         with registered(con, "changed_ids", changed.select(pl.col("statement_id").cast(pl.Utf8))):
             result = con.execute(read_sql("search/statements_for_ids.sql"), {"snapshot": to_snapshot})
-            added = _add_rows(writer, result)
+            added = _add_rows(writer, result, progress, len(ids))
         _commit(writer)
         index.reload()
         documents = index.searcher().num_docs

@@ -1,0 +1,59 @@
+"""An ingest says which step took what: the time to commit, each step after it, and the rest of the command.
+
+The search index's update reports its progress in statements, so a terminal is
+never left silent while it runs (issue 29).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tasks.corpus.generate import write_corpus
+from tasks.lake.ingest import ingest
+from tasks.lake.location import LakeLocation
+from tasks.lake.session import open_lake
+from tasks.lake.summary import IngestSummary, format_summary, time_line
+from tasks.search import index as search_index
+
+
+def summary(seconds: float, after_commit: dict[str, float]) -> IngestSummary:
+    return IngestSummary(
+        run_id="r1", source="/reports", lake="/lake", files={"seen": 0} | dict.fromkeys(
+            ("new", "changed", "unchanged", "duplicate", "rejected"), 0
+        ),
+        rejected=[], rows_added={}, findings=[], seconds=seconds, after_commit=after_commit,
+    )
+
+
+def test_the_time_line_accounts_for_the_whole_command():
+    line = time_line(summary(19.2, {"alerts": 0.2, "search index": 25.3, "run report": 0.4}), wall_seconds=49.3)
+
+    assert line == (
+        "time      committed in 19.2 s; then alerts 0.2 s, search index 25.3 s, run report 0.4 s; "
+        "Prefect and start-up 4.2 s; 49.3 s in all"
+    )
+
+
+def test_without_the_command_s_time_the_line_gives_the_run_s_parts_only():
+    assert time_line(summary(1.25, {})) == "time      committed in 1.2 s"
+    assert format_summary(summary(1.25, {"search index": 0.5})).splitlines()[-1] == (
+        "time      committed in 1.2 s; then search index 0.5 s"
+    )
+
+
+def test_the_index_reports_statements_indexed_of_all_to_index(tmp_path: Path):
+    write_corpus(tmp_path / "reports", 60, seed=11)
+    location = LakeLocation(path=tmp_path / "lake")
+    ingest(tmp_path / "reports", location, workers=1)
+    con = open_lake(location, read_only=True)
+    try:
+        (statements,) = con.execute("select count(*) from statements").fetchone()
+    finally:
+        con.close()
+    heard: list[tuple[int, int]] = []
+
+    update = search_index.update_index(location, progress=lambda done, total: heard.append((done, total)))
+
+    assert statements > 0 and update.documents == statements
+    assert heard[0] == (0, statements) and heard[-1] == (statements, statements)
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
