@@ -198,7 +198,16 @@ def test_an_unknown_doi_exits_1_naming_the_nearest_dois(hand_built_lake):
     assert nothing.exit_code == 2 and "give a DOI" in nothing.stderr
     elsewhere = CliRunner().invoke(app, ["explain", "10.9999/x", "--lake", str(hand_built_lake.path)])
     assert elsewhere.exit_code == 1
-    assert "no DOI in the lake shares its prefix" in elsewhere.stderr
+    assert elsewhere.stderr == "citelake explain: 10.9999/x is not in the lake; no DOI in the lake shares its prefix\n"
+
+
+def test_a_text_that_is_not_a_doi_is_told_so_not_that_the_lake_lacks_it(hand_built_lake):
+    result = CliRunner().invoke(app, ["explain", "hello", "--lake", str(hand_built_lake.path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "citelake explain: 'hello' is not a DOI: expected 10.NNNN/suffix (e.g. 10.1089/scd.2013.0023)\n"
+    )
 
 
 def test_markdown_to_a_file_writes_its_charts_as_png_beside_it(hand_built_lake, tmp_path):

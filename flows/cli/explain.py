@@ -34,7 +34,7 @@ def explain(
     an index.html under --out DIR.
 
     Exit status 1 with a one-line message (and the nearest DOIs by prefix) when
-    the lake does not hold the paper.
+    the lake does not hold the paper; 2 when the text given is not a DOI.
     """
     import duckdb
 

@@ -28,7 +28,7 @@ from tasks.explain.facts import (
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
-from tasks.reading.record import normalise_doi
+from tasks.reading.record import InvalidDOI, normalise_doi, valid_doi
 
 FORMATS: tuple[str, ...] = ("text", "markdown", "html", "json")
 
@@ -75,7 +75,7 @@ def explain_one(location: LakeLocation, doi: str | None, output_format: str = "t
         try:
             explanation = explain(con, doi)
         except PaperNotFound as error:
-            raise ExplainError(str(error)) from None
+            raise ExplainError(*_not_found(doi, error)) from None
     finally:
         con.close()
     if out is not None:
@@ -86,6 +86,20 @@ def explain_one(location: LakeLocation, doi: str | None, output_format: str = "t
     else:
         out.write_text(text, encoding="utf-8")
     return text
+
+
+def _not_found(doi: str, error: PaperNotFound) -> tuple[str, int]:
+    """Why the lake holds no paper ``doi``, and the exit status: 2 for a text that is not a DOI, else 1.
+
+    A text sharing its registrant with DOIs of the lake is taken for a DOI even
+    where the strict check would refuse it: the parser keeps such DOIs.
+    """
+    if not error.nearest:
+        try:
+            valid_doi(doi)
+        except InvalidDOI as invalid:
+            return str(invalid), 2
+    return str(error), 1
 
 
 # ---------------------------------------------------------------------------
