@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from flows.cli.messages import human_size
 from tasks.lake.writer import LakeWriter
 from tasks.reading.split import split_records
 
@@ -38,3 +39,41 @@ def test_a_sql_error_keeps_duckdbs_suggestion_on_its_one_line(small_lake):
     syntax = runner.invoke(app, ["sql", "selec 1", *lake])
     assert syntax.exit_code == 1
     assert syntax.stderr == 'citelake sql: Parser Error: syntax error at or near "selec"\n'
+
+
+def test_an_empty_alerts_list_says_so_in_the_table_format_only(small_lake):
+    runner = CliRunner()
+    lake = ["--lake", str(small_lake.path)]
+    table = runner.invoke(app, ["alerts", *lake])
+    assert table.exit_code == 0, table.output
+    assert table.stdout == (
+        "no alerts yet: each ingest raises them for the watched papers it changes (citelake watch add DOI)\n"
+    )
+    filtered = runner.invoke(app, ["alerts", "--kind", "retracted", "--since", "2024-01-01", *lake])
+    assert filtered.stdout == "no alerts match --since 2024-01-01 --kind retracted\n"
+    # Programs read csv and json: a header alone, and nothing.
+    as_csv = runner.invoke(app, ["alerts", "--format", "csv", *lake])
+    assert as_csv.stdout == '"observed_at","doi","kind","title","statement_id","run_id","detail","alert_id"\n'
+    as_json = runner.invoke(app, ["alerts", "--format", "json", *lake])
+    assert as_json.exit_code == 0 and as_json.stdout == ""
+
+
+def test_an_empty_watchlist_says_so_in_the_table_format_only(small_lake):
+    runner = CliRunner()
+    lake = ["--lake", str(small_lake.path)]
+    table = runner.invoke(app, ["watch", "list", *lake])
+    assert table.exit_code == 0, table.output
+    assert table.stdout == "no papers watched yet: citelake watch add DOI or citelake watch import FILE adds some\n"
+    as_csv = runner.invoke(app, ["watch", "list", "--format", "csv", *lake])
+    assert as_csv.stdout.startswith('"doi","label"') and len(as_csv.stdout.splitlines()) == 1
+    assert runner.invoke(app, ["watch", "list", "--format", "json", *lake]).stdout == ""
+    # A watched paper is listed as a table again.
+    assert runner.invoke(app, ["watch", "add", "10.1234/a", *lake]).exit_code == 0
+    listed = runner.invoke(app, ["watch", "list", *lake])
+    assert "10.1234/a" in listed.stdout and "no papers" not in listed.stdout
+
+
+def test_sizes_read_as_a_person_reads_them():
+    assert [human_size(size) for size in (0, 812, 23_456, 3_100_000, 1_234_000_000)] == [
+        "0 B", "812 B", "23 kB", "3.1 MB", "1.2 GB"
+    ]  # fmt: skip
