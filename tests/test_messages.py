@@ -73,6 +73,26 @@ def test_an_empty_watchlist_says_so_in_the_table_format_only(small_lake):
     assert "10.1234/a" in listed.stdout and "no papers" not in listed.stdout
 
 
+@pytest.mark.parametrize(("output_format", "name"), [("html", "a.html"), ("text", "a.txt"), ("json", "a.json")])
+def test_explain_out_says_what_it_wrote(small_lake, tmp_path, output_format, name):
+    out = tmp_path / name
+    result = CliRunner().invoke(app, ["explain", "10.1234/a", "--lake", str(small_lake.path), "-f", output_format, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"citelake explain: wrote {out} ({output_format}, {human_size(out.stat().st_size)})\n"
+
+
+def test_explain_out_in_markdown_names_its_charts_too(small_lake, tmp_path):
+    out = tmp_path / "a.md"
+    result = CliRunner().invoke(app, ["explain", "10.1234/a", "--lake", str(small_lake.path), "-f", "markdown", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    charts = [tmp_path / f"a-{chart}.png" for chart in ("balance", "history", "sections")]
+    assert result.stderr == (
+        f"citelake explain: wrote {out} (markdown, {human_size(out.stat().st_size)}) and beside it "
+        f"a-balance.png, a-history.png, a-sections.png ({human_size(sum(chart.stat().st_size for chart in charts))})\n"
+    )
+
+
 def test_sizes_read_as_a_person_reads_them():
     assert [human_size(size) for size in (0, 812, 23_456, 3_100_000, 1_234_000_000)] == [
         "0 B", "812 B", "23 kB", "3.1 MB", "1.2 GB"

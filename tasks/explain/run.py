@@ -48,25 +48,33 @@ def check_format(output_format: str) -> None:
 
 def render(explanation: Explanation, output_format: str, out: Path | None = None) -> str:
     """The explanation in ``output_format``; Markdown written to ``out`` gets its charts as PNG files beside it."""
+    return _rendered(explanation, output_format, out)[0]
+
+
+def _rendered(explanation: Explanation, output_format: str, out: Path | None) -> tuple[str, list[Path]]:
+    """:func:`render`'s text, and the chart files it wrote beside ``out``."""
     check_format(output_format)
     if output_format == "text":
-        return render_text(explanation)
+        return render_text(explanation), []
     if output_format == "json":
-        return render_json(explanation)
+        return render_json(explanation), []
     if output_format == "markdown":
         if out is None:
-            return render_markdown(explanation)
+            return render_markdown(explanation), []
         from tasks.explain.charts import write_chart_pngs
 
-        return render_markdown(explanation, write_chart_pngs(explanation, out.with_suffix("")))
+        images = write_chart_pngs(explanation, out.with_suffix(""))
+        return render_markdown(explanation, images), [out.with_name(name) for name in images.values()]
     from tasks.explain.charts import chart_svgs
     from tasks.explain.site import explanation_page
 
-    return explanation_page(explanation, chart_svgs(explanation))
+    return explanation_page(explanation, chart_svgs(explanation)), []
 
 
-def explain_one(location: LakeLocation, doi: str | None, output_format: str = "text", out: Path | None = None) -> str:
-    """Explain one paper; print it, or write it to ``out``. Returns the text written."""
+def explain_one(
+    location: LakeLocation, doi: str | None, output_format: str = "text", out: Path | None = None
+) -> list[Path]:
+    """Explain one paper; print it, or write it to ``out``. Returns the files written: ``out``, then its charts."""
     check_format(output_format)
     if not doi:
         raise ExplainError("give a DOI, or --all, --doi-file FILE or --watchlist with --out DIR", exit_code=2)
@@ -80,12 +88,12 @@ def explain_one(location: LakeLocation, doi: str | None, output_format: str = "t
         con.close()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    text = render(explanation, output_format, out)
+    text, charts = _rendered(explanation, output_format, out)
     if out is None:
         sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-    return text
+        return []
+    out.write_text(text, encoding="utf-8")
+    return [out, *charts]
 
 
 def _not_found(doi: str, error: PaperNotFound) -> tuple[str, int]:
