@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,8 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.cli.messages import human_size
+from flows.cli.reading import _generate_progress
+from tasks.corpus.generate import CorpusSummary
 from tasks.lake.writer import LakeWriter
 from tasks.reading.split import split_records
 
@@ -91,6 +94,24 @@ def test_explain_out_in_markdown_names_its_charts_too(small_lake, tmp_path):
         f"citelake explain: wrote {out} (markdown, {human_size(out.stat().st_size)}) and beside it "
         f"a-balance.png, a-history.png, a-sections.png ({human_size(sum(chart.stat().st_size for chart in charts))})\n"
     )
+
+
+def test_generate_says_what_it_wrote_on_stderr_and_keeps_its_json_on_stdout(tmp_path):
+    out = tmp_path / "corpus"
+    result = CliRunner().invoke(app, ["generate", str(out), "--count", "5"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["files"] == 5
+    written = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
+    assert written == summary["total_bytes"]
+    assert result.stderr == f"citelake generate: wrote 5 files to {out} ({human_size(written)})\n"
+
+
+def test_generate_off_a_terminal_tells_its_progress_once_per_thousand_files(capsys):
+    with _generate_progress(2500) as show:
+        for files in range(1, 2501):
+            show(CorpusSummary(files=files))
+    assert capsys.readouterr().err == "generated 1,000/2,500 files\ngenerated 2,000/2,500 files\n"
 
 
 def test_sizes_read_as_a_person_reads_them():
