@@ -205,15 +205,33 @@ def _count_sentences(row: dict[str, Any]) -> Iterable[Sentence]:
         "cited_by",
         "statement_count",
     )
-    yield _say(
-        "counts",
-        "counts",
-        f"The lake holds {_plural(row['statements_held'], 'of these statements', 'of these statements')} word for word "
-        f"(a saved page quotes only a few); the latest page quoted {_n(row['statements_shown'])}.",
-        row,
-        "statements_held",
-        "statements_shown",
-    )
+    held = f"The lake holds {_plural(row['statements_held'], 'of these statements', 'of these statements')} word for word"
+    if row["last_quoted"] is None:
+        yield _say(
+            "counts", "counts", f"{held} (a saved page quotes only a few); none of its pages quoted any.", row,
+            "statements_held",
+        )
+    elif row["statements_shown"]:
+        yield _say(
+            "counts",
+            "counts",
+            f"{held} (a saved page quotes only a few); the latest page quoted {_n(row['statements_shown'])}.",
+            row,
+            "statements_held",
+            "statements_shown",
+        )
+    else:
+        # The latest count is an API tally (or a page quoting none): name the page the quotes are from.
+        yield _say(
+            "counts",
+            "counts",
+            f"{held} (a saved page quotes only a few); the latest page to quote any, of "
+            f"{row['last_quoted_on'].isoformat()}, quoted {row['last_quoted']:,}.",
+            row,
+            "statements_held",
+            "last_quoted_on",
+            "last_quoted",
+        )
     if row["reference_count"] is not None:
         yield _say("counts", "counts", f"The paper itself cites {row['reference_count']:,} works.", row, "reference_count")
     if row["citing_year_min"] is not None:
@@ -320,30 +338,47 @@ def _change(value: int | None, what: str) -> str:
 
 def _trend_sentences(row: dict[str, Any], changes: dict[str, Any]) -> Iterable[Sentence]:
     if row["pages"] == 1:
+        what = "API tally" if row["api_tallies"] else "saved page"
         yield _say(
             "trend",
             "trend",
-            f"The lake holds 1 saved page of this report, from {row['first_saved_on'].isoformat()}, so there is no trend yet.",
+            f"The lake holds 1 {what} of this report, from {row['first_saved_on'].isoformat()}, so there is no trend yet.",
             row,
             "pages",
+            *(("api_tallies",) if row["api_tallies"] else ()),
             "first_saved_on",
         )
         return
-    yield _say(
-        "trend",
-        "trend",
-        f"The lake holds {row['pages']:,} saved pages of this report, from {row['first_saved_on'].isoformat()} to "
-        f"{row['last_saved_on'].isoformat()} ({_plural(row['days_between'], 'day')} apart).",
-        row,
-        "pages",
-        "first_saved_on",
-        "last_saved_on",
-        "days_between",
+    span = (
+        f"from {row['first_saved_on'].isoformat()} to {row['last_saved_on'].isoformat()} "
+        f"({_plural(row['days_between'], 'day')} apart)"
     )
+    if not (row["api_tallies"] and row["saved_pages"]):
+        what = _plural(row["pages"], "API tally", "API tallies") if row["api_tallies"] else f"{row['pages']:,} saved pages"
+        yield _say(
+            "trend", "trend", f"The lake holds {what} of this report, {span}.", row,
+            "pages", "first_saved_on", "last_saved_on", "days_between",
+        )
+    else:
+        # Saved API tallies count, but quote nothing: the reader is told which is which.
+        yield _say(
+            "trend",
+            "trend",
+            f"The lake holds {row['pages']:,} counts of this report, {_plural(row['saved_pages'], 'saved page')} and "
+            f"{_plural(row['api_tallies'], 'API tally', 'API tallies')}, {span}.",
+            row,
+            "pages",
+            "saved_pages",
+            "api_tallies",
+            "first_saved_on",
+            "last_saved_on",
+            "days_between",
+        )
+    between = "Between the first and the latest of them" if row["api_tallies"] else "Between the first and the latest page"
     yield _say(
         "trend",
         "trend",
-        f"Between the first and the latest page, {_change(row['cited_by_growth'], 'the number of citing publications')} "
+        f"{between}, {_change(row['cited_by_growth'], 'the number of citing publications')} "
         f"(from {_n(row['first_cited_by'])} to {_n(row['last_cited_by'])}) and "
         f"{_change(row['statement_count_growth'], 'the number of citation statements')} "
         f"(from {_n(row['first_statement_count'])} to {_n(row['last_statement_count'])}).",
@@ -362,12 +397,25 @@ def _trend_sentences(row: dict[str, Any], changes: dict[str, Any]) -> Iterable[S
         row,
         *(f"{kind}_growth" for kind in TALLY_CLASSES),
     )
+    reclassified = f"{_plural(changes['statements_reclassified'], 'statement')} changed type from one page to the next"
+    if changes["first_quoted_on"] is None:
+        yield _say(
+            "trend",
+            "changes",
+            f"None of them quotes a statement, so the lake cannot tell which statements are new; {reclassified}.",
+            changes,
+            "first_quoted_on",
+            "statements_reclassified",
+        )
+        return
+    # New since the first page that quotes any: an API tally quotes none, so it is no baseline.
     yield _say(
         "trend",
         "changes",
-        f"{_plural(changes['statements_appeared'], 'quoted statement')} appeared after the first page, and "
-        f"{_plural(changes['statements_reclassified'], 'statement')} changed type from one page to the next.",
+        f"{_plural(changes['statements_appeared'], 'quoted statement')} appeared after the first page that quoted any "
+        f"(of {changes['first_quoted_on'].isoformat()}), and {reclassified}.",
         changes,
+        "first_quoted_on",
         "statements_appeared",
         "statements_reclassified",
     )
@@ -431,24 +479,26 @@ def _evidence_sentences(row: dict[str, Any], balance: dict[str, Any]) -> Iterabl
 
 
 def _caveat_sentences(row: dict[str, Any], changes: dict[str, Any]) -> Iterable[Sentence]:
+    latest = "API tally" if row["last_source"] == "api" else "page"
     if row["tally_gap"]:
         yield _say(
             "caveats",
             "caveats",
             f"The type tallies add up to {row['tally_total']:,}, not to the {row['statement_count']:,} citation statements "
-            "the page counts: the shares are of the tallies.",
+            f"the {latest} counts: the shares are of the tallies.",
             row,
             "tally_total",
             "statement_count",
         )
-    if row["statements_shown"] is not None and row["statement_count"] and row["statements_shown"] < row["statement_count"]:
+    if row["statement_count"] and row["statements_held"] < row["statement_count"]:
+        # The quotes and the section mix are of every statement the lake holds, from every page; not of the latest's only.
         yield _say(
             "caveats",
             "caveats",
-            f"The latest page showed only {row['statements_shown']:,} of its {row['statement_count']:,} statements: "
+            f"The lake holds only {row['statements_held']:,} of its {row['statement_count']:,} statements word for word: "
             "the quotes and the section mix rest on those, not on all of them.",
             row,
-            "statements_shown",
+            "statements_held",
             "statement_count",
         )
     if row["abstract_truncated"]:
@@ -472,7 +522,7 @@ def _caveat_sentences(row: dict[str, Any], changes: dict[str, Any]) -> Iterable[
         yield _say(
             "caveats",
             "caveats",
-            f"The latest page was saved on {row['last_saved_on'].isoformat()}, {row['age_days']:,} days ago "
+            f"The latest {latest} was saved on {row['last_saved_on'].isoformat()}, {row['age_days']:,} days ago "
             f"(more than {STALE_AFTER_DAYS}): the counts may have moved since.",
             row,
             "last_saved_on",
