@@ -6,24 +6,20 @@ No language model: :func:`gather_facts` runs one query per fact group
 at once (:func:`explain_each`) run each query once per chunk of DOIs, not once
 per paper: the lake-wide parts (percentiles, medians) are computed together. A sentence keeps the numbers
 it states and the SQL file they come from, so anyone (and a test) can re-run
-that file and check each one. :func:`render_text`, :func:`render_markdown` and
-:func:`render_json` write the same sentences in three forms; the HTML page is
-``tasks.explain.site``.
+that file and check each one. ``tasks.explain.forms`` writes the sentences as
+text, Markdown or JSON; the HTML page is ``tasks.explain.site``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import duckdb
 
 from tasks.lake.sql import read_sql
 from tasks.lake.tables import SECTION_CATEGORIES, TALLY_CLASSES
-from tasks.output import to_json
 from tasks.reading.record import normalise_doi
 
 # The fact groups, one SQL file each in sql/explain/, in the order the explanation reads.
@@ -528,83 +524,3 @@ def _caveat_sentences(row: dict[str, Any], changes: dict[str, Any]) -> Iterable[
             "last_saved_on",
             "age_days",
         )
-
-
-# ---------------------------------------------------------------------------
-# The forms
-# ---------------------------------------------------------------------------
-
-
-def _quote_text(quote: str) -> str:
-    return f"“{quote}”"
-
-
-def render_text(explanation: Explanation) -> str:
-    """The explanation as plain text: a title line, then a heading and its sentences per section."""
-    import textwrap
-
-    lines = [f"{explanation.title or explanation.doi} ({explanation.doi})", ""]
-    for heading, sentences in explanation.by_section():
-        lines.append(heading)
-        for sentence in sentences:
-            lines.append(textwrap.fill(sentence.text, width=88, initial_indent="  - ", subsequent_indent="    "))
-            if sentence.quote:
-                lines.append(textwrap.fill(_quote_text(sentence.quote), width=88, initial_indent="      ", subsequent_indent="      "))
-        lines.append("")
-    lines.append(f"Every number above comes from a query in sql/explain/ for doi = '{explanation.doi}'.")
-    return "\n".join(lines) + "\n"
-
-
-def render_markdown(explanation: Explanation, images: dict[str, str] | None = None) -> str:
-    """The explanation as Markdown; ``images`` (chart name → file name or URL) are placed under their sections."""
-    images = images or {}
-    placement = {"balance": "balance", "trend": "history", "sections": "sections"}
-    lines = [f"# {explanation.title or explanation.doi}", "", f"DOI `{explanation.doi}`", ""]
-    for section, sentences in _sections_with_keys(explanation):
-        lines += [f"## {HEADINGS[section]}", ""]
-        for sentence in sentences:
-            lines.append(f"- {sentence.text}")
-            if sentence.quote:
-                lines += ["", f"  > {sentence.quote}", ""]
-        chart = placement.get(section)
-        if chart and chart in images:
-            lines += ["", f"![{chart} chart]({images[chart]})"]
-        lines.append("")
-    lines.append(f"_Every number comes from a query in `sql/explain/` for doi = `{explanation.doi}`._")
-    return "\n".join(lines) + "\n"
-
-
-def _sections_with_keys(explanation: Explanation) -> list[tuple[str, list[Sentence]]]:
-    groups: dict[str, list[Sentence]] = {}
-    for sentence in explanation.sentences:
-        groups.setdefault(sentence.section, []).append(sentence)
-    return [(section, groups[section]) for section in HEADINGS if section in groups]
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
-
-
-def explanation_dict(explanation: Explanation) -> dict[str, Any]:
-    """The explanation as plain JSON-able data: per sentence its text, numbers and SQL file."""
-    return {
-        "doi": explanation.doi,
-        "title": explanation.title,
-        "sentences": [
-            {
-                "section": sentence.section,
-                "heading": HEADINGS[sentence.section],
-                "text": sentence.text,
-                "quote": sentence.quote,
-                "numbers": {name: _plain(value) for name, value in sentence.numbers.items()},
-                "sql": f"sql/{sentence.sql}",
-                "parameters": {"dois": [explanation.doi]},
-            }
-            for sentence in explanation.sentences
-        ],
-    }
-
-
-def render_json(explanation: Explanation) -> str:
-    """The explanation as one JSON document (see :func:`explanation_dict`)."""
-    return json.dumps(json.loads(to_json(explanation_dict(explanation))), indent=2, ensure_ascii=False) + "\n"

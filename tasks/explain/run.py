@@ -1,8 +1,9 @@
 """Writing explanations where they were asked for: one paper in a form, or many papers as a static site.
 
 ``citelake explain`` and the ``citelake-explain`` flow both come here; the
-sentences are ``tasks.explain.facts``, the charts ``tasks.explain.charts``, the
-HTML ``tasks.explain.site``. The lake is opened read-only, once per call.
+sentences are ``tasks.explain.facts``, their text, Markdown and JSON forms
+``tasks.explain.forms``, the charts ``tasks.explain.charts``, the HTML
+``tasks.explain.site``. The lake is opened read-only, once per call.
 """
 
 from __future__ import annotations
@@ -15,16 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.explain.facts import (
-    Explanation,
-    PaperNotFound,
-    explain,
-    explain_each,
-    query_rows,
-    render_json,
-    render_markdown,
-    render_text,
-)
+from tasks.explain.facts import Explanation, PaperNotFound, explain, explain_each, query_rows
+from tasks.explain.forms import render_json, render_markdown, render_text
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
