@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from alert_pages import write_page
 from flows.cli import app
-from tasks.explain.facts import MIN_PEERS, explain
+from tasks.explain.facts import explain
+from tasks.explain.sentences import MIN_PEERS
 from tasks.explain.forms import explanation_dict
 from tasks.explain.site import doi_slug
 from tasks.corpus.generate import write_corpus

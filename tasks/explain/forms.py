@@ -6,7 +6,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from tasks.explain.facts import HEADINGS, Explanation, Sentence
+from tasks.explain.facts import Explanation
+from tasks.explain.sentences import HEADINGS, Sentence
 from tasks.output import to_json
 
 
