@@ -25,7 +25,16 @@ quoting as (
         paper_snapshots.doi,
         observed_at,
         statements_shown,
-        row_number() over (partition by paper_snapshots.doi order by observed_at desc, source_sha256 desc) as recency
+        -- the lake's order of "latest", newest first (tasks/reading/split.py, docs/tables.md)
+        row_number() over (
+            partition by paper_snapshots.doi
+            order by
+                time_bucket(interval 2 second, observed_at) desc,
+                cited_by desc nulls last,
+                statement_count desc nulls last,
+                source desc nulls last,
+                source_sha256 desc
+        ) as recency
     from paper_snapshots
     join wanted on wanted.doi = paper_snapshots.doi
     where statements_shown > 0
