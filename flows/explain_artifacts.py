@@ -19,7 +19,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.explain.charts import balance_rows, chart_pngs, history_rows, section_rows
-from tasks.explain.facts import Explanation, render_markdown
+from tasks.explain.facts import Explanation
+from tasks.explain.forms import render_markdown
 from tasks.explain.run import SiteSummary, flow_dois, write_site
 from tasks.explain.site import doi_slug, page_name
 from tasks.lake.location import LakeLocation

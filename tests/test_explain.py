@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -13,8 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from alert_pages import write_page
 from flows.cli import app
-from tasks.explain.facts import MIN_PEERS, explain, explanation_dict
+from tasks.explain.facts import explain
+from tasks.explain.sentences import MIN_PEERS
+from tasks.explain.forms import explanation_dict
 from tasks.explain.site import doi_slug
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
@@ -83,7 +87,7 @@ def test_the_sample_paper_is_explained_with_its_real_counts(sample_lake):
     )
     plain = CliRunner().invoke(app, ["explain", SAMPLE_DOI, "--lake", str(sample_lake.path)])
     assert plain.exit_code == 0
-    assert "204 publications" in plain.stdout and "showed only 4 of its 191 statements" in plain.stdout
+    assert "204 publications" in plain.stdout and "holds only 4 of its 191 statements word for word" in plain.stdout
 
 
 def _same(expected: object, stated: object) -> bool:
@@ -92,6 +96,32 @@ def _same(expected: object, stated: object) -> bool:
     if isinstance(expected, float) and isinstance(stated, int | float):
         return math.isclose(expected, stated)
     return expected == stated
+
+
+def _check_every_number(con, doi: str) -> dict:
+    """Check each number of each sentence of ``doi``'s explanation against the SQL the sentence cites; the document."""
+    document = explanation_dict(explain(con, doi))
+    assert document["sentences"]
+    for sentence in document["sentences"]:
+        sql = read_sql(sentence["sql"].removeprefix("sql/"))
+        result = con.execute(sql, sentence["parameters"])
+        columns = [column[0] for column in result.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+        assert len(rows) == 1, sentence["sql"]
+        for name, stated in sentence["numbers"].items():
+            assert _same(rows[0][name], stated), (doi, sentence["sql"], name, rows[0][name], stated)
+            # The number also appears in the sentence as the reader sees it.
+            if isinstance(stated, int) and not isinstance(stated, bool):
+                if stated == 0:  # nothing may read as a word: "No other paper", "did not change"
+                    assert any(word in sentence["text"] for word in ("0", "No ", "none", "did not change")), (name, sentence["text"])
+                    continue
+                shown = str(stated) if "year" in name else f"{abs(stated):,}"
+                assert shown in sentence["text"], (name, stated, sentence["text"])
+            elif isinstance(stated, float):
+                assert f"{stated:.1f}" in sentence["text"], (name, stated, sentence["text"])
+            elif isinstance(stated, str) and isinstance(rows[0][name], date):
+                assert stated in sentence["text"], (name, stated, sentence["text"])
+    return document
 
 
 def test_every_number_of_every_sentence_equals_the_sql_it_cites(generated_lake):
@@ -104,23 +134,8 @@ def test_every_number_of_every_sentence_equals_the_sql_it_cites(generated_lake):
         assert len(resaved) >= 3, "the generated corpus should re-save some pages"
         checked = set()
         for doi in resaved[:8] + [doi for (doi,) in con.execute("select doi from papers order by doi limit 4").fetchall()]:
-            document = explanation_dict(explain(con, doi))
-            assert document["sentences"]
-            for sentence in document["sentences"]:
-                sql = read_sql(sentence["sql"].removeprefix("sql/"))
-                result = con.execute(sql, sentence["parameters"])
-                columns = [column[0] for column in result.description]
-                rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-                assert len(rows) == 1, sentence["sql"]
-                for name, stated in sentence["numbers"].items():
-                    assert _same(rows[0][name], stated), (doi, sentence["sql"], name, rows[0][name], stated)
-                    checked.add(sentence["sql"])
-                    # The number also appears in the sentence as the reader sees it.
-                    if isinstance(stated, int) and not isinstance(stated, bool):
-                        shown = str(stated) if "year" in name else f"{abs(stated):,}"
-                        assert shown in sentence["text"], (name, stated, sentence["text"])
-                    elif isinstance(stated, float):
-                        assert f"{stated:.1f}" in sentence["text"], (name, stated, sentence["text"])
+            document = _check_every_number(con, doi)
+            checked |= {sentence["sql"] for sentence in document["sentences"] if sentence["numbers"]}
             trend = [s for s in document["sentences"] if s["sql"] == "sql/explain/trend.sql"]
             if doi in resaved:
                 assert any("grew" in s["text"] or "fell" in s["text"] or "did not change" in s["text"] for s in trend)
@@ -129,6 +144,123 @@ def test_every_number_of_every_sentence_equals_the_sql_it_cites(generated_lake):
         assert everyone > MIN_PEERS
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------
+# A lake mixing saved pages and saved API tallies: the sentences say what each is
+# ---------------------------------------------------------------------------
+
+MIXED = "10.5555/mixed.1"  # an API tally, a page quoting 4, a page quoting those 4 and 1 more, an API tally
+TALLIES = "10.5555/tallies.2"  # two API tallies, no page
+ONE_TALLY = "10.5555/tally.3"  # one API tally
+QUOTED = [("s1 supports it", "Discussion", "supporting"), ("s2 mentions it", "Introduction", "mentioning"),
+          ("s3 contrasts it", "Results", "contrasting"), ("s4 mentions it too", "Methods", "mentioning")]  # fmt: skip
+
+
+def _save_tally(folder: Path, name: str, saved: datetime, doi: str, **counts: int) -> None:
+    """A saved scite ``/tallies/{doi}`` response, its modification time the day it was saved."""
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"doi": doi, **counts}), encoding="utf-8")
+    os.utime(path, (saved.timestamp(), saved.timestamp()))
+
+
+@pytest.fixture(scope="module")
+def mixed_lake(tmp_path_factory) -> LakeLocation:
+    folder = tmp_path_factory.mktemp("mixed")
+    reports = folder / "reports"
+    reports.mkdir()
+    day = {month: datetime(2024, month, 1, tzinfo=UTC) for month in range(1, 5)}
+    _save_tally(reports, "mixed-jan", day[1], MIXED, total=10, supporting=2, contradicting=1, mentioning=7,
+                unclassified=0, citingPublications=12)  # fmt: skip
+    write_page(reports, "mixed-feb", day[2], MIXED, "Mixed paper", 12, QUOTED, unclassified=6)
+    write_page(reports, "mixed-mar", day[3], MIXED, "Mixed paper", 14,
+               QUOTED + [("s5 supports it anew", "Discussion", "supporting")], unclassified=6)  # fmt: skip
+    _save_tally(reports, "mixed-apr", day[4], MIXED, total=12, supporting=3, contradicting=1, mentioning=8,
+                unclassified=0, citingPublications=15)  # fmt: skip
+    for month in (1, 4):
+        _save_tally(reports, f"tallies-{month}", day[month], TALLIES, total=20 + month, supporting=5, contradicting=2,
+                    mentioning=13 + month, unclassified=0, citingPublications=30)  # fmt: skip
+    _save_tally(reports, "tally", day[2], ONE_TALLY, total=7, supporting=1, contradicting=0, mentioning=6,
+                unclassified=0, citingPublications=9)  # fmt: skip
+    location = LakeLocation(path=folder / "lake")
+    ingest(reports, location, workers=1)
+    return location
+
+
+@pytest.fixture(scope="module")
+def mixed(mixed_lake) -> dict[str, dict[str, list[str]]]:
+    """Per paper of the mixed lake, its sentences by section, each number checked against its SQL first."""
+    con = open_lake(mixed_lake, read_only=True)
+    try:
+        documents = {doi: _check_every_number(con, doi) for doi in (MIXED, TALLIES, ONE_TALLY)}
+    finally:
+        con.close()
+    said: dict[str, dict[str, list[str]]] = {}
+    for doi, document in documents.items():
+        for sentence in document["sentences"]:
+            said.setdefault(doi, {}).setdefault(sentence["sql"].removeprefix("sql/explain/").removesuffix(".sql"), []).append(
+                sentence["text"]
+            )
+    return said
+
+
+def test_mixed_counts_name_the_latest_page_that_quotes_not_the_latest_tally(mixed):
+    # The latest count is an API tally, which quotes none: the quotes are from the page of March.
+    assert mixed[MIXED]["counts"][1] == (
+        "The lake holds 5 of these statements word for word (a saved page quotes only a few); "
+        "the latest page to quote any, of 2024-03-01, quoted 5."
+    )
+    assert mixed[TALLIES]["counts"][1].endswith("word for word (a saved page quotes only a few); none of its pages quoted any.")
+
+
+def test_mixed_trend_tells_saved_pages_from_api_tallies(mixed):
+    assert mixed[MIXED]["trend"][:2] == [
+        "The lake holds 4 counts of this report, 2 saved pages and 2 API tallies, from 2024-01-01 to 2024-04-01 "
+        "(91 days apart).",
+        "Between the first and the latest of them, the number of citing publications grew by 3 (from 12 to 15) and "
+        "the number of citation statements grew by 2 (from 10 to 12).",
+    ]
+    assert mixed[TALLIES]["trend"][0] == "The lake holds 2 API tallies of this report, from 2024-01-01 to 2024-04-01 (91 days apart)."
+    assert mixed[ONE_TALLY]["trend"] == [
+        "The lake holds 1 API tally of this report, from 2024-02-01, so there is no trend yet."
+    ]
+
+
+def test_mixed_new_statements_are_counted_from_the_first_page_that_quotes_any(mixed):
+    # Five statements were first seen after the API tally of January; one after the first page quoting statements.
+    assert mixed[MIXED]["changes"][0] == (
+        "1 quoted statement appeared after the first page that quoted any (of 2024-02-01), "
+        "and 0 statements changed type from one page to the next."
+    )
+    assert mixed[TALLIES]["changes"] == [
+        "None of them quotes a statement, so the lake cannot tell which statements are new; "
+        "0 statements changed type from one page to the next."
+    ]
+
+
+def test_mixed_caveats_count_the_statements_held_and_name_the_latest_tally(mixed):
+    assert mixed[MIXED]["caveats"][0] == (
+        "The lake holds only 5 of its 12 statements word for word: the quotes and the section mix rest on those, "
+        "not on all of them."
+    )
+    assert mixed[MIXED]["caveats"][1].startswith("The latest API tally was saved on 2024-04-01, ")
+    assert mixed[ONE_TALLY]["caveats"][0].startswith("The lake holds only 0 of its 7 statements word for word")
+
+
+def test_mixed_balance_sections_and_evidence_rest_on_what_the_lake_holds(mixed):
+    # The balance is the latest count's (the April tally); the sections and quotes are every statement held.
+    assert mixed[MIXED]["balance"][0].startswith("Of the 12 statements the type tallies count, 3 support the paper's findings")
+    assert mixed[MIXED]["sections"] == [
+        "Of the 5 statements the lake holds, by the section of the citing paper: discussion 2 (40.0%), "
+        "introduction 1 (20.0%), methods 1 (20.0%), results 1 (20.0%)."
+    ]
+    assert mixed[MIXED]["evidence"][0].startswith("The strongest supporting statement the lake holds (2 supporting statements in all)")
+    assert mixed[TALLIES]["sections"] == ["The lake holds none of its statements, so it cannot say where it is cited."]
+    assert mixed[TALLIES]["evidence"][0] == (
+        "No saved page quotes a supporting statement: the lake holds 0 of them, although the tallies count 5."
+    )
+    # The standing compares the latest counts, a tally's or a page's: the tallies-only paper is a peer.
+    assert mixed[MIXED]["standing"][0].startswith("Among the 1 other paper in the lake with at least as many citation statements")
 
 
 @pytest.fixture
@@ -198,7 +330,16 @@ def test_an_unknown_doi_exits_1_naming_the_nearest_dois(hand_built_lake):
     assert nothing.exit_code == 2 and "give a DOI" in nothing.stderr
     elsewhere = CliRunner().invoke(app, ["explain", "10.9999/x", "--lake", str(hand_built_lake.path)])
     assert elsewhere.exit_code == 1
-    assert "no DOI in the lake shares its prefix" in elsewhere.stderr
+    assert elsewhere.stderr == "citelake explain: 10.9999/x is not in the lake; no DOI in the lake shares its prefix\n"
+
+
+def test_a_text_that_is_not_a_doi_is_told_so_not_that_the_lake_lacks_it(hand_built_lake):
+    result = CliRunner().invoke(app, ["explain", "hello", "--lake", str(hand_built_lake.path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "citelake explain: 'hello' is not a DOI: expected 10.NNNN/suffix (e.g. 10.1089/scd.2013.0023)\n"
+    )
 
 
 def test_markdown_to_a_file_writes_its_charts_as_png_beside_it(hand_built_lake, tmp_path):

@@ -296,7 +296,7 @@ def test_the_summary_matches_what_is_on_disk(tmp_path: Path) -> None:
 def test_the_generate_command_writes_and_summarises(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["generate", str(tmp_path / "out"), "--count", "40", "--seed", "5", "--clean"])
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)
+    printed = json.loads(result.stdout)  # stderr says what was written, in words
     assert printed["files"] == 40 == sum(1 for path in (tmp_path / "out").rglob("*") if path.is_file())
     assert printed["inconsistent_snapshots"] == 0
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli.shared import CatalogOption, FormatOption, LakeOption, fail, lake_errors, print_rows, require_format
+from flows.cli.messages import print_rows_or_say
+from flows.cli.shared import CatalogOption, FormatOption, LakeOption, fail, lake_errors, require_format
 
 
 alerts_app = typer.Typer(
@@ -63,7 +64,16 @@ def alerts_list(
         rows = list_alerts(resolve_location(lake, catalog), since=since_time, doi=wanted, kind=kind)
     except lake_errors() as error:
         raise fail("alerts", error) from None
-    print_rows(readable_alerts(rows) if output_format == "table" else rows, output_format)
+    shown = readable_alerts(rows) if output_format == "table" else rows
+    print_rows_or_say(shown, output_format, _no_alerts(since, doi, kind))
+
+
+def _no_alerts(since: str | None, doi: str | None, kind: str | None) -> str:
+    """What an empty list of alerts means: none raised yet, or none of those asked for."""
+    asked = [f"{option} {value}" for option, value in (("--since", since), ("--doi", doi), ("--kind", kind)) if value]
+    if asked:
+        return f"no alerts match {' '.join(asked)}"
+    return "no alerts yet: each ingest raises them for the watched papers it changes (citelake watch add DOI)"
 
 
 @alerts_app.command("notify")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from flows.cli.messages import say_wrote
 from flows.cli.shared import CatalogOption, LakeOption, fail
 
 
@@ -34,7 +35,7 @@ def explain(
     an index.html under --out DIR.
 
     Exit status 1 with a one-line message (and the nearest DOIs by prefix) when
-    the lake does not hold the paper.
+    the lake does not hold the paper; 2 when the text given is not a DOI.
     """
     import duckdb
 
@@ -47,7 +48,9 @@ def explain(
         if every_paper or doi_file or watchlist:
             explain_many(location, out, every_paper=every_paper, doi_file=doi_file, watchlist=watchlist, single=doi)
         else:
-            explain_one(location, doi, output_format, out)
+            written = explain_one(location, doi, output_format, out)
+            if written:
+                say_wrote("explain", written[0], output_format, beside=written[1:])
     except ExplainError as error:
         typer.echo(f"citelake explain: {error}", err=True)
         raise typer.Exit(code=error.exit_code) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -16,21 +18,60 @@ def generate(
     """Write a deterministic corpus of synthetic report files, for tests, benchmarks and examples.
 
     The files vary as real collections do (gzip, CRLF, Windows-1252, re-saved pages,
-    cut-off files, non-reports ...). Prints a JSON summary of what was written.
+    cut-off files, non-reports ...). Shows progress on stderr (a bar on a terminal,
+    else a line per 1,000 files), then prints a JSON summary of what was written.
     """
     import json
 
     from tasks.corpus.generate import write_corpus
 
+    from flows.cli.messages import human_size
+
     if out_dir.exists() and not out_dir.is_dir():
         typer.echo(f"citelake generate: {out_dir}: exists and is not a folder", err=True)
         raise typer.Exit(code=1)
     try:
-        summary = write_corpus(out_dir, count, seed, clean=clean)
+        with _generate_progress(count) as show:
+            summary = write_corpus(out_dir, count, seed, clean=clean, progress=show)
     except OSError as error:
         typer.echo(f"citelake generate: {error.filename or out_dir}: {error.strerror or error}", err=True)
         raise typer.Exit(code=1) from None
+    typer.echo(
+        f"citelake generate: wrote {summary.files:,} files to {out_dir} ({human_size(summary.total_bytes)})", err=True
+    )
     typer.echo(json.dumps(summary.as_dict(), indent=2))
+
+
+# Off a terminal (a log, CI), generate says how far it is once per this many files.
+GENERATE_PROGRESS_EVERY = 1000
+
+
+@contextmanager
+def _generate_progress(count: int) -> Iterator[Callable[[object], None]]:
+    """The progress of ``citelake generate`` on stderr: a bar on a terminal, else a line per 1,000 files."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+
+        def line(summary) -> None:
+            if summary.files % GENERATE_PROGRESS_EVERY == 0 and summary.files < count:
+                console.print(f"generated {summary.files:,}/{count:,} files", highlight=False)
+
+        yield line
+        return
+    bar = Progress(
+        TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+    task_id = bar.add_task("generating", total=count)
+
+    def advance(summary) -> None:
+        bar.update(task_id, completed=summary.files)
+
+    with bar:
+        yield advance
 
 
 def parse(

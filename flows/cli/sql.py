@@ -32,7 +32,7 @@ def sql_command(
     from tasks.lake.errors import LakeError
 
     from tasks.lake.location import resolve_location
-    from tasks.lake.query import WriteRefused, run_readonly_query
+    from tasks.lake.query import WriteRefused, error_line, run_readonly_query
 
     require_format("sql", output_format)
     try:
@@ -40,7 +40,10 @@ def sql_command(
     except WriteRefused as error:
         typer.echo(f"citelake sql: {error}", err=True)
         raise typer.Exit(code=2) from None
-    except (LakeError, ValueError, duckdb.Error) as error:
+    except duckdb.Error as error:
+        typer.echo(f"citelake sql: {error_line(error)}", err=True)
+        raise typer.Exit(code=1) from None
+    except (LakeError, ValueError) as error:
         raise fail("sql", error) from None
     print_rows(result, output_format)
 

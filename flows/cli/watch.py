@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.shared import CatalogOption, FormatOption, LakeOption, fail, lake_errors, print_rows, require_format
+from flows.cli.messages import print_rows_or_say
+from flows.cli.shared import CatalogOption, FormatOption, LakeOption, fail, lake_errors, require_format
 
 
 watch_app = typer.Typer(
@@ -89,7 +90,9 @@ def watch_list(lake: LakeOption = None, catalog: CatalogOption = None, output_fo
         rows = watchlist(resolve_location(lake, catalog))
     except lake_errors() as error:
         raise fail("watch list", error) from None
-    print_rows(rows, output_format)
+    print_rows_or_say(
+        rows, output_format, "no papers watched yet: citelake watch add DOI or citelake watch import FILE adds some"
+    )
 
 
 @watch_app.command("import")

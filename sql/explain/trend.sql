@@ -1,8 +1,8 @@
--- The trend across the paper's saved pages: the first and the latest page's
--- dates and counts, and how much each count grew in between. Pages (and saved
--- API tallies) in the lake's order of "latest" (tasks/reading/split.py,
--- docs/tables.md), so the latest is the one papers took.
--- One row per paper of $dois (a list of DOIs) that the lake holds a page of.
+-- The trend across the paper's saved pages and API tallies: how many of each,
+-- the first and the latest one's dates and counts, and how much each count grew
+-- in between. Pages and tallies in the lake's order of "latest"
+-- (tasks/reading/split.py, docs/tables.md), so the latest is the one papers took.
+-- One row per paper of $dois (a list of DOIs) that the lake holds a page or tally of.
 with wanted as (
     select distinct unnest($dois) as doi
 ),
@@ -20,7 +20,8 @@ pages as (
                 source nulls first,
                 source_sha256
         ) as page_number,
-        count(*) over (partition by paper_snapshots.doi) as pages
+        count(*) over (partition by paper_snapshots.doi) as pages,
+        count(*) filter (where source = 'api') over (partition by paper_snapshots.doi) as api_tallies
     from paper_snapshots
     join wanted on wanted.doi = paper_snapshots.doi
 ),
@@ -37,6 +38,8 @@ final as (
     select
         last_page.doi,
         last_page.pages,
+        last_page.pages - last_page.api_tallies as saved_pages,
+        last_page.api_tallies,
         cast(first_page.observed_at as date) as first_saved_on,
         cast(last_page.observed_at as date) as last_saved_on,
         date_diff('day', first_page.observed_at, last_page.observed_at) as days_between,

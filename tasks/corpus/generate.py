@@ -27,7 +27,7 @@ import os
 import random
 import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -282,11 +282,14 @@ def generate_corpus(
         yield previous
 
 
-def write_corpus(out_dir: Path, count: int, seed: int, **options: object) -> CorpusSummary:
+def write_corpus(
+    out_dir: Path, count: int, seed: int, *, progress: Callable[[CorpusSummary], None] | None = None, **options: object
+) -> CorpusSummary:
     """Write :func:`generate_corpus` ``(count, seed, **options)`` under ``out_dir`` and summarise it.
 
     Sub-folders are created as needed and each file's modification time is set to
-    its page's save time. Files are written as they are generated.
+    its page's save time. Files are written as they are generated; ``progress``
+    is given the summary so far after each one.
     """
     summary = CorpusSummary()
     made: set[Path] = set()
@@ -299,4 +302,6 @@ def write_corpus(out_dir: Path, count: int, seed: int, **options: object) -> Cor
         timestamp = report.mtime.timestamp()
         os.utime(path, (timestamp, timestamp))
         summary.add(report)
+        if progress is not None:
+            progress(summary)
     return summary

@@ -1,8 +1,9 @@
 """Writing explanations where they were asked for: one paper in a form, or many papers as a static site.
 
 ``citelake explain`` and the ``citelake-explain`` flow both come here; the
-sentences are ``tasks.explain.facts``, the charts ``tasks.explain.charts``, the
-HTML ``tasks.explain.site``. The lake is opened read-only, once per call.
+sentences are ``tasks.explain.facts``, their text, Markdown and JSON forms
+``tasks.explain.forms``, the charts ``tasks.explain.charts``, the HTML
+``tasks.explain.site``. The lake is opened read-only, once per call.
 """
 
 from __future__ import annotations
@@ -15,20 +16,12 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.explain.facts import (
-    Explanation,
-    PaperNotFound,
-    explain,
-    explain_each,
-    query_rows,
-    render_json,
-    render_markdown,
-    render_text,
-)
+from tasks.explain.facts import Explanation, PaperNotFound, explain, explain_each, query_rows
+from tasks.explain.forms import render_json, render_markdown, render_text
 from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import read_sql
-from tasks.reading.record import normalise_doi
+from tasks.reading.record import InvalidDOI, normalise_doi, valid_doi
 
 FORMATS: tuple[str, ...] = ("text", "markdown", "html", "json")
 
@@ -48,25 +41,33 @@ def check_format(output_format: str) -> None:
 
 def render(explanation: Explanation, output_format: str, out: Path | None = None) -> str:
     """The explanation in ``output_format``; Markdown written to ``out`` gets its charts as PNG files beside it."""
+    return _rendered(explanation, output_format, out)[0]
+
+
+def _rendered(explanation: Explanation, output_format: str, out: Path | None) -> tuple[str, list[Path]]:
+    """:func:`render`'s text, and the chart files it wrote beside ``out``."""
     check_format(output_format)
     if output_format == "text":
-        return render_text(explanation)
+        return render_text(explanation), []
     if output_format == "json":
-        return render_json(explanation)
+        return render_json(explanation), []
     if output_format == "markdown":
         if out is None:
-            return render_markdown(explanation)
+            return render_markdown(explanation), []
         from tasks.explain.charts import write_chart_pngs
 
-        return render_markdown(explanation, write_chart_pngs(explanation, out.with_suffix("")))
+        images = write_chart_pngs(explanation, out.with_suffix(""))
+        return render_markdown(explanation, images), [out.with_name(name) for name in images.values()]
     from tasks.explain.charts import chart_svgs
     from tasks.explain.site import explanation_page
 
-    return explanation_page(explanation, chart_svgs(explanation))
+    return explanation_page(explanation, chart_svgs(explanation)), []
 
 
-def explain_one(location: LakeLocation, doi: str | None, output_format: str = "text", out: Path | None = None) -> str:
-    """Explain one paper; print it, or write it to ``out``. Returns the text written."""
+def explain_one(
+    location: LakeLocation, doi: str | None, output_format: str = "text", out: Path | None = None
+) -> list[Path]:
+    """Explain one paper; print it, or write it to ``out``. Returns the files written: ``out``, then its charts."""
     check_format(output_format)
     if not doi:
         raise ExplainError("give a DOI, or --all, --doi-file FILE or --watchlist with --out DIR", exit_code=2)
@@ -75,17 +76,31 @@ def explain_one(location: LakeLocation, doi: str | None, output_format: str = "t
         try:
             explanation = explain(con, doi)
         except PaperNotFound as error:
-            raise ExplainError(str(error)) from None
+            raise ExplainError(*_not_found(doi, error)) from None
     finally:
         con.close()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    text = render(explanation, output_format, out)
+    text, charts = _rendered(explanation, output_format, out)
     if out is None:
         sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-    return text
+        return []
+    out.write_text(text, encoding="utf-8")
+    return [out, *charts]
+
+
+def _not_found(doi: str, error: PaperNotFound) -> tuple[str, int]:
+    """Why the lake holds no paper ``doi``, and the exit status: 2 for a text that is not a DOI, else 1.
+
+    A text sharing its registrant with DOIs of the lake is taken for a DOI even
+    where the strict check would refuse it: the parser keeps such DOIs.
+    """
+    if not error.nearest:
+        try:
+            valid_doi(doi)
+        except InvalidDOI as invalid:
+            return str(invalid), 2
+    return str(error), 1
 
 
 # ---------------------------------------------------------------------------

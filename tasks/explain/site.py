@@ -104,7 +104,7 @@ def explanation_page(explanation: Explanation, svgs: dict[str, str], *, index_hr
     sections: dict[str, list] = {}
     for sentence in explanation.sentences:
         sections.setdefault(sentence.section, []).append(sentence)
-    from tasks.explain.facts import HEADINGS
+    from tasks.explain.sentences import HEADINGS
 
     for section, heading in HEADINGS.items():
         if section not in sections:

@@ -66,6 +66,21 @@ class WriteRefused(ValueError):
     """A statement given as a query would change something or reach outside the lake."""
 
 
+def error_line(error: BaseException) -> str:
+    """A query's error on one line, with DuckDB's help kept.
+
+    DuckDB's message is a paragraph (the error, then lines of help such as
+    ``Did you mean "papers"?`` or ``Candidate bindings: ...``), a blank line,
+    then the query quoted with a caret: the paragraph's lines are joined, the
+    quoted query is left out.
+    """
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__
+    paragraph = text.split("\n\n", 1)[0]
+    return " ".join(line.strip() for line in paragraph.splitlines() if line.strip() and not line.startswith("LINE "))
+
+
 def read_statements(sql: str) -> list[duckdb.Statement]:
     """Parse ``sql`` with DuckDB's own parser; refuse any statement that is not a read of the lake.
 
