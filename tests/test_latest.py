@@ -20,7 +20,8 @@ import polars as pl
 from tasks.lake.sql import SQL_DIR, read_sql
 from tasks.lake.writer import LakeWriter
 from tasks.reading.record import SourceFile
-from tasks.reading.scite_api import ApiPaper, ApiResponse, ApiTally, api_frames
+from tasks.reading.scite_api import ApiPaper, ApiResponse, ApiTally
+from tasks.reading.scite_api_frames import api_frames
 from tasks.reading.split import SAME_SAVE_MICROSECONDS, split_records
 from tests.test_split import make_record, make_statement, source_of
 
