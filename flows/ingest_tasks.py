@@ -22,13 +22,10 @@ change nothing for pages already stored.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from itertools import islice
 from pathlib import Path
 
-import polars as pl
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
@@ -45,7 +42,6 @@ from tasks.lake.lock import notice
 from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
 from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import ParserProcesses, run_in_parser_process
-from tasks.reading.record import DiscoveredFile
 from tasks.reading.staging import StagedBatch, parse_and_stage
 
 # Delays between the attempts of a task that touches files or the lake: a
@@ -84,11 +80,6 @@ OUTSIDE = {
 }
 
 
-# Parse tasks submitted ahead of the commit: enough to keep every worker of a
-# runner busy, few enough that the plan's slices they carry stay small.
-BATCHES_IN_FLIGHT = 64
-
-
 @task(**OUTSIDE)
 def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = None) -> RunPlan:
     """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
@@ -97,17 +88,14 @@ def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = No
 
 
 @task(**OUTSIDE)
-def parse_batch(files: pl.DataFrame, staging: Path, batch_number: int) -> StagedBatch:
-    """Read, parse and split one batch of files (a slice of the plan) and park the result under ``staging``.
+def parse_batch(plan_file: Path, batch_number: int, staging: Path) -> StagedBatch:
+    """Read, parse and split batch ``batch_number`` of the parked plan ``plan_file`` and park the result under ``staging``.
 
-    Inside the flow's ``parser_processes`` block the work runs on a parser
-    process, and only the staged batch's description comes back.
+    The task reads its files from the plan's file, so what travels to a worker
+    is a path and a number. Inside the flow's ``parser_processes`` block the
+    work runs on a parser process, and only the staged batch's description comes back.
     """
-    discovered = [
-        DiscoveredFile(path=path, size=size, mtime=mtime)
-        for path, size, mtime in files.select("path", "size", "mtime").iter_rows()
-    ]
-    return run_in_parser_process(parse_and_stage, discovered, staging, batch_number)
+    return run_in_parser_process(parse_and_stage, ParkedPlan.read_files(plan_file, batch_number), staging, batch_number)
 
 
 @task(**(OUTSIDE | {"retry_condition_fn": commit_worth_retrying}))
@@ -142,14 +130,14 @@ class FlowSteps(IngestSteps):
         self._progress = RunProgress(totals, batches)
 
     def parse(self, parked: ParkedPlan, staging: Path, batch_size: int, processes: ParserProcesses) -> Iterator[StagedBatch]:
-        numbers = iter(range(len(parked)))
-        ahead: deque[PrefectFuture[StagedBatch]] = deque(
-            parse_batch.submit(parked.batch(number), staging, number) for number in islice(numbers, BATCHES_IN_FLIGHT)
-        )
-        while ahead:
-            staged = ahead.popleft().result()
-            for number in islice(numbers, 1):
-                ahead.append(parse_batch.submit(parked.batch(number), staging, number))
+        # Submitted here, in the flow's context: submitted from inside the commit task (which
+        # consumes the results), they would be its children and carry its context to Dask.
+        futures = [parse_batch.submit(parked.path, number, staging) for number in range(len(parked))]
+        return self._in_order(futures)
+
+    def _in_order(self, futures: list[PrefectFuture[StagedBatch]]) -> Iterator[StagedBatch]:
+        for future in futures:
+            staged = future.result()
             if self._progress is not None:
                 self._progress.batch_done(staged)
             yield staged

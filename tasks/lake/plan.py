@@ -119,6 +119,17 @@ class ParkedPlan:
         """Batch ``number``'s files to read."""
         return _files_of(self.batch(number))
 
+    @staticmethod
+    def read_files(path: Path, number: int) -> list[DiscoveredFile]:
+        """Batch ``number``'s files to read, from the parked plan at ``path`` (in any process that sees the file)."""
+        import pyarrow as pa
+        import pyarrow.ipc
+
+        with pa.OSFile(str(path)) as source:
+            frame = pl.from_arrow(pyarrow.ipc.open_file(source).get_batch(number))
+        assert isinstance(frame, pl.DataFrame)
+        return list(_files_of(frame))
+
     def files(self) -> Iterator[DiscoveredFile]:
         """The files to read in the plan's order, one batch's rows at a time."""
         for number in range(len(self)):
