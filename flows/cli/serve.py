@@ -6,11 +6,15 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.shared import LakeOption
+from flows.cli.shared import LakeOption, check_arguments
 
 
 def serve(
-    source: Path = typer.Argument(..., help="Folder of report files the scheduled ingest reads."),
+    source: Path = typer.Argument(
+        ...,
+        help="Folder of report files the scheduled ingest reads.",
+        readable=False,  # the source is checked with the lake, in one line (tasks.lake.preflight)
+    ),
     lake: LakeOption = None,
     catalog: str | None = typer.Option(
         None,
@@ -33,6 +37,9 @@ def serve(
     from the UI, in this process. Stop it with Ctrl-C or SIGTERM: the runs in
     flight are cancelled (their staging removed) and the process ends.
     """
+    # Checked before Prefect is imported, as an ingest checks them: its scheduled runs would each fail on them.
+    check_arguments("serve", source, lake, catalog)
+
     import os
     import signal
 
