@@ -207,3 +207,35 @@ def test_serve_checks_its_source_and_lake_the_same_way(tmp_path: Path, source: P
         f"citelake serve: LAKE {lake} is a file, not a lake folder: choose a folder (--lake DIR)",
     )  # fmt: skip
 
+
+def test_serve_first_says_where_the_prefect_ui_is(tmp_path: Path, source: Path) -> None:
+    with socket.socket() as probe:  # no server needs to answer: the line comes before serve talks to it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("PREFECT_", "CITELAKE_"))}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
+    served = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", str(source), "--lake", str(tmp_path / "lake")],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = served.stderr.readline()
+    finally:
+        served.kill()
+        served.wait(timeout=30)
+        served.stderr.close()
+    assert first == f"Prefect UI: http://127.0.0.1:{port} (Prefect API http://127.0.0.1:{port}/api)\n"
+
+
+def test_the_prefect_ui_is_prefect_ui_url_else_the_api_without_api() -> None:
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    from flows.cli.serve import prefect_ui_line
+
+    with temporary_settings({PREFECT_API_URL: "http://lab:4300/api"}, restore_defaults={PREFECT_UI_URL}):
+        assert prefect_ui_line() == "Prefect UI: http://lab:4300 (Prefect API http://lab:4300/api)"
+    # A UI behind a proxy, say, at an address of its own.
+    with temporary_settings({PREFECT_API_URL: "http://lab:4300/api", PREFECT_UI_URL: "https://prefect.lab.example"}):
+        assert prefect_ui_line() == "Prefect UI: https://prefect.lab.example (Prefect API http://lab:4300/api)"
+    with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_UI_URL}):
+        assert prefect_ui_line().startswith("Prefect UI: none: without PREFECT_API_URL, Prefect serves on a temporary server")
