@@ -46,6 +46,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from flows.ingest_tasks import FlowSteps
 from flows.interrupt import run_started
 from flows.run_artifacts import publish_run_report
+from flows.runner_options import runner_options_error
 from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
 from tasks.lake.ingest import run_ingest
 from tasks.lake.location import LakeLocation, resolve_location
@@ -55,7 +56,6 @@ from tasks.lake.summary import IngestSummary
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.staging import remove_staging, staging_folder
 
-RUNNERS = ("threads", "processes", "dask")
 # Parse tasks in flight per parser process on the threads runner: one the process
 # works on, one queued behind it, so the process never idles while Prefect ends a
 # task and starts the next.
@@ -218,8 +218,8 @@ def task_runner(runner: str = "threads", dask_address: str | None = None, worker
     ``dask`` connects to the scheduler at ``dask_address``, or without one starts
     a local cluster of ``workers`` worker processes. ``workers`` defaults to one per core.
     """
-    if runner != "dask" and dask_address:
-        raise ValueError("--dask-address needs --runner dask")
+    if problem := runner_options_error(runner, dask_address, workers):
+        raise ValueError(problem)
     if runner == "threads":
         return _thread_runner(workers)
     if runner == "processes":
@@ -228,11 +228,9 @@ def task_runner(runner: str = "threads", dask_address: str | None = None, worker
         from prefect_dask import DaskTaskRunner  # imports dask.distributed: only when asked for
 
         if dask_address:
-            if workers:
-                raise ValueError("--workers sizes a local Dask cluster; the one at --dask-address has its own")
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers} if workers else None)
-    raise ValueError(f"unknown runner {runner!r}; choose one of {', '.join(RUNNERS)}")
+    raise AssertionError(f"runner {runner!r} passed runner_options_error")
 
 
 if __name__ == "__main__":

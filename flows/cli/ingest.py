@@ -7,12 +7,17 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.shared import CatalogOption, LakeOption, ended_cleanly, fail
+from flows.cli.shared import CatalogOption, LakeOption, check_arguments, ended_cleanly, fail
+from flows.runner_options import runner_options_error
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 
 
 def ingest(
-    source: Path = typer.Argument(..., help="Folder of report files (*.txt, *.txt.gz), searched recursively."),
+    source: Path = typer.Argument(
+        ...,
+        help="Folder of report files (*.txt, *.txt.gz), searched recursively.",
+        readable=False,  # the source is checked with the lake, in one line (tasks.lake.preflight)
+    ),
     lake: LakeOption = None,
     catalog: CatalogOption = None,
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Files per parse batch."),
@@ -45,10 +50,18 @@ def ingest(
 
     Exit status: 0 when the run committed (even if some files were rejected);
     1 with a one-line message when nothing was written (missing source, lake
-    unreachable, another ingest running on the lake); 130 when stopped with
-    Ctrl-C, which says whether the run was committed first.
+    unreachable, another ingest running on the lake); 2 for an unknown runner
+    or options that do not go together; 130 when stopped with Ctrl-C, which
+    says whether the run was committed first. The source, the lake folder and
+    the catalog are checked before Prefect starts: a mistake there is one line
+    at once.
     """
     command_started = time.monotonic()  # the closing line accounts for the command's whole time from here
+    # The arguments are checked before Prefect is imported and a server launched: a typo costs no seconds.
+    if problem := runner_options_error(runner, dask_address, workers):
+        raise fail("ingest", ValueError(problem), code=2)
+    check_arguments("ingest", source, lake, catalog)
+
     # Say at once what happens: importing Prefect, and starting a server, take seconds.
     typer.echo("starting Prefect…", err=True)
 

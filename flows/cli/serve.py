@@ -6,11 +6,15 @@ from pathlib import Path
 
 import typer
 
-from flows.cli.shared import LakeOption
+from flows.cli.shared import LakeOption, check_arguments
 
 
 def serve(
-    source: Path = typer.Argument(..., help="Folder of report files the scheduled ingest reads."),
+    source: Path = typer.Argument(
+        ...,
+        help="Folder of report files the scheduled ingest reads.",
+        readable=False,  # the source is checked with the lake, in one line (tasks.lake.preflight)
+    ),
     lake: LakeOption = None,
     catalog: str | None = typer.Option(
         None,
@@ -32,7 +36,13 @@ def serve(
     watched papers) and executes their runs, scheduled, triggered or started
     from the UI, in this process. Stop it with Ctrl-C or SIGTERM: the runs in
     flight are cancelled (their staging removed) and the process ends.
+
+    Its first line is the address of the Prefect UI (PREFECT_UI_URL, else
+    derived from PREFECT_API_URL).
     """
+    # Checked before Prefect is imported, as an ingest checks them: its scheduled runs would each fail on them.
+    check_arguments("serve", source, lake, catalog)
+
     import os
     import signal
 
@@ -44,6 +54,27 @@ def serve(
 
     signal.signal(signal.SIGINT, stop_as_on_sigterm)
 
+    typer.echo(prefect_ui_line(), err=True)
+
     from flows.deployments import serve_scheduled
 
     serve_scheduled(str(source), lake=lake and str(lake), catalog=catalog, ingest_cron=cron, maintain_cron=maintain_cron)
+
+
+def prefect_ui_line() -> str:
+    """Where the Prefect UI shows the deployments and their runs, from Prefect's settings, in one line.
+
+    ``PREFECT_UI_URL`` when set, else Prefect's own derivation from ``PREFECT_API_URL``
+    (``http://host:4200/api`` → ``http://host:4200``). Without one, Prefect serves
+    on a temporary server of its own, which has no UI, and no scheduler either
+    (Prefect runs it only in a real server).
+    """
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if not settings.api.url:
+        return (
+            "Prefect UI: none: without PREFECT_API_URL, Prefect serves on a temporary server of its own, which has "
+            "no UI and runs no schedules; start one with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    return f"Prefect UI: {settings.ui_url} (Prefect API {settings.api.url})"

@@ -49,6 +49,21 @@ def print_rows(result, output_format: str) -> None:
     write_rows(result, output_format)
 
 
+def check_arguments(command: str, source: Path, lake: Path | None, catalog: str | None) -> None:
+    """Exit 1 with one line unless an ingest of ``source`` into this lake could start (tasks.lake.preflight).
+
+    Imports neither Prefect nor DuckDB: the commands that run ingests call it before they start anything.
+    """
+    from tasks.lake.errors import IngestError, LakeError
+    from tasks.lake.location import resolve_location
+    from tasks.lake.preflight import check_ingest_arguments
+
+    try:
+        check_ingest_arguments(source, resolve_location(lake, catalog))
+    except (IngestError, LakeError) as error:
+        raise fail(command, error) from None
+
+
 def lake_errors():
     """The errors that end a command on the lake with one line (imported when needed: DuckDB is heavy)."""
     import duckdb

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from tasks.lake.errors import SourceError
+from tasks.lake.preflight import readable_source
 from tasks.reading.frames import UTC_TIME
 from tasks.reading.record import DiscoveredFile, path_text
 
@@ -56,12 +56,12 @@ def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | 
     its target lies inside ``root``; a folder reached twice (a symlink loop, or a
     link to a folder already walked) is walked once. A sub-folder that cannot be
     read is logged and skipped, and ``(folder, reason)`` is appended to
-    ``skipped_folders`` (as the walk gets there). Raises :class:`SourceError` at once when ``root``
-    is missing, not a folder or unreadable. The walk itself happens as the
+    ``skipped_folders`` (as the walk gets there). Raises :class:`~tasks.lake.errors.SourceError` at once when ``root``
+    is missing, not a folder or unreadable (:func:`tasks.lake.preflight.readable_source`). The walk itself happens as the
     result is iterated (``DiscoveredFile`` by file) or turned into columns
     (:meth:`Discovery.frame`, what the plan uses).
     """
-    real_root = _readable_root(Path(root))
+    real_root = readable_source(Path(root))
     return Discovery(str(real_root), [] if skipped_folders is None else skipped_folders)
 
 
@@ -106,18 +106,6 @@ def _calling_once_beyond(items: Iterator[T], beyond: int, then: Callable[[], Non
         if count == beyond:
             then()
         yield item
-
-
-def _readable_root(root: Path) -> Path:
-    try:
-        real_root = root.expanduser().resolve(strict=True)
-    except (OSError, RuntimeError) as error:
-        raise SourceError(f"{root}: no such folder ({error.strerror if isinstance(error, OSError) else error})") from error
-    if not real_root.is_dir():
-        raise SourceError(f"{root}: not a folder")
-    if not os.access(real_root, os.R_OK | os.X_OK):
-        raise SourceError(f"{root}: cannot read the folder (permission denied)")
-    return real_root
 
 
 def _walk(real_root: str, skipped: list[tuple[str, str]]) -> Iterator[tuple[str, int, int]]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.lake.errors import ForeignLakeFolder, LakeError
-from tasks.lake.sql import read_sql
 
 
 LAKE_ALIAS = "lake"
@@ -125,6 +124,8 @@ def _stored_data_path(location: LakeLocation) -> str | None:
     """The data path the embedded catalog records, or None for a catalog without one yet."""
     if not location.catalog_file.is_file():
         return None
+    from tasks.lake.sql import read_sql  # imports DuckDB, which an ingest's argument checks do not need
+
     try:
         uri = f"{location.catalog_file.as_uri()}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True, timeout=30)) as catalog:
@@ -147,6 +148,8 @@ def moved_from(location: LakeLocation) -> str | None:
 
 def record_data_path(location: LakeLocation) -> None:
     """Record the lake's own data folder in its catalog, so a moved or copied lake opens here without override."""
+    from tasks.lake.sql import read_sql
+
     with closing(sqlite3.connect(location.catalog_file, timeout=30)) as catalog, catalog:
         catalog.execute(read_sql("lake/record_data_path.sql"), {"data_path": f"{location.data_path}/"})
 

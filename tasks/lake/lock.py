@@ -21,8 +21,9 @@ from pathlib import Path
 import psycopg
 from filelock import FileLock, Timeout
 
-from tasks.lake.errors import ForeignLakeFolder, IngestCollision, IngestError, LakeFolderError, first_line
-from tasks.lake.location import LakeLocation, check_lake_home
+from tasks.lake.errors import IngestCollision, IngestError, LakeFolderError, first_line
+from tasks.lake.location import LakeLocation
+from tasks.lake.preflight import cannot_write_message, check_lake_folder
 from tasks.lake.sql import read_sql
 from tasks.reading.staging import remove_stale_staging
 
@@ -81,33 +82,6 @@ def ingest_guard(location: LakeLocation, *, wait: float = 0.0, holder: str = "in
         yield
 
 
-def check_lake_folder(location: LakeLocation) -> None:
-    """Raise :class:`LakeFolderError` unless the lake folder is (or can be made) a folder this process can write,
-    and holds a lake, nothing, or only what citelake writes (:func:`tasks.lake.location.check_lake_home`).
-
-    The lake folder holds the lock file (embedded catalog), the Parquet files and
-    the staging folders, so an ingest needs to write it whatever the catalog.
-    """
-    path = location.path
-    existing = next((folder for folder in (path, *path.parents) if folder.exists()), path)
-    if not existing.is_dir():
-        where = f"LAKE {path}" if existing == path else f"LAKE {path}: {existing}"
-        raise LakeFolderError(f"{where} is a file, not a lake folder: choose a folder (--lake DIR)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise LakeFolderError(_cannot_write_message(location))
-    try:
-        check_lake_home(location)
-    except ForeignLakeFolder as error:
-        raise LakeFolderError(str(error)) from None
-
-
-def _cannot_write_message(location: LakeLocation) -> str:
-    return (
-        f"cannot write to LAKE {location.path} (permission denied): "
-        "choose a folder you can write (--lake DIR), or run as a user who can"
-    )
-
-
 @contextmanager
 def _lock_file(location: LakeLocation, wait: float, purpose: str) -> Iterator[None]:
     holder_file = location.path / LOCK_HOLDER_FILE
@@ -125,7 +99,7 @@ def _lock_file(location: LakeLocation, wait: float, purpose: str) -> Iterator[No
             except Timeout:
                 raise IngestCollision(_collision_message(location, _lock_holder(holder_file))) from None
     except PermissionError:
-        raise LakeFolderError(_cannot_write_message(location)) from None
+        raise LakeFolderError(cannot_write_message(location)) from None
     try:
         holder = {
             "since": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -136,7 +110,7 @@ def _lock_file(location: LakeLocation, wait: float, purpose: str) -> Iterator[No
         try:
             holder_file.write_text(json.dumps(holder), encoding="utf-8")
         except PermissionError:
-            raise LakeFolderError(_cannot_write_message(location)) from None
+            raise LakeFolderError(cannot_write_message(location)) from None
         yield
     finally:
         lock.release()
