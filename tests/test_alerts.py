@@ -96,6 +96,7 @@ def artifact_rows(flow_run_id) -> list[dict]:
     return json.loads(artifacts[0].data)
 
 
+@pytest.mark.slow
 def test_a_run_alerts_exactly_what_it_changed_about_watched_papers(tmp_path) -> None:
     source, lake = tmp_path / "reports", tmp_path / "lake"
     location = LakeLocation(path=lake)
@@ -139,6 +140,7 @@ def test_a_run_alerts_exactly_what_it_changed_about_watched_papers(tmp_path) -> 
     assert alert_rows(lake) == rows
 
 
+@pytest.mark.slow
 def test_a_crash_between_commit_and_detection_is_caught_up_by_the_next_run(tmp_path) -> None:
     source, lake = tmp_path / "reports", tmp_path / "lake"
     location = LakeLocation(path=lake)
@@ -165,6 +167,7 @@ def test_a_crash_between_commit_and_detection_is_caught_up_by_the_next_run(tmp_p
     assert detect_in_lake(location).alerts == []
 
 
+@pytest.mark.slow
 def test_unwatched_papers_raise_no_alert_and_nothing_watched_writes_nothing(tmp_path) -> None:
     source, lake = tmp_path / "reports", tmp_path / "lake"
     location = LakeLocation(path=lake)
@@ -192,6 +195,7 @@ def test_unwatched_papers_raise_no_alert_and_nothing_watched_writes_nothing(tmp_
         con.close()
 
 
+@pytest.mark.slow
 def test_citelake_alerts_lists_newest_first_with_filters_and_without_prefect(tmp_path) -> None:
     source, lake = tmp_path / "reports", tmp_path / "lake"
     watch(LakeLocation(path=lake), [A, B])
@@ -238,6 +242,7 @@ def test_citelake_alerts_lists_newest_first_with_filters_and_without_prefect(tmp
     ]
 
 
+@pytest.mark.slow
 def test_the_message_of_an_alert_names_the_paper_and_quotes_the_statement(tmp_path) -> None:
     source, lake = tmp_path / "reports", tmp_path / "lake"
     location = LakeLocation(path=lake)

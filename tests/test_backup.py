@@ -57,6 +57,7 @@ def current_snapshot(location: LakeLocation) -> int:
         return con.execute("select id from current_snapshot()").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_a_backup_opens_where_it_is_verifies_and_keeps_time_travel(lake_copy, tmp_path, make_page, report_files_of, caplog):
     first = current_snapshot(lake_copy)
     page = make_page("10.1/later", datetime(2024, 5, 1, tzinfo=UTC), [("later", "Results", "contrasting", 0.9)])

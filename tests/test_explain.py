@@ -65,6 +65,7 @@ def _numbers(document: dict) -> dict[str, object]:
     return merged
 
 
+@pytest.mark.slow
 def test_the_sample_paper_is_explained_with_its_real_counts(sample_lake):
     document = _explain_json(sample_lake, "https://doi.org/10.1089/SCD.2013.0023")
     assert document["doi"] == SAMPLE_DOI
@@ -124,6 +125,7 @@ def _check_every_number(con, doi: str) -> dict:
     return document
 
 
+@pytest.mark.slow
 def test_every_number_of_every_sentence_equals_the_sql_it_cites(generated_lake):
     con = open_lake(generated_lake, read_only=True)
     try:
@@ -354,6 +356,7 @@ def test_markdown_to_a_file_writes_its_charts_as_png_beside_it(hand_built_lake, 
     assert text.startswith("# A paper\n")
 
 
+@pytest.mark.slow
 def test_a_site_of_every_paper_of_a_doi_file_and_of_the_watchlist(hand_built_lake, tmp_path):
     lake = ["--lake", str(hand_built_lake.path)]
     site = tmp_path / "site"
@@ -394,6 +397,7 @@ def test_a_site_of_every_paper_of_a_doi_file_and_of_the_watchlist(hand_built_lak
     assert needs_folder.exit_code == 2 and "--out DIR" in needs_folder.stderr
 
 
+@pytest.mark.slow
 def test_explain_does_not_import_prefect(hand_built_lake):
     script = (
         "import sys\nfrom typer.testing import CliRunner\nfrom flows.cli import app\n"
@@ -406,6 +410,7 @@ def test_explain_does_not_import_prefect(hand_built_lake):
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_lake, tmp_path, prefect_harness):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -466,6 +471,7 @@ def test_a_lake_without_a_watchlist_table_watches_nothing_unless_the_watchlist_i
         con.close()
 
 
+@pytest.mark.slow
 def test_many_papers_at_once_are_explained_as_each_one_alone(generated_lake):
     from tasks.explain.facts import explain_each
 
@@ -489,6 +495,7 @@ def test_many_papers_at_once_are_explained_as_each_one_alone(generated_lake):
         con.close()
 
 
+@pytest.mark.slow
 def test_a_chart_spec_is_altairs_chart_of_the_papers_data(generated_lake):
     from tasks.explain.charts import CHARTS, chart_spec
 
@@ -505,6 +512,7 @@ def test_a_chart_spec_is_altairs_chart_of_the_papers_data(generated_lake):
         con.close()
 
 
+@pytest.mark.slow
 def test_a_site_drawn_in_worker_processes_has_the_single_explanations_pages(generated_lake, tmp_path):
     from tasks.explain.run import render, write_site
 

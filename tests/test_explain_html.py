@@ -67,6 +67,7 @@ def _open(browser, path: Path, **context):
     return page, problems
 
 
+@pytest.mark.slow
 def test_the_page_draws_its_charts_in_chromium(two_page_lake, tmp_path, browser):
     out = tmp_path / "x.html"
     result = CliRunner().invoke(app, ["explain", "10.5/x", "--lake", str(two_page_lake.path), "-f", "html", "--out", str(out)])

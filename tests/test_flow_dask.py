@@ -36,6 +36,7 @@ def lake_content(lake: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_dask_run_gives_the_same_lake_as_the_default_runner(tmp_path):
     source = tmp_path / "source"
     write_corpus(source, 200, seed=5)

@@ -106,6 +106,7 @@ def move_into_source(pending: Path, source: Path, reports: list[GeneratedReport]
         (pending / report.name).rename(target)
 
 
+@pytest.mark.slow
 def test_runs_commit_each_file_once_and_the_ui_shows_what_happened(corpus, tmp_path):
     pending, source, reports = corpus
     lake = tmp_path / "lake"
@@ -183,6 +184,7 @@ def resaved_dois(first: list[GeneratedReport], second: list[GeneratedReport]) ->
     return resaved, moved
 
 
+@pytest.mark.slow
 def test_a_run_started_while_another_holds_the_lake_writes_nothing_and_says_why(tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_corpus(source, 120, SEED + 1)
@@ -224,6 +226,7 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 120) -> None
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_path):
     """``citelake ingest`` skips the interpreter's teardown; the run's last events must have reached the server first."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -255,6 +258,7 @@ def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_p
     assert all(run.state_type.value == "COMPLETED" for run in task_runs), states
 
 
+@pytest.mark.slow
 def test_a_run_in_a_lake_opened_ahead_commits_as_any_run(tmp_path):
     """``citelake ingest`` opens a fresh lake while its temporary server boots; the run then commits into it."""
     source, location = tmp_path / "source", LakeLocation(path=tmp_path / "lake")

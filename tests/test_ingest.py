@@ -396,11 +396,13 @@ def run_end_to_end(source: Path, corpus: CorpusSummary, location: LakeLocation) 
     assert third.rows_added["statement_sightings"] == statements_shown + len(load_report(rewritten)["statements"])
 
 
+@pytest.mark.slow
 def test_end_to_end_on_a_generated_corpus(generated, tmp_path: Path) -> None:
     source, corpus = copy_corpus(generated, tmp_path)
     run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))
 
 
+@pytest.mark.slow
 def test_end_to_end_committing_on_a_fresh_connection_after_the_plan(generated, tmp_path: Path, monkeypatch) -> None:
     # A run of 100,000 files or more with more than a batch to read commits on another connection than its
     # plan's; here every such run does (the first one of the sequence).
@@ -409,6 +411,7 @@ def test_end_to_end_committing_on_a_fresh_connection_after_the_plan(generated, t
     run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))
 
 
+@pytest.mark.slow
 def test_a_new_page_beside_a_touched_newer_one_leaves_papers_and_abstracts_on_the_same_page(generated, tmp_path: Path) -> None:
     """A new page and, in the same batch, a stored page of its DOI saved again later (touched).
 
@@ -443,6 +446,7 @@ def test_a_new_page_beside_a_touched_newer_one_leaves_papers_and_abstracts_on_th
     assert pages == [(hashlib.sha256(stored.read_bytes()).hexdigest(),), (hashlib.sha256(added.read_bytes()).hexdigest(),)]
 
 
+@pytest.mark.slow
 def test_a_run_with_nothing_to_read_starts_no_parser_process(generated, tmp_path: Path) -> None:
     """A no-op re-run stats the files and commits; it must not spawn parser processes (1.5 s of CPU each).
 

@@ -59,6 +59,7 @@ def test_plan_reads_again_a_path_that_could_not_be_read_even_with_the_same_size_
     assert plan.to_read["path"].to_list() == ["/r/vanished.txt"]
 
 
+@pytest.mark.slow
 def test_a_file_that_vanished_before_it_was_read_is_ingested_when_it_is_back(tmp_path: Path) -> None:
     source = tmp_path / "reports"
     source.mkdir()
@@ -110,6 +111,7 @@ print(json.dumps({"found": found, "skipped": skipped, "new": summary.files["new"
 """
 
 
+@pytest.mark.slow
 def test_a_folder_that_cannot_be_read_is_counted_named_and_the_run_goes_on(tmp_path: Path) -> None:
     import json
     import subprocess
@@ -164,6 +166,7 @@ def test_a_path_is_stored_as_escaped_text_and_leads_back_to_its_bytes(raw: bytes
     assert path_bytes(text) == raw
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_is_ingested_and_then_unchanged(tmp_path: Path) -> None:
     source = tmp_path / "reports"
     source.mkdir()
@@ -185,6 +188,7 @@ def test_a_file_name_that_is_not_utf8_is_ingested_and_then_unchanged(tmp_path: P
 # --- item: a checkout that makes a re-saved page a few µs older --------------------------------------
 
 
+@pytest.mark.slow
 def test_a_resaved_page_a_few_microseconds_older_than_the_original_still_wins(tmp_path: Path) -> None:
     """git gives files checkout times, a few µs apart in any order: within 2 s the larger counts are the later page."""
     import json

@@ -120,6 +120,7 @@ def test_two_threads_keep_the_same_lake_open_each_with_its_own_instance(lake_loc
     assert seen == {"second sees the probe": False, "first still open": [(1,)]}
 
 
+@pytest.mark.slow
 def test_resaved_page_updates_paper_and_adds_snapshot(lake, make_page, report_files_of):
     first = make_page("10.1/a", JAN, [("text one", "Introduction", "mentioning", 0.9)], cited_by=10)
     second = make_page("10.1/a", FEB, [("text one", "Introduction", "mentioning", 0.9)], cited_by=15)
@@ -135,6 +136,7 @@ def test_resaved_page_updates_paper_and_adds_snapshot(lake, make_page, report_fi
     assert history == [(10, None), (15, 5)]
 
 
+@pytest.mark.slow
 def test_older_page_arriving_later_does_not_overwrite_the_paper(lake, make_page, report_files_of):
     newer = make_page("10.1/a", FEB, cited_by=15)
     older = make_page("10.1/a", JAN, cited_by=10)
@@ -143,6 +145,7 @@ def test_older_page_arriving_later_does_not_overwrite_the_paper(lake, make_page,
     assert lake.execute("select cited_by, first_seen, last_seen from papers").fetchall() == [(15, JAN, FEB)]
 
 
+@pytest.mark.slow
 def test_reclassification_is_kept_visible(lake, make_page, report_files_of):
     write_run(lake, "run-1", [make_page("10.1/a", JAN, [("text one", "Results", "supporting", 0.8)])], report_files_of)
     write_run(lake, "run-2", [make_page("10.1/a", FEB, [("text one", "Results", "contrasting", 0.6)])], report_files_of)
@@ -156,6 +159,7 @@ def test_reclassification_is_kept_visible(lake, make_page, report_files_of):
     assert lake.execute("select count(*) from contrasting_statements").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_a_new_statement_takes_its_latest_sighting_whether_staged_once_or_twice(lake, make_page, report_files_of):
     """finish inserts a statement new to the lake and staged once, and merges one staged twice: same row either way.
 
@@ -185,6 +189,7 @@ def test_a_new_statement_takes_its_latest_sighting_whether_staged_once_or_twice(
     ]
 
 
+@pytest.mark.slow
 def test_a_new_paper_takes_its_latest_page_whether_staged_once_or_twice(lake, make_page, report_files_of):
     """finish inserts a paper, an abstract and a file state new to the lake and staged once, and merges
     those staged twice: the same rows either way (10.1/a's pages in one batch, 10.1/b's in two)."""
@@ -215,6 +220,7 @@ def test_a_new_paper_takes_its_latest_page_whether_staged_once_or_twice(lake, ma
     )
 
 
+@pytest.mark.slow
 def test_adding_the_same_batch_twice_adds_nothing(lake, make_page, report_files_of):
     pages = [
         make_page("10.1/a", JAN, [("a", "Methods", "mentioning", 0.9), ("b", None, "supporting", 0.7)]),
@@ -232,6 +238,7 @@ def test_adding_the_same_batch_twice_adds_nothing(lake, make_page, report_files_
     assert lake.execute("select files_unchanged, papers_added from runs where run_id = 'run-2'").fetchone() == (2, 0)
 
 
+@pytest.mark.slow
 def test_exception_inside_the_writer_leaves_the_previous_snapshot(lake, make_page, report_files_of):
     write_run(lake, "run-1", [make_page("10.1/a", JAN)], report_files_of)
     snapshots, counts = snapshot_ids(lake), table_counts(lake)
@@ -275,6 +282,7 @@ def test_leaving_without_finish_commits_nothing(lake, make_page, report_files_of
     assert snapshot_ids(lake) == snapshots
 
 
+@pytest.mark.slow
 def test_key_check_violation_stops_the_commit(lake, make_page, report_files_of):
     page = make_page("10.1/a", JAN)
     frames = split_records([page])
@@ -291,6 +299,7 @@ def test_key_check_violation_stops_the_commit(lake, make_page, report_files_of):
     assert lake.execute("select count(*) from paper_snapshots").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_other_checks_are_recorded_and_the_run_commits(lake, make_page, report_files_of):
     page = make_page("10.1/a", JAN, [("a", None, "mentioning", 0.9), ("b", None, "mentioning", 0.9)], statement_count=7)
     summary = write_run(lake, "run-1", [page], report_files_of)
@@ -303,6 +312,7 @@ def test_other_checks_are_recorded_and_the_run_commits(lake, make_page, report_f
     assert lake.execute("select count(*) from papers").fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_a_run_that_stages_nothing_records_the_latest_runs_findings(lake, make_page, report_files_of):
     page = make_page("10.1/a", JAN, [("a", None, "mentioning", 0.9)], statement_count=7)
     first = write_run(lake, "run-1", [page], report_files_of)
@@ -329,6 +339,7 @@ def test_a_first_run_that_stages_nothing_runs_the_checks(lake):
     assert lake.execute("select count(*) from check_findings where run_id = 'run-1'").fetchone()[0] == len(summary.findings)
 
 
+@pytest.mark.slow
 def test_report_files_keep_one_row_per_path_with_its_latest_state(lake, make_page, report_files_of):
     page = make_page("10.1/a", JAN)
     write_run(lake, "run-1", [page], report_files_of)
@@ -342,6 +353,7 @@ def test_report_files_keep_one_row_per_path_with_its_latest_state(lake, make_pag
     assert file_manifest(lake).height == 1
 
 
+@pytest.mark.slow
 def test_stored_hashes_are_the_lakes_pages_and_the_runs_staged_ones(lake, make_page, report_files_of):
     stored, staged = make_page("10.1/a", JAN), make_page("10.1/b", JAN)
     write_run(lake, "run-1", [stored], report_files_of)
@@ -375,6 +387,7 @@ print(con.execute("select count(*) from papers").fetchone()[0])
 """
 
 
+@pytest.mark.slow
 def test_reader_in_another_process_sees_the_previous_snapshot_during_a_write(lake, lake_location, make_page, report_files_of):
     write_run(lake, "run-1", [make_page("10.1/a", JAN)], report_files_of)
     pages = [make_page("10.1/b", JAN), make_page("10.1/c", JAN)]

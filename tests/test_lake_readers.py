@@ -86,6 +86,7 @@ def test_an_existing_lake_in_rollback_journal_mode_is_switched_on_open(lake_loca
         assert catalog.execute("pragma journal_mode").fetchone() == ("wal",)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader", [HOLD_READER, HOLD_PLAIN_DUCKDB_READER], ids=["open_lake", "plain_duckdb"])
 def test_ingests_commit_while_an_idle_reader_holds_the_lake_open(lake_location, corpora, reader):
     first, second, third = corpora

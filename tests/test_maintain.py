@@ -46,6 +46,7 @@ def lake_of_several_runs(tmp_path) -> Path:
     return lake
 
 
+@pytest.mark.slow
 def test_maintenance_merges_files_and_expires_snapshots_but_keeps_every_row(lake_of_several_runs):
     lake = lake_of_several_runs
     contents, snapshots_before, files_before = lake_state(lake)

@@ -91,6 +91,7 @@ def test_maintain_removes_the_orphans_of_a_commit_that_failed_on_a_full_disk(sma
     assert contents(location) == before
 
 
+@pytest.mark.slow
 def test_maintain_prints_what_it_merged_expired_and_deleted(tmp_path):
     location, source = LakeLocation(path=tmp_path / "lake"), tmp_path / "source"
     for run in range(2):

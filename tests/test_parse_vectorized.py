@@ -129,6 +129,7 @@ def mutated_page(draw: st.DrawFn) -> bytes:
     return text.encode("utf-8", errors="surrogateescape")
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages=st.lists(mutated_page(), min_size=1, max_size=4))
 def test_mutated_pages_give_what_the_reference_path_gives(pages: list[bytes]) -> None:

@@ -46,6 +46,7 @@ def test_write_statements_are_refused(filled_lake, statement):
     assert run_readonly_query(filled_lake, "select count(*) as n from papers").to_pylist() == [{"n": 2}]
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_write_with_exit_2(filled_lake):
     result = CliRunner().invoke(app, ["sql", "drop table papers", "--lake", str(filled_lake.path)])
     assert result.exit_code == 2

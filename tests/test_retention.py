@@ -53,6 +53,7 @@ def snapshot_time(con: duckdb.DuckDBPyConnection, snapshot: int) -> datetime:
     return con.execute(query, [snapshot]).fetchone()[0]
 
 
+@pytest.mark.slow
 def test_retention_keeps_the_snapshots_seconds_younger_than_it(location, make_page, report_files_of):
     con = open_lake(location)
     old = commit_runs(con, make_page, report_files_of, 0, 2)
@@ -80,6 +81,7 @@ def test_retention_keeps_the_snapshots_seconds_younger_than_it(location, make_pa
         run_readonly_query(location, f"select count(*) from papers at (version => {young[-1] + 5})")
 
 
+@pytest.mark.slow
 def test_the_latest_snapshot_is_never_expired(location, make_page, report_files_of):
     con = open_lake(location)
     (only,) = commit_runs(con, make_page, report_files_of, 0, 1)
@@ -89,6 +91,7 @@ def test_the_latest_snapshot_is_never_expired(location, make_page, report_files_
     con.close()
 
 
+@pytest.mark.slow
 def test_files_scheduled_for_deletion_wait_for_their_grace(location, make_page, report_files_of):
     con = open_lake(location)
     commit_runs(con, make_page, report_files_of, 0, 4)

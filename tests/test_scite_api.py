@@ -97,6 +97,7 @@ def ingest_one(tmp_path: Path, name: str, content: dict | None = None) -> tuple[
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_papers_response_gives_the_papers_bibliographic_columns(tmp_path: Path) -> None:
     expected = sample("papers_doi")
     _, lake = ingest_one(tmp_path, "papers_doi")
@@ -127,6 +128,7 @@ def test_a_papers_response_gives_the_papers_bibliographic_columns(tmp_path: Path
     assert query(lake, "select shape, papers, tallies, statements from api_responses") == [("paper", 1, 0, 0)]
 
 
+@pytest.mark.slow
 def test_a_tally_response_is_an_api_snapshot_with_the_mapped_counts(tmp_path: Path) -> None:
     expected = sample("tallies_doi")
     _, lake = ingest_one(tmp_path, "tallies_doi")
@@ -151,6 +153,7 @@ def test_a_tally_response_is_an_api_snapshot_with_the_mapped_counts(tmp_path: Pa
     assert query(lake, "select shape, tallies from api_responses") == [("tally", 1)]
 
 
+@pytest.mark.slow
 def test_a_tally_without_citing_publications_has_a_null_cited_by(tmp_path: Path) -> None:
     tally = sample("tallies_doi")
     del tally["citingPublications"]
@@ -158,6 +161,7 @@ def test_a_tally_without_citing_publications_has_a_null_cited_by(tmp_path: Path)
     assert query(lake, "select cited_by, statement_count from paper_snapshots") == [(None, 347)]
 
 
+@pytest.mark.slow
 def test_a_tally_batch_gives_one_snapshot_per_paper(tmp_path: Path) -> None:
     expected = sample("tallies_batch")["tallies"]
     summary, lake = ingest_one(tmp_path, "tallies_batch")
@@ -177,6 +181,7 @@ def test_a_tally_batch_gives_one_snapshot_per_paper(tmp_path: Path) -> None:
     assert query(lake, "select count(*) from papers") == [(2,)]
 
 
+@pytest.mark.slow
 def test_a_cited_by_sections_response_gives_facets(tmp_path: Path) -> None:
     expected = sample("tallies_cited_by_sections")
     _, lake = ingest_one(tmp_path, "tallies_cited_by_sections")
@@ -186,6 +191,7 @@ def test_a_cited_by_sections_response_gives_facets(tmp_path: Path) -> None:
     assert query(lake, "select shape from api_responses") == [("cited_by_sections",)]
 
 
+@pytest.mark.slow
 def test_a_citing_response_gives_statements_tallies_and_papers(tmp_path: Path) -> None:
     expected = sample("api_partner_citations_citing")
     _, lake = ingest_one(tmp_path, "api_partner_citations_citing")
@@ -230,6 +236,7 @@ def test_a_cited_by_response_keeps_every_statement_even_repeated_ones(tmp_path: 
     assert table_counts(lake)["paper_snapshots"] == 0  # no tallies in this response
 
 
+@pytest.mark.slow
 def test_batch_and_single_forms_of_a_paper_give_the_same_rows(tmp_path: Path) -> None:
     paper = sample("papers_doi")
     _, single = ingest_one(tmp_path / "single", "papers_doi")
@@ -360,6 +367,7 @@ def test_a_page_and_the_api_disagreeing_on_one_date_are_reported(tmp_path: Path)
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_api_files_are_incremental_and_duplicates_are_found_by_content(tmp_path: Path) -> None:
     source = tmp_path / "source"
     source.mkdir()
@@ -396,6 +404,7 @@ def test_the_flow_staging_keeps_the_api_rows(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bad_json_files_are_rejected_with_a_reason_and_the_run_goes_on(tmp_path: Path) -> None:
     source = tmp_path / "source"
     place(source, "good.json", sample("tallies_doi"))
@@ -449,6 +458,7 @@ def _probe(path: Path) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc")
 def test_a_200_mb_json_array_is_rejected_with_bounded_memory_and_the_run_goes_on(tmp_path: Path) -> None:
     source = tmp_path / "source"
@@ -533,6 +543,7 @@ def test_reading_never_raises(tmp_path: Path) -> None:
     assert hasattr(outcomes["bad-doi.json"], "reason")
 
 
+@pytest.mark.slow
 def test_page_only_lakes_read_the_new_columns_as_defaults(tmp_path: Path) -> None:
     source = tmp_path / "source"
     place(source, "page.txt", PAGE.read_bytes())
@@ -554,6 +565,7 @@ def test_lake_migrates_with_the_api_tables(lake: duckdb.DuckDBPyConnection) -> N
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_watched_papers_alert_on_retraction_and_editorial_notice_once(tmp_path: Path) -> None:
     from tasks.alerts.detect import alert_message, detect_in_lake
     from tasks.alerts.watch import watch
@@ -623,6 +635,7 @@ def test_a_type_disagreement_without_an_api_tally_is_reported(tmp_path: Path) ->
     assert finding.sample[0]["what"].startswith("type of statement")
 
 
+@pytest.mark.slow
 def test_a_lake_of_pages_alone_skips_the_page_api_check_and_finds_what_it_would(tmp_path: Path) -> None:
     source = tmp_path / "source"
     place(source, "page.txt", PAGE.read_bytes(), datetime(2024, 1, 1, tzinfo=UTC))

@@ -276,6 +276,7 @@ def test_facet_counts_equal_sql_over_statements_and_papers(hand_lake: LakeLocati
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_index_follows_ingests_by_the_change_feed_and_a_rebuild_agrees(tmp_path: Path) -> None:
     location, source = build_lake(tmp_path, papers=12)
     (statements,) = sql_rows(location, "select count(*) from statements")[0]
@@ -306,6 +307,7 @@ def test_the_index_follows_ingests_by_the_change_feed_and_a_rebuild_agrees(tmp_p
     assert update_index(location).added == 0  # nothing new since the rebuild
 
 
+@pytest.mark.slow
 def test_merging_segments_keeps_every_document(tmp_path: Path) -> None:
     location, source = build_lake(tmp_path, papers=6)
     for round_ in range(3):  # each update adds a segment
@@ -319,6 +321,7 @@ def test_merging_segments_keeps_every_document(tmp_path: Path) -> None:
     assert merged.documents == len(before)
 
 
+@pytest.mark.slow
 def test_a_search_during_an_update_sees_one_committed_state_or_the_next(tmp_path: Path) -> None:
     location, source = build_lake(tmp_path, papers=10)
     first = search_facets(location, COMMON)
@@ -357,6 +360,7 @@ def test_a_search_during_an_update_sees_one_committed_state_or_the_next(tmp_path
     assert (first.snapshot_id, first.total) in seen and (last.snapshot_id, last.total) in seen
 
 
+@pytest.mark.slow
 def test_a_refreshing_search_answers_at_once_while_an_update_holds_the_index(tmp_path: Path) -> None:
     location, source = build_lake(tmp_path, papers=4)
     before = search_facets(location, COMMON).total
@@ -372,6 +376,7 @@ def test_a_refreshing_search_answers_at_once_while_an_update_holds_the_index(tmp
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_missing_index_is_rebuilt_with_one_line(tmp_path: Path) -> None:
     location, _ = build_lake(tmp_path, papers=4)
     expected = set(hit_ids(location, COMMON))
@@ -486,6 +491,7 @@ def test_the_command_imports_no_prefect(hand_lake: LakeLocation) -> None:
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_flow_updates_the_index_and_a_failed_update_does_not_fail_the_run(tmp_path: Path, prefect_harness) -> None:
     from flows.ingest import ingest_flow
 

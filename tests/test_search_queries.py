@@ -177,6 +177,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_command_refuses_an_empty_or_all_wildcard_query_with_exit_2(api_lake: LakeLocation) -> None:
     for query in ["", "*", "* *"]:
         result = run_cli("search", "--lake", str(api_lake.path), "--", query)
@@ -184,6 +185,7 @@ def test_the_command_refuses_an_empty_or_all_wildcard_query_with_exit_2(api_lake
         assert result.stderr == "citelake search: empty query: give words to search for (see citelake search --help)\n"
 
 
+@pytest.mark.slow
 def test_a_query_starting_with_a_minus_goes_after_double_dash(api_lake: LakeLocation) -> None:
     result = run_cli("search", "--lake", str(api_lake.path), "--format", "json", "--", "-mice title:cardiomyocytes")
     assert result.returncode == 0, result.stderr

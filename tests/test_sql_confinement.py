@@ -111,6 +111,7 @@ def _attempts(lake, secret) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_at_least_thirty_attempts_are_each_refused_and_the_lake_is_unchanged(sealed_lake):
     location, secret = sealed_lake
     attempts = _attempts(location.path, secret)
@@ -147,6 +148,7 @@ def test_at_least_thirty_attempts_are_each_refused_and_the_lake_is_unchanged(sea
         "with x as (select doi from papers) select count(*) from x",
     ],
 )
+@pytest.mark.slow
 def test_reads_of_the_lake_still_answer(sealed_lake, query):
     location, _ = sealed_lake
     result = CliRunner().invoke(app, ["sql", query, "--lake", str(location.path), "--format", "json"])
@@ -196,6 +198,7 @@ def test_a_table_never_cuts_a_doi(sealed_lake):
     assert long_doi in result.output
 
 
+@pytest.mark.slow
 def test_the_attach_helper_gives_a_read_only_connection_in_a_fresh_interpreter(sealed_lake, tmp_path):
     location, _ = sealed_lake
     script = textwrap.dedent(

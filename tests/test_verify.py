@@ -50,6 +50,7 @@ def _tree_digest(folder) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_a_sound_lake_passes_and_is_left_as_it_was(lake_copy):
     files = sorted(lake_copy.data_path.rglob("*.parquet"))
     rows = sum(pq.ParquetFile(path).metadata.num_rows for path in files)
@@ -158,6 +159,7 @@ def test_a_stale_search_index_is_a_warning_not_a_problem(lake_copy, make_page, r
 
 
 
+@pytest.mark.slow
 def test_a_postgres_catalog_missing_a_ducklake_table_is_found(catalog_database, tmp_path, make_page, report_files_of):
     location = LakeLocation(path=tmp_path / "lake", catalog=catalog_database)
     commit_pages(location, [many_statements_page(make_page)], report_files_of)

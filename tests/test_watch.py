@@ -109,6 +109,7 @@ def test_ris_gives_the_dois_and_names_the_entries_without_one(tmp_path) -> None:
     assert found.invalid == []
 
 
+@pytest.mark.slow
 def test_watch_import_of_bibtex_ris_and_a_plain_list_through_the_command(tmp_path) -> None:
     lake = tmp_path / "lake"
     (tmp_path / "refs.bib").write_text(BIBTEX)
@@ -138,6 +139,7 @@ def test_watch_import_of_bibtex_ris_and_a_plain_list_through_the_command(tmp_pat
     }
 
 
+@pytest.mark.slow
 def test_watch_add_remove_list_and_an_invalid_doi(tmp_path) -> None:
     lake = tmp_path / "lake"
     result = citelake("watch", "add", "10.1089/scd.2013.0023", "not-a-doi", "--lake", str(lake), cwd=tmp_path)
@@ -176,6 +178,7 @@ def test_watch_add_remove_list_and_an_invalid_doi(tmp_path) -> None:
     assert before == (False,)  # the removal, one snapshot back
 
 
+@pytest.mark.slow
 def test_the_watch_commands_do_not_import_prefect(tmp_path) -> None:
     lake = tmp_path / "lake"
     script = (
