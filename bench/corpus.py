@@ -58,14 +58,18 @@ class TreeMemory:
     ``ru_maxrss`` only knows one process at a time (for children: the largest
     one); a run's footprint is the sum over its processes at one moment, read
     here from ``/proc`` while the run goes on. Use as a context manager; the
-    peak is in ``peak_mb`` after the block.
+    peak is in ``peak_mb`` after the block, and every sample in ``samples``
+    (``time.perf_counter()``, MB) for the peak of a stretch (:meth:`peak_between`).
+    ``root``: another process whose tree is measured (a command the benchmark started).
     """
 
-    def __init__(self, interval: float = 0.05, *, exclude: int | None = None) -> None:
+    def __init__(self, interval: float = 0.05, *, exclude: int | None = None, root: int | None = None) -> None:
         import threading
 
         self.interval = interval
         self.exclude = exclude  # a child whose tree is not counted (a Prefect server the benchmark started)
+        self.root = root
+        self.samples: list[tuple[float, float]] = []
         self.peak_mb = 0.0
         self.main_peak_mb = 0.0  # this process alone
         # The largest any other process of the tree was. (ru_maxrss of the children
@@ -83,12 +87,17 @@ class TreeMemory:
         self._stop.set()
         self._thread.join()
 
+    def peak_between(self, start: float, end: float) -> float:
+        """The peak of the samples taken from ``start`` to ``end`` (``time.perf_counter()`` values)."""
+        return max((mb for at, mb in self.samples if start <= at <= end), default=0.0)
+
     def _sample(self) -> None:
         import os
 
-        root = os.getpid()
+        root = self.root or os.getpid()
         while not self._stop.wait(self.interval):
             sizes = {pid: _rss_mb(pid) for pid in _tree(root, self.exclude)}
+            self.samples.append((time.perf_counter(), sum(sizes.values())))
             self.peak_mb = max(self.peak_mb, sum(sizes.values()))
             self.main_peak_mb = max(self.main_peak_mb, sizes.pop(root, 0.0))
             self.child_peak_mb = max(self.child_peak_mb, *sizes.values(), 0.0)
