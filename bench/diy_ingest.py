@@ -55,18 +55,21 @@ def _section_category(section: str | None) -> str:
     return "other"
 
 
+_PAGE_COLUMNS = (
+    "doi", "observed_at", "source_sha256", "source_path", "title", "year", "cited_by", "statement_count",
+    "reference_count", "supporting", "mentioning", "contrasting", "unclassified", "citing_year_min",
+    "citing_year_max", "statements_shown", "abstract",
+)  # fmt: skip
+_SIGHTING_COLUMNS = (
+    "statement_id", "doi", "source_sha256", "source_path", "observed_at", "position", "text", "section",
+    "section_category", "type", "confidence",
+)  # fmt: skip
+_FACET_COLUMNS = ("doi", "source_sha256", "facet", "position", "value")
+
+
 def _parse_chunk(paths: list[str]) -> dict[str, pa.Table]:
     """Read and parse ``paths``; the rows of their pages, statements and facet numbers, as Arrow tables."""
-    pages: dict[str, list] = {name: [] for name in (
-        "doi", "observed_at", "source_sha256", "source_path", "title", "year", "cited_by", "statement_count",
-        "reference_count", "supporting", "mentioning", "contrasting", "unclassified", "citing_year_min",
-        "citing_year_max", "statements_shown", "abstract",
-    )}  # fmt: skip
-    sightings: dict[str, list] = {name: [] for name in (
-        "statement_id", "doi", "source_sha256", "source_path", "observed_at", "position", "text", "section",
-        "section_category", "type", "confidence",
-    )}  # fmt: skip
-    facets: dict[str, list] = {name: [] for name in ("doi", "source_sha256", "facet", "position", "value")}
+    pages, sightings, facets = [], [], []
     for path in paths:
         raw = Path(path).read_bytes()
         record = parse_bytes(raw, path)
@@ -76,42 +79,35 @@ def _parse_chunk(paths: list[str]) -> dict[str, pa.Table]:
         observed_at = int(os.stat(path).st_mtime * 1_000_000)
         doi = record["doi"]
         tallies = record["facets"].get("Citation Types") or []
-        years = record["facets"].get("Year Published") or []
-        for column, value in (
-            ("doi", doi), ("observed_at", observed_at), ("source_sha256", sha256), ("source_path", path),
-            ("title", record["title"]), ("year", record["year"]), ("cited_by", record.get("cited_by")),
-            ("statement_count", record.get("statement_count")), ("reference_count", record.get("reference_count")),
-            ("citing_year_min", min(years, default=None)), ("citing_year_max", max(years, default=None)),
-            ("statements_shown", len(record["statements"])), ("abstract", record["abstract"]),
-        ):  # fmt: skip
-            pages[column].append(value)
-        for column, position in (("supporting", 0), ("mentioning", 1), ("contrasting", 2), ("unclassified", 3)):
-            pages[column].append(tallies[position] if len(tallies) == 4 else None)
+        if len(tallies) != 4:
+            tallies = [None] * 4
+        years = record["facets"].get("Year Published") or [None]
+        pages.append((
+            doi, observed_at, sha256, path, record["title"], record["year"], record.get("cited_by"),
+            record.get("statement_count"), record.get("reference_count"), *tallies, min(years), max(years),
+            len(record["statements"]), record["abstract"],
+        ))  # fmt: skip
         for position, statement in enumerate(record["statements"]):
             text, section = " ".join(statement["text"].split()), statement["section"]
-            key = f"{doi}\x1f{text}\x1f{section or ''}".encode()
-            for column, value in (
-                ("statement_id", hashlib.blake2b(key, digest_size=16).hexdigest()), ("doi", doi),
-                ("source_sha256", sha256), ("source_path", path), ("observed_at", observed_at),
-                ("position", position), ("text", text), ("section", section),
-                ("section_category", _section_category(section)), ("type", _TYPES[statement["type"]]),
-                ("confidence", statement.get("confidence")),
-            ):  # fmt: skip
-                sightings[column].append(value)
+            statement_id = hashlib.blake2b(f"{doi}\x1f{text}\x1f{section or ''}".encode(), digest_size=16).hexdigest()
+            sightings.append((
+                statement_id, doi, sha256, path, observed_at, position, text, section, _section_category(section),
+                _TYPES[statement["type"]], statement.get("confidence"),
+            ))  # fmt: skip
         for facet, values in record["facets"].items():
-            for position, value in enumerate(values):
-                for column, item in (("doi", doi), ("source_sha256", sha256), ("facet", facet), ("position", position), ("value", value)):
-                    facets[column].append(item)
+            facets.extend((doi, sha256, facet, position, value) for position, value in enumerate(values))
     return {
-        "pages": _table(pages, year=pa.int32(), citing_year_min=pa.int32(), citing_year_max=pa.int32(), statements_shown=pa.int32()),
-        "sightings": _table(sightings, position=pa.int32()),
-        "facets": _table(facets, position=pa.int32()),
+        "pages": _table(_PAGE_COLUMNS, pages, year=pa.int32(), citing_year_min=pa.int32(), citing_year_max=pa.int32(), statements_shown=pa.int32()),
+        "sightings": _table(_SIGHTING_COLUMNS, sightings, position=pa.int32()),
+        "facets": _table(_FACET_COLUMNS, facets, position=pa.int32()),
     }
 
 
-def _table(columns: dict[str, list], **types: pa.DataType) -> pa.Table:
+def _table(names: tuple[str, ...], rows: list[tuple], **types: pa.DataType) -> pa.Table:
+    """The rows as an Arrow table, column by column (``types`` where Arrow would guess otherwise)."""
     types.setdefault("observed_at", _UTC)
-    return pa.table({name: pa.array(values, type=types.get(name)) for name, values in columns.items()})
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pa.table({name: pa.array(column, type=types.get(name)) for name, column in zip(names, columns, strict=True)})
 
 
 CREATE_TABLES = """
