@@ -51,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus
@@ -226,7 +226,6 @@ class _Measured:
     again: float
     diy_cpu: float
     commit_cpu: float
-    notes: list[str] = field(default_factory=list)
 
 
 def _kind(canonical: bool) -> str:
@@ -326,10 +325,8 @@ def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: di
 
     again = _run(ingest_argv, env)
     files = next((match for line in again.stdout.splitlines() if (match := _FILES.search(line))), None)
-    notes = []
     if files is None or files["unchanged"] != files["seen"]:
-        notes.append(f"the re-run did not find every file unchanged: {files[0] if files else again.stdout[:200]}")
-        print(f"NOTE: {notes[-1]}")
+        print(f"NOTE: the re-run did not find every file unchanged: {files[0] if files else again.stdout[:200]}")
     print(f"Re-run, nothing changed   {again.seconds:8.2f} s   {again.seconds / first.seconds:.1%} of the first run; "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     if arguments.lakes is None:
@@ -338,7 +335,7 @@ def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: di
     return _Measured(
         canonical=canonical, files=file_count, naive=baseline["seconds"], diy=diy.seconds, commit=committed,
         index_part=index_part, tantivy=alone["seconds"], wall=first.seconds, peak_mb=first.memory.peak_mb,
-        again=again.seconds, diy_cpu=diy.cpu, commit_cpu=commit_cpu, notes=notes,
+        again=again.seconds, diy_cpu=diy.cpu, commit_cpu=commit_cpu,
     )  # fmt: skip
 
 
