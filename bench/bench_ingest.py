@@ -1,84 +1,80 @@
-"""Benchmark: a whole ingest of a generated corpus into a fresh lake, then a re-run with nothing changed.
+"""Benchmark: ``citelake ingest`` to its commit against a hand-written script, and its search index against tantivy alone.
 
-Generates a corpus with ``tasks.corpus.generate.write_corpus`` (or reuses ``--corpus``):
-by default two of each size, one of canonical pages (``canonical=True``: what
-the issue's throughput aim counts) and one with every variation of the format
-(which must not fall more than 20% behind), measured in turn; ``--canonical``
-or ``--variations-only`` measures one. For each, it times the baseline first (``bench/naive_parser.py``: the single-pass parser a
-user would write, on one core, parse only), then runs the ingest twice on a
-fresh lake (embedded SQLite catalog): by default the ingest flow
-(``flows.ingest.ingest_flow``, what ``citelake ingest`` runs) against a running
-Prefect server the benchmark starts for itself (``--api-url``: one already
-running); with ``--plain``, ``tasks.lake.ingest.ingest`` without Prefect, which
-also gives the split of the run into plan, parse and commit. It prints
+An ingest is measured to its commit (from then on the lake answers SQL); the
+search index is a derived artifact, measured against tantivy itself. For each
+corpus (generated with ``tasks.corpus.generate.write_corpus``, or ``--corpus``;
+by default one of canonical pages and one with every variation of the format,
+measured in turn; ``--canonical`` or ``--variations-only`` measures one), one
+run times, each as a command of its own on the same files:
 
-* the baseline's time and the ingest's speed as a ratio of it (≥ 1.0: the whole
-  ingest takes no longer than the naive parser alone);
-* the peak memory of all processes together (sampled from ``/proc``);
+(a) the naive parser: ``bench/naive_parser.py``, single core, parse only;
+(b) the DIY script: ``bench/diy_ingest.py``, that parser on all cores and one
+    INSERT per table into a fresh DuckLake, start to end;
+(c) ``citelake ingest`` into a fresh lake against a running Prefect server (one
+    the benchmark starts, or ``--api-url``): its time to commit, when its
+    stderr (not a terminal, so one line per step) shows ``committed: …``;
+(d) the index's part: from ``committed`` to the end of the search index's
+    update, when ``LAKE/_search/CURRENT`` names the new generation (watched on
+    disk, every 20 ms); within it, the build itself (its generation folder made →
+    published) and what came before it (alerts, opening the lake); then the
+    rest of the command (the run's report, exit) to its end;
+(e) tantivy alone: ``bench/tantivy_alone.py`` indexing the statements of the
+    lake (c) made, from a list in memory, with the same schema and tokenizer,
+    on all cores;
+(f) the peak memory of each command's processes together (sampled from
+    ``/proc``; the Prefect server is not counted), the ingest's before and
+    after its commit;
 
-* the first run: files/s, MB/s of file bytes, the split between parsing
-  (discovery to the last batch staged) and the commit (the writer's merges,
-  checks and COMMIT), and the peak resident memory of the main process and of
-  the largest parser process;
-* the re-run with nothing changed: its time and its fraction of the first run's;
-* with several corpora, a table of them side by side and how far the
-  every-variation corpus falls behind the canonical one, per file;
-* the command that reproduces the figures.
+then the ratios DIY / time to commit (aim: at least 1.2x) and index part /
+tantivy alone (aim: at most 1.25x), the ingest's own account of its time (its
+closing ``time`` line), a
+re-run of ``citelake ingest`` with nothing changed, the load average, and the
+command that reproduces the figures. With several corpora, a table of them side
+by side. The corpus was just written or read, so the page cache is warm: the
+figures are CPU throughput, not disk throughput. Run::
 
-The corpus was just written or read, so the page cache is warm: the figures are
-CPU throughput, not disk throughput. Run::
-
-    .venv/bin/python bench/bench_ingest.py                      # 100,000 files
-    .venv/bin/python bench/bench_ingest.py --count 20000 --clean --canonical
-    .venv/bin/python bench/bench_ingest.py --plain --scaling 10000,100000,1000000
+    .venv/bin/python bench/bench_ingest.py                      # 100,000 files, both kinds
+    .venv/bin/python bench/bench_ingest.py --count 20000 --canonical
+    .venv/bin/python bench/bench_ingest.py --scaling 10000,100000,1000000 --canonical
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-# Prefect's log lines go to the server, not to this terminal; set before Prefect is imported.
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-
+from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus
+from bench.prefect_server import start_server, stop_server
+from tasks.lake.discover import discover_reports
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
-from tasks.allocator import return_freed_memory  # noqa: E402
-
-return_freed_memory()  # as `citelake` does, before polars is imported
-
-from bench.corpus import MB, TreeMemory, add_corpus_arguments, default_corpus, ensure_corpus  # noqa: E402
-from bench.prefect_server import start_server, stop_server  # noqa: E402
-
-# tasks.lake is imported where it is used, not here: the parser processes are spawned and
-# import this file again as their main module, and at the top it would load DuckDB into
-# each of them (39 MB a process), which `citelake ingest`'s parser processes do not hold.
-if TYPE_CHECKING:
-    from tasks.lake.location import LakeLocation
-    from tasks.lake.summary import IngestProgress, IngestSummary
-
 
 CORPUS_PATTERN = "/tmp/citelake-bench-ingest-COUNT-SEED"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+# A progress line of `citelake ingest` on a non-terminal stderr: "committed: 20,000/20,000 files, 65.1/65.1 MB".
+_STEP = re.compile(r"^(?P<stage>[\w ]+): [\d,]+/[\d,]+ ")
+_FILES = re.compile(r"files +(?P<seen>[\d,]+) seen: .*?(?P<unchanged>[\d,]+) unchanged")
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_corpus_arguments(parser, CORPUS_PATTERN)
     parser.add_argument("--clean", action="store_true", help="delete the corpus folder first and generate it anew")
-    parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
+    parser.add_argument("--lakes", type=Path, help="folder for the lakes, kept after (default: a temporary folder, removed after)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parser processes (default: all cores)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"files per batch (default {DEFAULT_BATCH_SIZE})")
-    parser.add_argument("--plain", action="store_true", help="time tasks.lake.ingest.ingest without Prefect, with its phases")
+    parser.add_argument("--tantivy-threads", type=int, default=os.cpu_count(), help="tantivy alone's indexing threads (default: all cores)")
     parser.add_argument("--api-url", help="a running Prefect server's API (http://HOST:PORT/api) instead of starting one")
     parser.add_argument(
         "--scaling", metavar="COUNTS",
@@ -94,61 +90,126 @@ def _arguments() -> argparse.Namespace:
     arguments.kinds = [True] if arguments.canonical else [False] if arguments.variations_only else [True, False]
     if arguments.corpus and len(arguments.kinds) > 1:
         parser.error("--corpus names one corpus: say its kind with --canonical or --variations-only")
+    if arguments.scaling and arguments.corpus:
+        parser.error("--scaling generates one corpus per count; leave out --corpus")
     return arguments
 
 
-class _Stages:
-    """When the run reached each progress stage (seconds since its start)."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.at: dict[str, float] = {}
-        self.finish_steps: list[tuple[str, float]] = []  # LakeWriter.finish's steps, from its DEBUG log
-
-    def __call__(self, step: IngestProgress) -> None:
-        self.at[step.stage] = time.perf_counter() - self.started
+# ---------------------------------------------------------------------------
+# Commands and what they show
+# ---------------------------------------------------------------------------
 
 
-class _FinishSteps(logging.Handler):
-    """Collects the "finish: STEP took S s" lines tasks.lake.writer logs at DEBUG into a _Stages."""
+@dataclass
+class _Command:
+    """One command run to its end: its wall time, its stderr lines with when each came, its stdout, memory and CPU."""
 
-    def __init__(self, stages: _Stages) -> None:
-        super().__init__(logging.DEBUG)
-        self.stages = stages
+    seconds: float
+    started: float  # time.perf_counter() at its start
+    lines: list[tuple[float, str]]  # (seconds since the start, line) of stderr
+    stdout: str
+    memory: TreeMemory
+    cpu: float  # user + system seconds of the command and every process it waited for
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.startswith("finish: "):
-            step, took = record.args
-            self.stages.finish_steps.append((step.removeprefix("lake/").replace(".sql", ""), took))
+    def first(self, stage: str) -> float | None:
+        """When stderr first showed ``stage`` (a progress step's name, or the start of a line)."""
+        return next((at for at, line in self.lines if line.startswith(stage)), None)
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
 
 
-def _cpu_seconds() -> float:
-    """User + system seconds of this process and of its children that have ended (the parser processes, once reaped)."""
+def _children_cpu() -> float:
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    return times.children_user + times.children_system
 
 
-def _run(corpus: Path, location: LakeLocation, arguments: argparse.Namespace) -> tuple[IngestSummary, _Stages, float]:
-    from tasks.lake.ingest import ingest
+def _run(argv: list[str], env: dict[str, str], *, during: list | None = None) -> _Command:
+    """Run ``argv`` from the repository's root; fail with its stderr when it fails."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[tuple[float, str]] = []
 
-    stages = _Stages()
-    if arguments.plain:
-        steps, writer_log = _FinishSteps(stages), logging.getLogger("tasks.lake.writer")
-        writer_log.addHandler(steps)
-        level, writer_log.level = writer_log.level, logging.DEBUG
+    def read_stderr() -> None:
+        for line in process.stderr:
+            lines.append((time.perf_counter() - started, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    with TreeMemory(root=process.pid) as memory:
+        stdout = process.stdout.read()
+        process.wait()
+    seconds = time.perf_counter() - started
+    reader.join()
+    if process.returncode != 0:
+        tail = "\n".join(line for _, line in lines[-30:])
+        raise SystemExit(f"bench_ingest: {shlex.join(argv)} failed ({process.returncode}):\n{tail}")
+    return _Command(seconds, started, lines, stdout, memory, _children_cpu() - cpu)
+
+
+class _IndexWatch:
+    """When a new search index generation appeared in ``LAKE/_search/`` and when CURRENT came to name it.
+
+    The index writes a generation folder once it has opened the lake and read
+    its snapshot, and replaces CURRENT when the generation is whole: the two
+    ends of the build, seen from outside the command.
+    """
+
+    INTERVAL = 0.02
+
+    def __init__(self, lake: Path) -> None:
+        self.folder = lake / "_search"
+        self.generation_at: float | None = None
+        self.published_at: float | None = None
+        self._before = self._state()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _state(self) -> tuple[set[str], str | None]:
         try:
-            summary = ingest(corpus, location, batch_size=arguments.batch_size, workers=arguments.workers, progress=stages)
-        finally:
-            writer_log.removeHandler(steps)
-            writer_log.setLevel(level)
-    else:
-        from flows.ingest import ingest_flow  # Prefect is imported once the server's address is set
+            generations = {entry.name for entry in os.scandir(self.folder) if entry.name.startswith("gen-")}
+        except OSError:
+            return set(), None
+        try:
+            return generations, (self.folder / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return generations, None
 
-        summary = ingest_flow(
-            source=str(corpus), lake=str(location.path), batch_size=arguments.batch_size,
-            parser_processes=arguments.workers,
-        )  # fmt: skip
-    return summary, stages, time.perf_counter() - stages.started
+    def __enter__(self) -> _IndexWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        generations_before, current_before = self._before
+        while not self._stop.wait(self.INTERVAL):
+            generations, current = self._state()
+            now = time.perf_counter()
+            if self.generation_at is None and generations - generations_before:
+                self.generation_at = now
+            if self.published_at is None and current is not None and current != current_before:
+                self.published_at = now
+                self.generation_at = self.generation_at or now  # made and published between two looks
+                return
+
+
+def _timeline(command: _Command) -> str:
+    """The command's stderr steps in order, each with when it first (and last) showed."""
+    seen: dict[str, list[float]] = {}
+    for at, line in command.lines:
+        match = _STEP.match(line)
+        key = match["stage"] if match else line[:48]
+        seen.setdefault(key, [at, at])[1] = at
+    return ", ".join(f"{key} {a:.1f}" + (f"–{b:.1f}" if b - a >= 0.05 else "") + " s" for key, (a, b) in seen.items())
+
+
+# ---------------------------------------------------------------------------
+# One corpus
+# ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -156,137 +217,171 @@ class _Measured:
     canonical: bool
     files: int
     naive: float
-    first: float
-    again: float
+    diy: float
+    commit: float | None
+    index_part: float | None
+    tantivy: float
+    wall: float
     peak_mb: float
-
-
-def _naive_parser(paths: list[str]) -> dict[str, float]:
-    """Time bench/naive_parser.py over ``paths`` in a process of its own (its heap is not the ingest's)."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
-        listing.write("\n".join(paths))
-        listing.flush()
-        finished = subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("naive_parser.py")), listing.name],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-    return json.loads(finished.stdout)
+    again: float
+    diy_cpu: float
+    commit_cpu: float
 
 
 def _kind(canonical: bool) -> str:
     return "canonical pages" if canonical else "every variation of the format"
 
 
-def _measure(arguments: argparse.Namespace, count: int, canonical: bool, server) -> _Measured:
-    """Generate or reuse the corpus of ``count`` files, time the naive parser, the first run and the re-run; print them."""
-    from tasks.lake.location import LakeLocation
-    from tasks.lake.discover import discover_reports
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    return f"{numerator / denominator:.2f}x" if numerator and denominator else "n/a"
 
+
+def _seconds(value: float | None) -> str:
+    return f"{value:8.2f} s" if value is not None else "     n/a  "
+
+
+def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: dict[str, str], lakes: Path) -> _Measured:
+    """Generate or reuse the corpus of ``count`` files; time (a) to (f) and the re-run on it; print them."""
     corpus = ensure_corpus(
         arguments.corpus or default_corpus(CORPUS_PATTERN, count, arguments.seed, canonical=canonical), count, arguments.seed,
         clean=arguments.clean, canonical=canonical,
     )  # fmt: skip
-    # Only the paths are kept, and not through the ingest: a million DiscoveredFile
-    # objects held here were about 270 MB of the main process the ingest was charged for.
     paths, total_bytes = [], 0
     for file in discover_reports(corpus):
         paths.append(file.path)
         total_bytes += file.size
-    print(f"Corpus {corpus} ({_kind(canonical)}): {len(paths):,} files, {total_bytes / MB:,.1f} MB; "
-          f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores")  # fmt: skip
-
-    for path in paths:  # both read from the page cache: the first reader would otherwise pay for the disk
-        Path(path).read_bytes()
-    baseline = _naive_parser(paths)
     file_count = len(paths)
-    del paths
-    naive, naive_cpu = baseline["seconds"], baseline["cpu"]
-    print(f"Baseline: naive single-core parser, parse only   {naive:8.2f} s   "
-          f"({baseline['records']:,} records, {baseline['statements']:,} statements; "
-          f"bench/naive_parser.py in a process of its own, peak {baseline['peak_mb']:,.0f} MB)")  # fmt: skip
-    if not arguments.plain:
-        print(f"The ingest flow against the Prefect server at {os.environ['PREFECT_API_URL']}")
-    else:
-        print("The plain ingest (tasks.lake.ingest.ingest, no Prefect)")
+    print(f"Corpus {corpus} ({_kind(canonical)}): {file_count:,} files, {total_bytes / MB:,.1f} MB; "
+          f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    for path in paths:  # all read from the page cache: the first reader would otherwise pay for the disk
+        Path(path).read_bytes()
 
-    lake_folder = arguments.lake or Path(tempfile.mkdtemp(prefix="citelake-bench-lake-"))
-    shutil.rmtree(lake_folder, ignore_errors=True)
-    location = LakeLocation(path=lake_folder.resolve())
-    try:
-        ingest_cpu = _cpu_seconds()
-        with TreeMemory(exclude=server.process.pid if server else None) as memory:
-            first, stages, seconds = _run(corpus, location, arguments)
-        ingest_cpu = _cpu_seconds() - ingest_cpu
-        parsed_at = stages.at.get("committing", seconds)
-        print()
-        print(f"First run (fresh lake)   {seconds:8.2f} s   {file_count / seconds:9,.0f} files/s   "
-              f"{total_bytes / MB / seconds:7.1f} MB/s   {naive / seconds:.2f}x the naive parser")  # fmt: skip
-        if stages.at:  # the plain run reports its stages
-            print(f"  plan                   {stages.at.get('planned', 0.0):8.2f} s   (open the lake, discover, set against the manifest)")
-            print(f"  parse and stage        {parsed_at - stages.at.get('planned', 0.0):8.2f} s   "
-                  f"({total_bytes / MB / max(parsed_at - stages.at.get('planned', 0.0), 1e-9):.1f} MB/s)")  # fmt: skip
-            print(f"  commit                 {seconds - parsed_at:8.2f} s   (merges, checks, COMMIT, close)")
-            for step, took in stages.finish_steps:
-                print(f"    {step:<36} {took:8.2f} s")
-        # CPU seconds hold better than wall seconds on a shared machine: the ratio of the
-        # two runs' CPU says how much work each does, whatever else ran meanwhile.
-        print(f"  cpu                    {ingest_cpu:8.2f} s   of all processes ({ingest_cpu / naive_cpu:.2f}x the naive "
-              f"parser's {naive_cpu:.2f} s; {ingest_cpu / seconds:.2f} cores busy on average)")  # fmt: skip
-        print("  files                  " + ", ".join(f"{outcome} {number:,}" for outcome, number in first.files.items()))
-        print("  rows added             " + ", ".join(f"{table} {added:,}" for table, added in first.rows_added.items()))
-        print(f"  peak memory            all processes together {memory.peak_mb:,.0f} MB "
-              f"(main alone {memory.main_peak_mb:,.0f} MB, largest parser process {memory.child_peak_mb:,.0f} MB)")  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
+        listing.write("\n".join(paths))
+        listing.flush()
+        del paths
+        naive = _run([sys.executable, str(BENCH / "naive_parser.py"), listing.name], env)
+    baseline = naive.json()
+    print(f"(a) naive parser, one core, parse only     {baseline['seconds']:8.2f} s   ({baseline['records']:,} records, "
+          f"{baseline['statements']:,} statements; peak {naive.memory.peak_mb:,.0f} MB)")  # fmt: skip
 
-        second, _, again = _run(corpus, location, arguments)
-        assert second.files["unchanged"] == file_count, second.files
-        print(f"Re-run, nothing changed  {again:8.2f} s   {again / seconds:.1%} of the first run")
-    finally:
-        if arguments.lake is None:
-            shutil.rmtree(lake_folder, ignore_errors=True)
+    lake, diy_lake = lakes / f"citelake-{file_count}", lakes / f"diy-{file_count}"
+    for folder in (lake, diy_lake):
+        shutil.rmtree(folder, ignore_errors=True)
+    diy = _run([sys.executable, str(BENCH / "diy_ingest.py"), str(corpus), str(diy_lake), "--workers", str(arguments.workers), "--json"], env)
+    diy_figures = diy.json()
+    print(f"(b) DIY script, all cores, to its commit   {diy.seconds:8.2f} s   (bench/diy_ingest.py: discover "
+          f"{diy_figures['discover']:.1f} s, parse {diy_figures['parse']:.1f} s, insert and commit "
+          f"{diy_figures['insert_and_commit']:.1f} s; cpu {diy.cpu:.1f} s; peak {diy.memory.peak_mb:,.0f} MB)")  # fmt: skip
+    print("      rows added " + ", ".join(f"{table} {added:,}" for table, added in diy_figures["rows_added"].items()))
+
+    ingest_argv = [
+        sys.executable, "-m", "flows.cli", "ingest", str(corpus), "--lake", str(lake),
+        "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size),
+    ]  # fmt: skip
+    with _IndexWatch(lake) as watch:
+        first = _run(ingest_argv, env)
+    committed = first.first("committed:")
+    generation = watch.generation_at and watch.generation_at - first.started
+    published = watch.published_at and watch.published_at - first.started
+    closing = first.stdout.splitlines()
+    commit_at = first.started + (committed if committed is not None else first.seconds)
+    commit_cpu = first.memory.cpu_at(commit_at)
+    print(f"(c) citelake ingest, to its commit         {_seconds(committed)}   (\"committed\" on its stderr; cpu "
+          f"{commit_cpu:.1f} s by then; against the Prefect server at {env['PREFECT_API_URL']})")  # fmt: skip
+    index_part = published - committed if published is not None and committed is not None else None
+    print(f"(d) the index's part                       {_seconds(index_part)}   (\"committed\" → the new index "
+          "generation published; watched on disk)")  # fmt: skip
+    if generation is not None and published is not None and committed is not None:
+        print(f"      before the build {generation - committed:6.2f} s   (alerts, opening the lake)")
+        print(f"      the build        {published - generation:6.2f} s   (generation folder made → CURRENT names it)")
+    after = first.seconds - (published if published is not None else committed or 0.0)
+    print(f"      then to the end  {after:6.2f} s   (the run's report, exit)")
+    print(f"    the command ends   {first.seconds:8.2f} s   (cpu {first.cpu:.1f} s of all its processes)")
+    print(f"    stderr             {_timeline(first)}")
+    for line in closing:
+        if line.startswith(("files ", "rows added ", "time ")):  # the last: the command's own account
+            print(f"    {line}")
+
+    tantivy = _run(
+        [sys.executable, str(BENCH / "tantivy_alone.py"), str(lake), "--threads", str(arguments.tantivy_threads), "--json"], env
+    )  # fmt: skip
+    alone = tantivy.json()
+    print(f"(e) tantivy alone, in-memory list          {alone['seconds']:8.2f} s   ({alone['documents']:,} statements, "
+          f"{alone['threads']} threads, heap {alone['heap'] / MB:,.0f} MB: adds {alone['add']:.2f} s, commit "
+          f"{alone['commit']:.2f} s; read from the lake first in {alone['load']:.1f} s, not counted)")  # fmt: skip
+    print(f"(f) peak memory, all processes: citelake ingest {first.memory.peak_mb:,.0f} MB (to the commit "
+          f"{first.memory.peak_between(first.started, commit_at):,.0f} MB, after it "
+          f"{first.memory.peak_between(commit_at, first.started + first.seconds):,.0f} MB); DIY script "
+          f"{diy.memory.peak_mb:,.0f} MB; tantivy alone {tantivy.memory.peak_mb:,.0f} MB (with its list); "
+          f"naive parser {naive.memory.peak_mb:,.0f} MB")  # fmt: skip
+    build = published - generation if published is not None and generation is not None else None
+    print(f"DIY / time to commit: {_ratio(diy.seconds, committed)} (aim: at least 1.2x)   "
+          f"index part / tantivy alone: {_ratio(index_part, alone['seconds'])} (aim: at most 1.25x; "
+          f"the build alone: {_ratio(build, alone['seconds'])})")  # fmt: skip
+    # CPU seconds hold better than wall seconds on a shared machine: the work each did, whatever else ran.
+    print(f"In cpu seconds: DIY {diy.cpu:.1f} s / citelake to its commit {commit_cpu:.1f} s = {_ratio(diy.cpu, commit_cpu)}")
+
+    again = _run(ingest_argv, env)
+    files = next((match for line in again.stdout.splitlines() if (match := _FILES.search(line))), None)
+    if files is None or files["unchanged"] != files["seen"]:
+        print(f"NOTE: the re-run did not find every file unchanged: {files[0] if files else again.stdout[:200]}")
+    print(f"Re-run, nothing changed   {again.seconds:8.2f} s   {again.seconds / first.seconds:.1%} of the first run; "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    if arguments.lakes is None:
+        for folder in (lake, diy_lake):
+            shutil.rmtree(folder, ignore_errors=True)
     return _Measured(
-        canonical=canonical, files=file_count, naive=naive, first=seconds, again=again, peak_mb=memory.peak_mb
-    )
+        canonical=canonical, files=file_count, naive=baseline["seconds"], diy=diy.seconds, commit=committed,
+        index_part=index_part, tantivy=alone["seconds"], wall=first.seconds, peak_mb=first.memory.peak_mb,
+        again=again.seconds, diy_cpu=diy.cpu, commit_cpu=commit_cpu,
+    )  # fmt: skip
+
+
+def _side_by_side(measured: list[_Measured], kinds: int) -> None:
+    print("Side by side (a first citelake ingest into a fresh lake each; seconds)")
+    print(f"{'corpus':>16} {'files':>10} {'naive':>7} {'DIY':>7} {'commit':>7} {'DIY/com':>8} {'index':>7} "
+          f"{'tantivy':>8} {'idx/tan':>8} {'wall':>7} {'peak MB':>8} {'re-run':>7} {'cpu DIY/com':>12}")  # fmt: skip
+    for m in measured:
+        print(f"{'canonical' if m.canonical else 'every variation':>16} {m.files:>10,} {m.naive:>7.2f} {m.diy:>7.2f} "
+              f"{m.commit or 0:>7.2f} {_ratio(m.diy, m.commit):>8} {m.index_part or 0:>7.2f} {m.tantivy:>8.2f} "
+              f"{_ratio(m.index_part, m.tantivy):>8} {m.wall:>7.2f} {m.peak_mb:>8,.0f} {m.again:>7.2f} "
+              f"{_ratio(m.diy_cpu, m.commit_cpu):>12}")  # fmt: skip
+    for canonical, varied in zip(measured[::2], measured[1::2], strict=True) if kinds == 2 else ():
+        if canonical.commit and varied.commit:
+            behind = varied.commit / varied.files / (canonical.commit / canonical.files) - 1
+            print(f"every variation against canonical at {canonical.files:,} files: {behind:+.0%} time to commit a file (aim: at most +20%)")
 
 
 def main() -> None:
     arguments = _arguments()
     counts = [int(count) for count in arguments.scaling.split(",")] if arguments.scaling else [arguments.count]
-    if arguments.scaling and arguments.corpus:
-        raise SystemExit("bench_ingest: --scaling generates one corpus per count; leave out --corpus")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     server = None
-    if not arguments.plain:
-        if arguments.api_url:
-            os.environ["PREFECT_API_URL"] = arguments.api_url
-        else:
-            server = start_server()
-            os.environ.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home))
+    if arguments.api_url:
+        env["PREFECT_API_URL"] = arguments.api_url
+    else:
+        started = time.perf_counter()
+        server = start_server()
+        env.update(PREFECT_API_URL=server.api_url, PREFECT_HOME=str(server.home))
+        print(f"Prefect server at {server.api_url}, healthy after {time.perf_counter() - started:.1f} s (not counted below)")
+    lakes = arguments.lakes or Path(tempfile.mkdtemp(prefix="citelake-bench-lakes-"))
+    lakes.mkdir(parents=True, exist_ok=True)
     try:
         measured = []
         for count in counts:
             for canonical in arguments.kinds:
-                measured.append(_measure(arguments, count, canonical, server))
+                measured.append(_measure(arguments, count, canonical, env, lakes))
                 print()
     finally:
         if server is not None:
-            from prefect.events.worker import EventsWorker
-            from prefect.logging.handlers import APILogWorker
-
-            # Deliver the runs' last log lines and events while the server is still up.
-            APILogWorker.drain_all(timeout=10)
-            EventsWorker.drain_all(timeout=10)
             stop_server(server)
-
+        if arguments.lakes is None:
+            shutil.rmtree(lakes, ignore_errors=True)
     if len(measured) > 1:
-        print(f"Side by side ({'plain ingest' if arguments.plain else 'the ingest flow'}; a first run into a fresh lake each)")
-        print(f"{'corpus':>16} {'files':>10} {'naive s':>9} {'ingest s':>9} {'ratio':>6} {'us/file':>8} "
-              f"{'re-run s':>9} {'re-run':>7} {'peak MB':>8}")  # fmt: skip
-        for m in measured:
-            print(f"{'canonical' if m.canonical else 'every variation':>16} {m.files:>10,} {m.naive:>9.2f} {m.first:>9.2f} "
-                  f"{m.naive / m.first:>6.2f} {m.first / m.files * 1e6:>8.0f} "
-                  f"{m.again:>9.2f} {m.again / m.first:>7.1%} {m.peak_mb:>8,.0f}")  # fmt: skip
-        for canonical, varied in zip(measured[::2], measured[1::2], strict=True) if len(arguments.kinds) == 2 else ():
-            behind = varied.first / varied.files / (canonical.first / canonical.files) - 1
-            print(f"every variation against canonical at {canonical.files:,} files: {behind:+.0%} time a file (aim: at most +20%)")
+        _side_by_side(measured, len(arguments.kinds))
         print()
 
     command = [".venv/bin/python", "bench/bench_ingest.py", "--seed", str(arguments.seed)]
@@ -297,7 +392,8 @@ def main() -> None:
         command += ["--corpus", str(arguments.corpus)] if arguments.corpus else []
     command += ["--canonical"] if arguments.canonical else ["--variations-only"] if arguments.variations_only else []
     command += ["--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size)]
-    command += ["--plain"] if arguments.plain else []
+    command += ["--tantivy-threads", str(arguments.tantivy_threads)]
+    command += ["--api-url", arguments.api_url] if arguments.api_url else []
     print("Reproduce: " + shlex.join(command))
 
 

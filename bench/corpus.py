@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import time
@@ -58,14 +59,19 @@ class TreeMemory:
     ``ru_maxrss`` only knows one process at a time (for children: the largest
     one); a run's footprint is the sum over its processes at one moment, read
     here from ``/proc`` while the run goes on. Use as a context manager; the
-    peak is in ``peak_mb`` after the block.
+    peak is in ``peak_mb`` after the block, and every sample in ``samples``
+    (``time.perf_counter()``, MB, CPU seconds of the tree so far) for the peak of
+    a stretch (:meth:`peak_between`) and the CPU spent by a moment (:meth:`cpu_at`).
+    ``root``: another process whose tree is measured (a command the benchmark started).
     """
 
-    def __init__(self, interval: float = 0.05, *, exclude: int | None = None) -> None:
+    def __init__(self, interval: float = 0.05, *, exclude: int | None = None, root: int | None = None) -> None:
         import threading
 
         self.interval = interval
         self.exclude = exclude  # a child whose tree is not counted (a Prefect server the benchmark started)
+        self.root = root
+        self.samples: list[tuple[float, float, float]] = []
         self.peak_mb = 0.0
         self.main_peak_mb = 0.0  # this process alone
         # The largest any other process of the tree was. (ru_maxrss of the children
@@ -83,12 +89,22 @@ class TreeMemory:
         self._stop.set()
         self._thread.join()
 
+    def peak_between(self, start: float, end: float) -> float:
+        """The peak of the samples taken from ``start`` to ``end`` (``time.perf_counter()`` values)."""
+        return max((mb for at, mb, _ in self.samples if start <= at <= end), default=0.0)
+
+    def cpu_at(self, moment: float) -> float:
+        """User + system seconds the tree had spent by ``moment`` (the last sample before it)."""
+        return max((cpu for at, _, cpu in self.samples if at <= moment), default=0.0)
+
     def _sample(self) -> None:
         import os
 
-        root = os.getpid()
+        root = self.root or os.getpid()
         while not self._stop.wait(self.interval):
-            sizes = {pid: _rss_mb(pid) for pid in _tree(root, self.exclude)}
+            pids = _tree(root, self.exclude)
+            sizes = {pid: _rss_mb(pid) for pid in pids}
+            self.samples.append((time.perf_counter(), sum(sizes.values()), sum(map(_cpu_seconds, pids))))
             self.peak_mb = max(self.peak_mb, sum(sizes.values()))
             self.main_peak_mb = max(self.main_peak_mb, sizes.pop(root, 0.0))
             self.child_peak_mb = max(self.child_peak_mb, *sizes.values(), 0.0)
@@ -111,6 +127,18 @@ def _tree(root: int, exclude: int | None = None) -> list[int]:
         pids.extend(children)
         frontier.extend(children)
     return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system seconds of ``pid`` and of the children it has reaped (/proc/PID/stat's utime … cstime)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:

@@ -1,11 +1,13 @@
 """The baseline of bench_ingest.py: the parser a user would write instead of citelake, single core.
 
-One pass over each file's lines, keeping what a script needs (DOI, title,
-counts, tallies, statements with section, type and confidence) in plain
-dicts. No incremental state, no deduplication, no checks, no lake: the time
-it takes to read and parse a corpus is what citelake's whole ingest is set
-against. It reads gzip files too and falls back to Windows-1252 as a script
-would have to; it does nothing else a real collection needs.
+One pass over each file's lines, keeping what a script needs for the lake's
+page tables (year, DOI, title, abstract, counts, facet blocks, statements with
+section, type and confidence) in plain dicts. No incremental state, no
+deduplication, no checks, no lake: the time it takes to read and parse a
+corpus is what citelake's whole ingest is set against, and
+``bench/diy_ingest.py`` runs this same parser on all cores. It reads gzip files
+too and falls back to Windows-1252 as a script would have to; it does nothing
+else a real collection needs.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ from pathlib import Path
 
 _NUMBER = re.compile(r"[\d,]+")
 _TYPES = ("supporting", "mentioning", "contrasting", "disputing")
+_FACETS = frozenset(
+    ("Paper Sections", "Citation Types", "Year Published", "Publication Types", "Relationship", "Authors", "Journals")
+)
 
 
 def parse_file(path: Path) -> dict | None:
-    raw = path.read_bytes()
-    if path.name.endswith(".gz"):
+    return parse_bytes(path.read_bytes(), path.name)
+
+
+def parse_bytes(raw: bytes, name: str) -> dict | None:
+    """The record of one page's bytes (``name`` says whether they are gzip), or None for what is no report."""
+    if name.endswith(".gz"):
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError):
@@ -29,47 +38,55 @@ def parse_file(path: Path) -> dict | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
-    record: dict = {"doi": None, "title": None, "statements": [], "tallies": []}
-    lines = text.splitlines()
-    pending_text = None
+    record: dict = {"doi": None, "year": None, "title": None, "abstract": None, "statements": [], "facets": {}}
+    statements = record["statements"]
+    pending: list[str] | None = None  # the lines of a quoted statement, until its classification line
     after_chrome = False
-    in_types = False
-    for line in lines:
+    block: list[int] | None = None  # the numbers of the facet block being read
+    for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
-        if line.startswith("DOI:"):
-            record["doi"] = line[4:].strip().lower()
+        if pending is not None:
+            kind = next((kind for kind in _TYPES if line.endswith(kind)), None)
+            if kind is not None and (line == kind or line.startswith("Section:")):
+                section = line[8 : -len(kind)].strip() or None if line.startswith("Section:") else None
+                text = " ".join(pending).strip("“”\" ")
+                text = text.removeprefix("…").removeprefix("...").removesuffix("…").removesuffix("...")
+                statements.append({"text": text, "section": section, "type": kind})
+                pending = None
+            else:
+                pending.append(line)  # a statement's text may run over several lines
+        elif line.isdigit() or (block is not None and line.replace(",", "").isdigit()):
+            if block is not None:
+                block.append(int(line.replace(",", "")))
+            elif record["doi"] is None and len(line) == 4:
+                record["year"] = int(line)
+        elif line in _FACETS:
+            block = record["facets"].setdefault(line, [])
+        elif line in ("Select...", "Select…"):
+            continue
+        elif line.startswith("DOI:"):
+            record["doi"] = line[4:].strip().lower().removeprefix("https://doi.org/")
         elif line.startswith("Sign up to set email alerts"):
             after_chrome = True
-        elif after_chrome and record["title"] is None and line != "|":
+        elif after_chrome and record["title"] is None and not line.startswith("|"):
             record["title"] = line
         elif line.startswith("Abstract:"):
             record["abstract"] = line[9:].strip()
-        elif line == "Citation Types":
-            in_types = True
-        elif in_types and line.isdigit():
-            record["tallies"].append(int(line))
         elif line.startswith("Cited by "):
-            in_types = False
             record["cited_by"] = int(_NUMBER.search(line).group().replace(",", ""))
         elif line.startswith("(") and line.endswith("citation statements)"):
             record["statement_count"] = int(_NUMBER.search(line).group().replace(",", ""))
         elif line.startswith("References "):
             record["reference_count"] = int(_NUMBER.search(line).group().replace(",", ""))
         elif line.startswith(("“", '"')):
-            pending_text = line.strip("“”\"…. ")
-        elif pending_text is not None and line.startswith("Section:"):
-            for kind in _TYPES:
-                if line.endswith(kind):
-                    record["statements"].append({"text": pending_text, "section": line[8:-len(kind)].strip(), "type": kind})
-                    break
-        elif pending_text is not None and line.startswith("confidence:"):
-            if record["statements"]:
-                record["statements"][-1]["confidence"] = int(_NUMBER.search(line).group()) / 100
-            pending_text = None
-        else:
-            in_types = in_types and line in ("Select...",)
+            pending = [line]
+        elif line.startswith("confidence:"):
+            if statements:
+                statements[-1]["confidence"] = int(_NUMBER.search(line).group()) / 100
+        if block is not None and not line.replace(",", "").isdigit() and line not in _FACETS:
+            block = None  # any other line ends a facet block
     return record if record["doi"] else None
 
 
