@@ -3,7 +3,7 @@
 :func:`run_ingest` is the order of the steps, under the lake's lock
 (:mod:`~tasks.lake.lock`); an :class:`IngestSteps` says how each step runs.
 The steps here run in this process, without Prefect: :func:`ingest` (the
-library's call, for tests, benchmarks and scripts). The ingest flow
+library's call, for tests and scripts). The ingest flow
 (``flows/ingest.py``) runs the same order with ``flows.ingest_tasks.FlowSteps``,
 whose steps are Prefect tasks and which adds the alerts and the search index
 after the commit.
