@@ -14,7 +14,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.run_artifacts import announce
 from tasks.lake.location import LakeLocation
 from tasks.lake.summary import IngestProgress
-from tasks.search.index import IndexMerge, IndexUpdate, SearchIndexError, merge_index_segments, update_index
+from tasks.search.index import IndexUpdate, SearchIndexError, update_index
+from tasks.search.segments import IndexMerge, merge_index_segments
 
 
 def announce_indexing(done: int, total: int) -> None:

@@ -30,11 +30,11 @@ from tasks.search.index import (
     SearchIndexError,
     ensure_index,
     lake_id,
-    merge_index_segments,
     open_generation,
     update_index,
 )
 from tasks.lake.tables import STATEMENT_TYPES
+from tasks.search.segments import merge_index_segments
 from tasks.search.query import (
     QuerySyntaxError,
     SearchFilters,

@@ -233,7 +233,7 @@ def maintain_lake(
 
 
 def _merge_search(location: LakeLocation) -> object | None:
-    from tasks.search.index import merge_index_segments
+    from tasks.search.segments import merge_index_segments
 
     try:
         return merge_index_segments(location)

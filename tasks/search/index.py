@@ -259,11 +259,11 @@ def index_lock(location: LakeLocation, *, wait: bool = True) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _new_generation_path(root: Path, snapshot_id: int) -> Path:
+def new_generation_path(root: Path, snapshot_id: int) -> Path:
     return root / f"{GENERATION_PREFIX}{snapshot_id:010d}-{uuid.uuid4().hex[:12]}"
 
 
-def _publish(location: LakeLocation, path: Path, stamp: Stamp) -> None:
+def publish_generation(location: LakeLocation, path: Path, stamp: Stamp) -> None:
     """Stamp the generation, then point CURRENT at it atomically, then remove generations no reader needs."""
     root = index_root(location)
     (path / STAMP_FILE).write_text(stamp.to_json(), encoding="utf-8")
@@ -285,7 +285,7 @@ def _remove_old_generations(root: Path, current: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _stamp(location: LakeLocation, snapshot_id: int, documents: int) -> Stamp:
+def new_stamp(location: LakeLocation, snapshot_id: int, documents: int) -> Stamp:
     return Stamp(
         lake_id=lake_id(location),
         snapshot_id=snapshot_id,
@@ -310,7 +310,7 @@ def _add_rows(writer: tantivy.IndexWriter, result: duckdb.DuckDBPyConnection, pr
     return added
 
 
-def _commit(writer: tantivy.IndexWriter) -> None:
+def commit_writer(writer: tantivy.IndexWriter) -> None:
     writer.commit()
     writer.wait_merging_threads()
 
@@ -326,7 +326,7 @@ def build_index(location: LakeLocation, *, reason: str = "asked for", progress: 
     try:
         con.begin()  # one snapshot for the snapshot id and the rows
         snapshot_id = current_snapshot(con)
-        path = _new_generation_path(root, snapshot_id)
+        path = new_generation_path(root, snapshot_id)
         path.mkdir()
         try:
             index = tantivy.Index(index_schema(), path=str(path), reuse=False)
@@ -335,8 +335,8 @@ def build_index(location: LakeLocation, *, reason: str = "asked for", progress: 
             progress(0, total)
             result = con.execute(read_sql("search/statements_to_index.sql"), {"snapshot": snapshot_id})
             added = _add_rows(writer, result, progress, total)
-            _commit(writer)
-            _publish(location, path, _stamp(location, snapshot_id, added))
+            commit_writer(writer)
+            publish_generation(location, path, new_stamp(location, snapshot_id, added))
         except BaseException as error:
             shutil.rmtree(path, ignore_errors=True)
             raise _write_failure(root, error) from error
@@ -400,7 +400,7 @@ def _apply_changes(
     changed = con.execute(
         read_sql("search/changed_statement_ids.sql"), {"from_snapshot": from_snapshot, "to_snapshot": to_snapshot}
     ).pl()
-    path = _new_generation_path(index_root(location), to_snapshot)
+    path = new_generation_path(index_root(location), to_snapshot)
     try:
         shutil.copytree(generation.path, path, copy_function=_link_or_copy, ignore=shutil.ignore_patterns(STAMP_FILE, "*.lock"))
         index = tantivy.Index.open(str(path))
@@ -414,10 +414,10 @@ def _apply_changes(
         with registered(con, "changed_ids", changed.select(pl.col("statement_id").cast(pl.Utf8))):
             result = con.execute(read_sql("search/statements_for_ids.sql"), {"snapshot": to_snapshot})
             added = _add_rows(writer, result, progress, len(ids))
-        _commit(writer)
+        commit_writer(writer)
         index.reload()
         documents = index.searcher().num_docs
-        _publish(location, path, _stamp(location, to_snapshot, documents))
+        publish_generation(location, path, new_stamp(location, to_snapshot, documents))
     except BaseException as error:
         shutil.rmtree(path, ignore_errors=True)
         raise _write_failure(index_root(location), error) from error
@@ -455,51 +455,6 @@ def _link_or_copy(source: str, target: str) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexMerge:
-    """What merging the index's segments did."""
-
-    segments_before: int
-    segments_after: int
-    documents: int
-
-
-def merge_index_segments(location: LakeLocation) -> IndexMerge | None:
-    """Rewrite the published generation's segments into one (dropping deleted documents), as a new generation.
-
-    tantivy-py has no explicit merge call, so the generation is rebuilt from
-    its own stored documents: same snapshot, same content, one segment. None
-    when there is no usable index (the next update builds one).
-    """
-    with index_lock(location):
-        try:
-            generation = open_generation(location)
-        except SearchIndexError:
-            return None
-        searcher = generation.index.searcher()
-        before = searcher.num_segments
-        if before <= 1:
-            return IndexMerge(segments_before=before, segments_after=before, documents=searcher.num_docs)
-        path = _new_generation_path(index_root(location), generation.stamp.snapshot_id)
-        path.mkdir()
-        try:
-            index = tantivy.Index(index_schema(), path=str(path), reuse=False)
-            writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
-            everything = searcher.search(tantivy.Query.all_query(), limit=max(searcher.num_docs, 1))
-            for _, address in everything.hits:
-                stored = searcher.doc(address).to_dict()
-                writer.add_document(to_document({name: values[0] for name, values in stored.items() if values}))
-            _commit(writer)
-            index.reload()
-            merged = index.searcher()
-            documents, after = merged.num_docs, merged.num_segments
-            _publish(location, path, _stamp(location, generation.stamp.snapshot_id, documents))
-        except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
-            raise
-    return IndexMerge(segments_before=before, segments_after=after, documents=documents)
 
 
 def _first_line(error: BaseException) -> str:
