@@ -124,7 +124,7 @@ def list_alerts(
     con = open_lake(location, read_only=True)
     try:
         try:
-            return con.execute(read_sql("alerts/list_alerts.sql"), {"since": since, "doi": doi, "kind": kind}).fetch_arrow_table()
+            return con.execute(read_sql("alerts/list_alerts.sql"), {"since": since, "doi": doi, "kind": kind}).to_arrow_table()
         except duckdb.CatalogException as error:
             raise LakeError(f"the lake at {location.describe()} has no alerts table yet: watch a paper first") from error
     finally:

@@ -184,7 +184,7 @@ def watchlist(location: LakeLocation) -> pa.Table:
     """The papers watched now (``sql/watch/list_watchlist.sql``), read-only."""
     con = open_lake(location, read_only=True)
     try:
-        return con.execute(read_sql("watch/list_watchlist.sql")).fetch_arrow_table()
+        return con.execute(read_sql("watch/list_watchlist.sql")).to_arrow_table()
     finally:
         con.close()
 
