@@ -295,6 +295,7 @@ def hand_built_lake(lake, lake_location, make_page, report_files_of):
     return lake_location
 
 
+@pytest.mark.slow
 def test_percentiles_against_a_lake_whose_answer_is_known(hand_built_lake):
     con = open_lake(hand_built_lake, read_only=True)
     try:
@@ -321,6 +322,7 @@ def test_percentiles_against_a_lake_whose_answer_is_known(hand_built_lake):
     assert evidence[0].numbers["contrasting_statement_id"] in evidence[0].text
 
 
+@pytest.mark.slow
 def test_an_unknown_doi_exits_1_naming_the_nearest_dois(hand_built_lake):
     result = CliRunner().invoke(app, ["explain", "10.1/zz", "--lake", str(hand_built_lake.path)])
     assert result.exit_code == 1
@@ -344,6 +346,7 @@ def test_a_text_that_is_not_a_doi_is_told_so_not_that_the_lake_lacks_it(hand_bui
     )
 
 
+@pytest.mark.slow
 def test_markdown_to_a_file_writes_its_charts_as_png_beside_it(hand_built_lake, tmp_path):
     out = tmp_path / "explained" / "a.md"
     result = CliRunner().invoke(app, ["explain", "10.1/a", "--lake", str(hand_built_lake.path), "-f", "markdown", "--out", str(out)])
@@ -446,6 +449,7 @@ def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_l
     assert names == ["scheduled", "scheduled", "on-demand"]
 
 
+@pytest.mark.slow
 def test_the_flow_with_an_empty_watchlist_ends_saying_nothing_is_watched(hand_built_lake, tmp_path, prefect_harness, caplog):
     from flows.explain import explain_flow
 

@@ -116,6 +116,7 @@ def test_the_page_draws_its_charts_in_chromium(two_page_lake, tmp_path, browser)
     assert pdf.startswith(b"%PDF")
 
 
+@pytest.mark.slow
 def test_the_index_sorts_by_a_clicked_column(two_page_lake, tmp_path, browser):
     site = tmp_path / "site"
     result = CliRunner().invoke(app, ["explain", "--all", "--out", str(site), "--lake", str(two_page_lake.path)])

@@ -95,6 +95,7 @@ def test_a_full_disk_in_the_commit_is_one_line_naming_the_file(tmp_path: Path, s
     assert _rows(location, "select count(*) from runs") == [(0,)]
 
 
+@pytest.mark.slow
 def test_search_answers_from_the_last_index_when_the_disk_is_full(tmp_path: Path, small_disk) -> None:
     write_corpus(tmp_path / "first", 10, seed=1)
     write_corpus(tmp_path / "second", 200, seed=2)

@@ -106,6 +106,7 @@ def test_ingests_commit_while_an_idle_reader_holds_the_lake_open(lake_location, 
         con.close()
 
 
+@pytest.mark.slow
 def test_a_locked_catalog_is_named_as_such_with_the_process_holding_it(lake_location, corpora):
     first, second, _ = corpora
     ingest(first, lake_location, workers=1)

@@ -116,6 +116,7 @@ def test_maintain_prints_what_it_merged_expired_and_deleted(tmp_path):
     assert contents(location) == before
 
 
+@pytest.mark.slow
 def test_maintain_says_when_it_waits_for_the_lock_and_gives_up_in_one_line(tmp_path):
     location, source = LakeLocation(path=tmp_path / "lake"), tmp_path / "source"
     write_corpus(source, 5, seed=1)

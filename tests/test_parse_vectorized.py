@@ -60,6 +60,7 @@ def fast_path_share(files: list[DiscoveredFile]) -> tuple[int, int]:
     return sum(parse_canonical(pl.DataFrame(rows, schema=PAGES_SCHEMA, orient="row")).accepted), len(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_fast_path_gives_what_the_reference_path_gives(tmp_path: Path, seed: int) -> None:
     summary = write_corpus(tmp_path, count=1200, seed=seed)

@@ -225,6 +225,7 @@ def test_a_citing_response_gives_statements_tallies_and_papers(tmp_path: Path) -
         assert [a["family"] for a in row["authors"]] == [a["family"] for a in paper["authors"]]
 
 
+@pytest.mark.slow
 def test_a_cited_by_response_keeps_every_statement_even_repeated_ones(tmp_path: Path) -> None:
     expected = sample("api_partner_citations_cited_by")["citations"]
     _, lake = ingest_one(tmp_path, "api_partner_citations_cited_by")
@@ -299,6 +300,7 @@ def page_tally(**counts: int) -> dict:
             "citingPublications": 200} | counts  # fmt: skip
 
 
+@pytest.mark.slow
 def test_page_and_api_tallies_on_two_dates_are_in_the_history_in_order(tmp_path: Path) -> None:
     record = load_report(PAGE)
     source = tmp_path / "source"
@@ -339,6 +341,7 @@ def place_page_and_a_flipped_citation(source: Path, day: datetime) -> tuple[dict
     return record, statement, flipped
 
 
+@pytest.mark.slow
 def test_a_page_and_the_api_disagreeing_on_one_date_are_reported(tmp_path: Path) -> None:
     day = datetime(2024, 1, 1, 9, tzinfo=UTC)
     source = tmp_path / "source"
@@ -621,6 +624,7 @@ def test_a_fifo_named_json_is_rejected_without_waiting_for_a_writer(tmp_path: Pa
     assert result.outcomes["status"].to_list() == ["rejected", "parsed"]
 
 
+@pytest.mark.slow
 def test_a_type_disagreement_without_an_api_tally_is_reported(tmp_path: Path) -> None:
     # page_api_disagreements runs only over a lake holding API-sourced rows
     # (run_checks' guard): a citations response gives statements but no tally

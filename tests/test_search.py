@@ -178,6 +178,7 @@ def test_lake_id_differs_between_lakes_and_not_between_opens(tmp_path: Path) -> 
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_planted_words_rank_first_and_all_terms_are_required(hand_lake: LakeLocation) -> None:
     lichen, _ = statement_id_with(hand_lake, "lichen")
     sample, _ = statement_id_with(hand_lake, "xanthoria sample")
@@ -388,6 +389,7 @@ def test_a_missing_index_is_rebuilt_with_one_line(tmp_path: Path) -> None:
     assert len(messages) == 1, "rebuilt once"
 
 
+@pytest.mark.slow
 def test_an_index_copied_from_another_lake_is_rebuilt(hand_lake: LakeLocation, tmp_path: Path) -> None:
     location, _ = build_lake(tmp_path, papers=4, seed=3)
     own = set(hit_ids(location, COMMON))

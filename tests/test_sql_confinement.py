@@ -181,6 +181,7 @@ def test_every_type_prints_in_every_format(sealed_lake):
     assert '"k": ["v1", "v2"]' in outputs["table"]
 
 
+@pytest.mark.slow
 def test_the_readme_snapshots_query_prints_as_csv(sealed_lake):
     location, _ = sealed_lake
     for query in ("select * from lake.snapshots()", "select * from report_files"):
@@ -189,6 +190,7 @@ def test_the_readme_snapshots_query_prints_as_csv(sealed_lake):
         assert len(list(csv.reader(io.StringIO(result.output)))) > 1
 
 
+@pytest.mark.slow
 def test_a_table_never_cuts_a_doi(sealed_lake):
     location, _ = sealed_lake
     long_doi = "10.1371/journal.pone.0000006.with.a.suffix.long.enough.to.be.squeezed.by.a.narrow.terminal"
@@ -218,6 +220,7 @@ def test_the_attach_helper_gives_a_read_only_connection_in_a_fresh_interpreter(s
     assert done.stdout.splitlines()[1].startswith("refused")
 
 
+@pytest.mark.slow
 def test_the_printed_attach_script_opens_the_lake_in_a_plain_duckdb_session(sealed_lake):
     location, _ = sealed_lake
     result = CliRunner().invoke(app, ["attach", "--lake", str(location.path)])

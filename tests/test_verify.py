@@ -141,6 +141,7 @@ def many_statements_page(make_page, doi: str = "10.1/many"):
     return make_page(doi, datetime(2024, 1, 1, tzinfo=UTC), statements)
 
 
+@pytest.mark.slow
 def test_a_stale_search_index_is_a_warning_not_a_problem(lake_copy, make_page, report_files_of):
     ensure_index(lake_copy, notify=lambda _: None)
     with open_lake(lake_copy, read_only=True) as con:
