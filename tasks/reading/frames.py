@@ -13,7 +13,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
-from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
+from tasks.lake.tables import PAGE_FRAMES, SECTION_CATEGORIES, STATEMENT_TYPES
 
 UTC_TIME = pl.Datetime(time_unit="us", time_zone="UTC")
 
@@ -153,14 +153,13 @@ class Frames:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
 
-SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
-    "papers": Papers,
-    "paper_snapshots": PaperSnapshots,
-    "abstracts": Abstracts,
-    "statements": Statements,
-    "statement_sightings": StatementSightings,
-    "facets": Facets,
-}
+def _model_of(table: str) -> type[pa.DataFrameModel]:
+    """The model of a page table, named for it: ``paper_snapshots`` → :class:`PaperSnapshots`."""
+    return globals()["".join(word.capitalize() for word in table.split("_"))]
+
+
+# Each table the registry stages from pages, with its model (tests/test_tables.py holds them equal to Frames).
+SCHEMAS: dict[str, type[pa.DataFrameModel]] = {table: _model_of(table) for table in PAGE_FRAMES}
 
 
 def polars_schema(table: str) -> pl.Schema:
