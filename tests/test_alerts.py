@@ -21,7 +21,7 @@ from tasks.lake.session import open_lake
 from tasks.lake.location import LakeLocation
 from tasks.alerts.watch import unwatch, watch
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]  # every test runs a flow
 
 REPO = Path(__file__).resolve().parent.parent
 OLD, NEW = datetime(2024, 1, 10, tzinfo=UTC), datetime(2024, 3, 20, tzinfo=UTC)

@@ -14,7 +14,7 @@ from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]  # every test runs a flow
 
 # Columns that name the run that wrote a row, not what the row holds.
 RUN_COLUMNS = {"report_files": "run_id"}

@@ -36,7 +36,7 @@ FIRST_PART = 150
 SEED = 20240611
 BATCH_SIZE = 40
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]  # every test runs a flow
 
 
 def run_ingest(source: Path, lake: Path) -> tuple[IngestSummary, UUID]:

@@ -44,6 +44,7 @@ def start_ingest(source: Path, location: LakeLocation, env: dict[str, str], *opt
     )
 
 
+@pytest.mark.slow
 def test_a_reader_never_sees_a_partial_run(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     location = LakeLocation(path=tmp_path / "lake")
@@ -72,6 +73,7 @@ def test_a_reader_never_sees_a_partial_run(tmp_path: Path, cli_environment: dict
     assert queries > 1
 
 
+@pytest.mark.slow
 def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     corpus = write_corpus(source, 1000, seed=41)
@@ -116,6 +118,7 @@ def test_two_ingests_at_once_commit_the_files_once(tmp_path: Path, cli_environme
     assert set(key_findings.values()) == {0}
 
 
+@pytest.mark.slow
 def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     corpus = write_corpus(source, 200, seed=42)
@@ -132,6 +135,7 @@ def test_an_ingest_that_may_wait_runs_after_the_other(tmp_path: Path, cli_enviro
     assert counts["report_files"] == corpus.files
 
 
+@pytest.mark.slow
 def test_a_writer_outside_the_guard_with_an_open_transaction_no_longer_stops_the_ingest(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     # This test used to expect a refusal: an outside connection that had only read
     # the lake and staged rows, without writing to it, held the SQLite catalog and

@@ -76,6 +76,7 @@ def kill_ingest_at(source: Path, location: LakeLocation, marker: str, env: dict[
     return "".join(printed)
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_leaves_the_previous_snapshot_and_a_rerun_completes_it(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     reference = LakeLocation(path=tmp_path / "reference")  # runs uninterrupted

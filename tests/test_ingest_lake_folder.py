@@ -60,6 +60,7 @@ def source(tmp_path: Path) -> Path:
     return tmp_path / "corpus"
 
 
+@pytest.mark.slow
 def test_a_lake_that_is_a_file_says_so_in_one_line(tmp_path: Path, source: Path, cli_environment: dict[str, str]) -> None:
     lake = tmp_path / "lake.txt"
     lake.write_text("not a lake\n")
@@ -94,6 +95,7 @@ def test_a_lake_folder_that_cannot_be_written_says_so_in_one_line(
     assert list(lake.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_waiting_for_the_lock_says_whom_it_waits_for(tmp_path: Path, source: Path, cli_environment: dict[str, str]) -> None:
     lake = tmp_path / "lake"
     holder = subprocess.Popen(

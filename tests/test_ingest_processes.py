@@ -93,6 +93,7 @@ def test_a_killed_ingest_takes_its_temporary_server_with_it(tmp_path: Path) -> N
             os.kill(server, signal.SIGKILL)  # the server this test's command started
 
 
+@pytest.mark.slow
 def test_the_next_run_removes_the_staging_folder_of_a_killed_run(tmp_path: Path, cli_environment: dict[str, str]) -> None:
     source = tmp_path / "corpus"
     lake = tmp_path / "lake"

@@ -17,7 +17,7 @@ from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]  # every test runs a flow
 
 RUNS = 3
 
