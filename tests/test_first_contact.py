@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from test_ingest_lake_folder import _obey_file_permissions
 
+from tasks.lake.location import LakeLocation
 from tasks.lake.preflight import CATALOG_ANSWER_SECONDS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -239,3 +240,17 @@ def test_the_prefect_ui_is_prefect_ui_url_else_the_api_without_api() -> None:
         assert prefect_ui_line() == "Prefect UI: https://prefect.lab.example (Prefect API http://lab:4300/api)"
     with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_UI_URL}):
         assert prefect_ui_line().startswith("Prefect UI: none: without PREFECT_API_URL, Prefect serves on a temporary server")
+
+
+@pytest.mark.parametrize(
+    ("catalog", "shown"),
+    [
+        ("postgresql://citelake:s3cret@db.example:5432/lake", "postgresql://citelake:***@db.example:5432/lake"),
+        ("postgres://citelake@db.example/lake", "postgres://citelake@db.example/lake"),
+        ("host=db.example user=citelake password=s3cret dbname=lake", "host=db.example user=citelake password=*** dbname=lake"),
+        ("host=db.example password='s3 cret' dbname=lake", "host=db.example password=*** dbname=lake"),
+    ],
+)
+def test_a_lake_s_description_never_shows_the_catalog_s_password(catalog: str, shown: str) -> None:
+    # describe() names the lake in every message, log line and artifact.
+    assert LakeLocation(path=Path("/lakes/one"), catalog=catalog).describe() == f"/lakes/one (catalog {shown})"

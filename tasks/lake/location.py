@@ -10,6 +10,7 @@ records (:func:`moved_from`).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -77,8 +78,14 @@ class LakeLocation:
         return self.path / CATALOG_FILE
 
     def describe(self) -> str:
-        """A human-readable name of the lake for messages."""
-        return f"{self.path} (catalog {self.catalog})" if self.catalog else str(self.path)
+        """A human-readable name of the lake for messages, logs and artifacts (the catalog's password left out)."""
+        return f"{self.path} (catalog {without_password(self.catalog)})" if self.catalog else str(self.path)
+
+
+def without_password(conninfo: str) -> str:
+    """A PostgreSQL connection string (URL or ``key=value`` form) with its password replaced by ``***``."""
+    conninfo = re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", conninfo)
+    return re.sub(r"^(postgres(?:ql)?://[^:/@?#]*):[^@/?#]*@", r"\1:***@", conninfo)
 
 
 def resolve_location(lake: str | Path | None = None, catalog: str | None = None) -> LakeLocation:
