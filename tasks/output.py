@@ -4,6 +4,11 @@ Every DuckDB type prints in every format: nested values (lists, structs, maps)
 are JSON in a CSV or table cell and JSON in JSON; times are ISO 8601; bytes are
 hex. Identifiers a user copies (DOIs, statement ids, paths, hashes) are never
 cut in a table: their columns keep their full width.
+
+A table fits the terminal's width: headers, numbers, dates and short text stay whole
+on one line; long text wraps to at most three lines and ends in an ellipsis when cut;
+when even that is too wide, columns are left out, which a line under the table names.
+Into a file or a pipe a table keeps its natural width.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
@@ -108,11 +114,14 @@ def write_rows(
     *,
     out: TextIO | None = None,
     table_cells: dict[str, Callable[[Any], Any]] | None = None,
+    width: int | None = None,
 ) -> None:
     """Print ``rows`` (a pyarrow Table or a polars DataFrame) as ``table``, ``csv`` or ``json`` (one object a line).
 
     ``table_cells`` may give, per column, how a value shows in the table format
     (a str or a rich renderable, such as a snippet with its matches in bold).
+    ``width`` is the table's width in characters: by default the terminal's, or the
+    table's natural width into a file or a pipe.
     """
     check_format(output_format)
     table = _as_arrow(rows)
@@ -127,34 +136,183 @@ def write_rows(
         for row in plain_rows(table):
             writer.writerow([_csv_cell(value) for value in row.values()])
     else:
-        _write_table(table, out, table_cells or {})
+        _write_table(table, out, table_cells or {}, width)
 
 
-def _write_table(table: pa.Table, out: TextIO, table_cells: dict[str, Callable[[Any], Any]]) -> None:
+def _write_table(
+    table: pa.Table, out: TextIO, table_cells: dict[str, Callable[[Any], Any]], width: int | None
+) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     rows = list(plain_rows(table))
-    shown = Table(show_lines=False)
-    for name in table.column_names:
-        if name in _KEY_COLUMNS or name.endswith("_doi"):
-            widest = max([len(name), *(len(cell_text(row[name])) for row in rows)])
-            shown.add_column(name, no_wrap=True, min_width=widest, overflow="fold")
-        else:
-            shown.add_column(name, overflow="fold")
-    for row in rows:
-        shown.add_row(*(table_cells[name](value) if name in table_cells else _table_text(value) for name, value in row.items()))
+    columns = [_fit_of(field, rows, field.name in table_cells) for field in table.schema]
     terminal = out.isatty() if hasattr(out, "isatty") else False
-    # Into a file or a pipe the table keeps its natural width instead of being squeezed to 80 columns.
-    console = Console(file=out, width=None if terminal else _natural_width(table.column_names, rows), highlight=False)
-    console.print(shown)
+    if width is None and not terminal:
+        # Into a file or a pipe the table keeps its natural width instead of being squeezed to 80 columns.
+        width = max(80, _table_width([column.natural for column in columns]))
+    console = Console(file=out, width=width, highlight=False)
+    shown = _fitting(columns, console.width)
+    console.print(_rich_table(shown, rows, table_cells, console.width))
+    left_out = [column.name for column in columns if column not in shown]
+    if left_out:
+        console.print(
+            f"{', '.join(left_out)}: left out at {console.width} columns; --format csv or json has them",
+            markup=False,
+        )
+
+
+# A text column squeezed to fit shows at least this many characters a line (or its header's),
+# and each of its cells at most this many lines, the last one ending in an ellipsis when cut.
+_NARROWEST_TEXT = 10
+_TEXT_LINES = 3
+# Text no wider than this (a label, a statement type) is shown whole, as a number is.
+_SHORT_TEXT = 16
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    """How a column may be shown: ``whole`` on one line at its natural width, or as text squeezed to ``minimum``."""
+
+    name: str
+    natural: int
+    minimum: int
+    whole: bool
+    rendered: bool  # the caller renders its cells (table_cells): they are shown uncut
+
+
+def _fit_of(field: pa.Field, rows: list[dict[str, Any]], rendered: bool) -> _Fit:
+    from rich.cells import cell_len
+
+    texts = [_table_text(row[field.name]) for row in rows]
+    lines = [line for text in texts for line in text.splitlines()]
+    natural = max([cell_len(field.name), *(cell_len(line) for line in lines)])
+    unbreakable = (
+        _is_key(field.name)
+        or pa.types.is_integer(field.type)
+        or pa.types.is_floating(field.type)
+        or pa.types.is_decimal(field.type)
+        or pa.types.is_boolean(field.type)
+        or pa.types.is_date(field.type)
+    )
+    if unbreakable or natural <= _SHORT_TEXT:
+        return _Fit(field.name, natural, natural, whole=True, rendered=rendered)
+    longest_word = max((cell_len(word) for line in lines for word in line.split()), default=0)
+    minimum = max(cell_len(field.name), min(longest_word, _NARROWEST_TEXT))
+    return _Fit(field.name, natural, minimum, whole=False, rendered=rendered)
+
+
+def _table_width(widths: Sequence[int]) -> int:
+    # Each column has a space either side and a rule after it; the table has one more rule before its first.
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _fitting(columns: list[_Fit], width: int) -> list[_Fit]:
+    """The columns shown in ``width``: all if they fit squeezed, else fewer.
+
+    Long text goes first, then short columns, each time the one nearest the middle (as
+    DuckDB's own tables leave out middle columns): the first and last columns, which a
+    reader looks for, stay longest. The first column and key columns (DOIs, ids) stay.
+    """
+    shown = list(columns)
+    while _table_width([column.minimum for column in shown]) > width:
+        droppable = [index for index, column in enumerate(shown) if index > 0 and not _is_key(column.name)]
+        if not droppable:
+            break
+        texts = [index for index in droppable if not shown[index].whole]
+        middle = (len(shown) - 1) / 2
+        del shown[min(texts or droppable, key=lambda index: (abs(index - middle), -index))]
+    return shown
+
+
+def _is_key(name: str) -> bool:
+    return name in _KEY_COLUMNS or name.endswith("_doi")
+
+
+def _rich_table(shown: list[_Fit], rows: list[dict[str, Any]], table_cells: dict[str, Callable[[Any], Any]], width: int):
+    from rich.table import Table
+    from rich.text import Text
+
+    text_widths = _text_widths(shown, width)
+    table = Table()
+    for column in shown:
+        header = Text(column.name)
+        if column.whole:
+            table.add_column(header, no_wrap=True, min_width=column.natural)
+        else:
+            table.add_column(header, overflow="ellipsis", width=text_widths.get(column.name))
+    for row in rows:
+        cells = []
+        for column in shown:
+            value = row[column.name]
+            if column.rendered:
+                cells.append(table_cells[column.name](value))
+            elif column.name in text_widths:
+                cells.append(_FirstLines(Text(_table_text(value)), _TEXT_LINES))
+            else:
+                # Text, not a str: a value's [brackets] are not rich markup.
+                cells.append(Text(_table_text(value)))
+        table.add_row(*cells)
+    return table
+
+
+def _text_widths(shown: list[_Fit], width: int) -> dict[str, int]:
+    """The widths of the text columns of a table wider than ``width``: none if it fits as it is.
+
+    Each gets its minimum; a column that needs no more than an even share of what is left
+    gets all it needs (a time stays on one line), the others share the rest in proportion
+    to what they would take. (rich's own ratios give the minimums after the shares and may
+    overrun the width.)
+    """
+    texts = [column for column in shown if not column.whole]
+    if not texts or _table_width([column.natural for column in shown]) <= width:
+        return {}
+    spare = max(0, width - _table_width([column.minimum for column in shown]))
+    widths = {column.name: column.minimum for column in texts}
+    squeezed = sorted(texts, key=lambda column: column.natural - column.minimum)
+    while squeezed and squeezed[0].natural - squeezed[0].minimum <= spare / len(squeezed):
+        column = squeezed.pop(0)
+        widths[column.name] = column.natural
+        spare -= column.natural - column.minimum
+    if squeezed:
+        wants = [column.natural - column.minimum for column in squeezed]
+        shares = [spare * want // sum(wants) for want in wants]
+        shares[-1] += spare - sum(shares)  # the rounding's remainder to the one that wants most
+        for column, share in zip(squeezed, shares, strict=True):
+            widths[column.name] += share
+    return widths
+
+
+class _FirstLines:
+    """A text wrapped to the width it is given, cut after its first ``lines`` lines with an ellipsis."""
+
+    def __init__(self, text, lines: int) -> None:
+        self.text = text
+        self.lines = lines
+
+    def __rich_measure__(self, console, options):
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        wrapped = self.text.wrap(console, options.max_width, overflow="ellipsis")
+        if len(wrapped) > self.lines:
+            wrapped = wrapped[: self.lines]
+            last = wrapped[-1]
+            last.rstrip()
+            last.append("…")
+            last.truncate(options.max_width, overflow="ellipsis")
+        yield Text("\n").join(wrapped)
 
 
 def _table_text(value: Any) -> str:
-    # A readable table shows six significant digits (0.83, not 0.8300000000000001); CSV and JSON keep every digit.
-    return f"{value:.6g}" if isinstance(value, float) else cell_text(value)
-
-
-def _natural_width(columns: Sequence[str], rows: list[dict[str, Any]]) -> int:
-    widths = [max([len(name), *(len(cell_text(row[name])) for row in rows)]) for name in columns]
-    return max(80, sum(widths) + 3 * len(widths) + 1)
+    # A readable table shows six significant digits (0.83, not 0.8300000000000001) and times
+    # to the second ("2024-06-01 12:00:00Z"); CSV and JSON keep every digit.
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, datetime):
+        shown = value.isoformat(sep=" ", timespec="seconds")
+        return shown.removesuffix("+00:00") + "Z" if shown.endswith("+00:00") else shown
+    return cell_text(value)
