@@ -76,6 +76,26 @@ def test_an_empty_watchlist_says_so_in_the_table_format_only(small_lake):
     assert "10.1234/a" in listed.stdout and "no papers" not in listed.stdout
 
 
+def test_a_search_without_hits_says_so_in_the_table_format_only(small_lake):
+    runner = CliRunner()
+    lake = ["--lake", str(small_lake.path)]
+    table = runner.invoke(app, ["search", "xyzzy", *lake])
+    assert table.exit_code == 0, table.output
+    assert table.stdout == "no statements match 'xyzzy'\n"
+    narrowed = runner.invoke(app, ["search", "a", "--type", "supporting", "--paper-year-from", "2030", "--offset", "20", *lake])
+    assert narrowed.stdout == "no statements match 'a' with --type supporting --paper-year-from 2030 past the first 20\n"
+    # With --facets the count follows, without a breakdown of nothing.
+    faceted = runner.invoke(app, ["search", "xyzzy", "--facets", *lake])
+    assert faceted.stdout.splitlines()[0] == "no statements match 'xyzzy'"
+    assert faceted.stdout.splitlines()[1].startswith("0 matching statements") and len(faceted.stdout.splitlines()) == 2
+    # Programs read csv and json: a header alone, and nothing.
+    as_csv = runner.invoke(app, ["search", "xyzzy", "--format", "csv", *lake])
+    assert as_csv.stdout.startswith('"rank","score","statement_id"') and len(as_csv.stdout.splitlines()) == 1
+    assert runner.invoke(app, ["search", "xyzzy", "--format", "json", *lake]).stdout == ""
+    # A hit is a table again.
+    assert "10.1234/b" in runner.invoke(app, ["search", "b", *lake]).stdout
+
+
 @pytest.mark.parametrize(("output_format", "name"), [("html", "a.html"), ("text", "a.txt"), ("json", "a.json")])
 def test_explain_out_says_what_it_wrote(small_lake, tmp_path, output_format, name):
     out = tmp_path / name

@@ -32,14 +32,15 @@ def say_wrote(command: str, path: Path, what: str, size: int | None = None, *, b
     typer.echo(line, err=True)
 
 
-def print_rows_or_say(rows, output_format: str, empty: str) -> None:
+def print_rows_or_say(rows, output_format: str, empty: str, *, table_cells=None) -> None:
     """Print ``rows`` as the command's output; an empty result in the table format is the sentence ``empty`` instead.
 
     CSV (a header) and JSON (nothing) stay as they are for an empty result: programs read them.
+    ``table_cells`` are the output formatter's (how a column's values show in a table).
     """
-    from flows.cli.shared import print_rows
+    from tasks.output import write_rows
 
     if output_format == "table" and len(rows) == 0:
         typer.echo(empty)
         return
-    print_rows(rows, output_format)
+    write_rows(rows, output_format, table_cells=table_cells)

@@ -81,7 +81,10 @@ def search_command(
         raise fail("search", error) from None
 
     if output_format == "table":
-        _print_hits(hits, counts)
+        asked = [("--type", kind) for kind in types] + [("--section-category", category) for category in section_categories]
+        asked += [("--paper-year-from", year_from), ("--paper-year-to", year_to), ("--doi", doi)]
+        asked.append(("--min-confidence", min_confidence))
+        _print_hits(hits, counts, _no_hits(query, asked, offset))
         return
     from tasks.output import to_json, write_rows
 
@@ -114,10 +117,17 @@ def _snippet_text(html_snippet: str):
     return text
 
 
-def _print_hits(hits, counts) -> None:
+def _no_hits(query: str, asked: list[tuple[str, object]], offset: int) -> str:
+    """What an empty page of hits says: the query, the options that narrowed it, the hits skipped."""
+    options = "".join(f" {option} {value}" for option, value in asked if value is not None)
+    said = f"no statements match {query!r}" + (f" with{options}" if options else "")
+    return f"{said} past the first {offset:,}" if offset else said
+
+
+def _print_hits(hits, counts, empty: str) -> None:
     from rich.console import Console
 
-    from tasks.output import write_rows
+    from flows.cli.messages import print_rows_or_say
 
     import polars as pl
 
@@ -130,10 +140,12 @@ def _print_hits(hits, counts) -> None:
         pl.concat_str([pl.col("title"), pl.lit("§ ") + pl.col("section")], separator="\n", ignore_nulls=True).alias("paper, section"),
         "snippet",
     )
-    write_rows(shown, "table", table_cells={"snippet": _snippet_text})
+    print_rows_or_say(shown, "table", empty, table_cells={"snippet": _snippet_text})
     console = Console()
     if counts is not None:
         console.print(f"{counts.total:,} matching statements (snapshot {counts.snapshot_id})")
+        if not counts.total:
+            return  # no breakdown of nothing
         console.print("  type              " + ", ".join(f"{key} {value:,}" for key, value in counts.by_type.items()))
         console.print(
             "  section category  " + ", ".join(f"{key} {value:,}" for key, value in counts.by_section_category.items())
