@@ -136,3 +136,69 @@ def test_the_index_sorts_by_a_clicked_column(two_page_lake, tmp_path, browser):
     assert page.url.endswith("10-5-y.html")
     assert page.locator("svg[data-chart]").count() == 3
     assert problems == []
+
+
+LONG_DOIS = ["10.1371/journal.pone.0000021", "10.1016/j.ijcard.2019.000001", "10.1089/scd.2013.0023"]
+LONG_TITLE = (
+    "Induced Pluripotent Stem Cell–Derived Cardiomyocytes in Heart Failure with Reduced Ejection Fraction: "
+    "Results from the Ørsted Cohort, with a Subtitle Long Enough to Wrap"
+)
+
+
+@pytest.fixture
+def long_doi_lake(lake, lake_location, make_page, report_files_of):
+    """Papers with DOIs and titles as long as real ones, one of them saved twice."""
+    statements = [("It works as shown [1].", "Introduction", "supporting", 0.91)]
+    pages = [make_page(doi, datetime(2024, 1, 1, tzinfo=UTC), statements, title=LONG_TITLE, cited_by=2349) for doi in LONG_DOIS]
+    pages.append(make_page(LONG_DOIS[0], datetime(2024, 6, 1, tzinfo=UTC), statements, title=LONG_TITLE, cited_by=2400))
+    with LakeWriter(lake, run_id="run-1") as writer:
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        writer.finish({"seen": 4, "new": 4})
+    return lake_location
+
+
+# Where the page scrolls sideways, how many lines each DOI takes, and which headers lie outside the table's box.
+FIT = """() => {
+  const box = document.querySelector('.scroll').getBoundingClientRect();
+  return {
+    page: document.documentElement.scrollWidth,
+    main: document.querySelector('main').getBoundingClientRect().width,
+    boxScrolls: document.querySelector('.scroll').scrollWidth > document.querySelector('.scroll').clientWidth,
+    doiLines: Array.from(document.querySelectorAll('tbody td.doi code')).map(code => code.getClientRects().length),
+    hidden: Array.from(document.querySelectorAll('thead th')).filter(th => {
+      const r = th.getBoundingClientRect();
+      return r.width === 0 || r.left < box.left - 1 || r.right > box.right + 1;
+    }).map(th => th.innerText),
+  };
+}"""
+
+
+def test_the_index_uses_the_windows_width_and_never_breaks_a_doi(long_doi_lake, tmp_path, browser):
+    site = tmp_path / "site"
+    result = CliRunner().invoke(app, ["explain", "--all", "--out", str(site), "--lake", str(long_doi_lake.path)])
+    assert result.exit_code == 0, result.output
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (1280, 1920):
+        page, problems = _open(browser, site / "index.html", viewport={"width": width, "height": 800})
+        fit = page.evaluate(FIT)
+        # No sideways scroll of the page or of the table; every column in view; each DOI on one line.
+        assert fit["page"] <= page.evaluate("innerWidth") and not fit["boxScrolls"], fit
+        assert fit["hidden"] == [] and fit["doiLines"] == [1, 1, 1], fit
+        assert fit["main"] > 0.9 * width, fit  # not a 46rem column in the middle
+        page.screenshot(path=str(ARTIFACTS / f"explain-index-{width}.png"), full_page=True)
+        assert problems == []
+
+    # On a phone each paper is a block (a DOI, a title, labelled numbers); the page does not scroll sideways.
+    phone, problems = _open(browser, site / "index.html", viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    fit = phone.evaluate(FIT)
+    assert fit["page"] <= 390 and fit["doiLines"] == [1, 1, 1], fit
+    labels = phone.eval_on_selector(
+        "tbody tr:first-child td.num", "cell => getComputedStyle(cell, '::before').content"
+    )
+    assert labels == '"cited by "'
+    phone.screenshot(path=str(ARTIFACTS / "explain-index-phone.png"), full_page=True)
+    # Sorting still works: the headers are buttons above the blocks.
+    phone.click("th:has-text('cited by')")
+    cells = phone.eval_on_selector_all("tbody td.doi", "cells => cells.map(c => c.innerText)")
+    assert cells[-1] == LONG_DOIS[0]  # cited by 2,400: last in ascending order
+    assert problems == []

@@ -5,7 +5,10 @@ A page is one file: its CSS inline, its charts inline as SVG (from
 meta, a single fluid column, charts scaled to the width) and printable (print
 CSS: no colours behind text, charts kept whole on a page). The index lists the
 papers with their balance and trend in a table sortable by clicking a column
-header (a few lines of inline JS; without JS it stays a plain table).
+header (a few lines of inline JS; without JS it stays a plain table); it takes the
+window's whole width, never breaks a DOI, a number or a date, scrolls in its own
+box when the window is narrower than the table, and on a phone shows each paper
+as a block of labelled values under the headers, which still sort.
 """
 
 from __future__ import annotations
@@ -39,7 +42,24 @@ th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
 .scroll { overflow-x: auto; }
 a { color: var(--accent); }
+/* The index takes the whole window; a DOI, a number or a date is never broken, titles wrap.
+   Narrower than the table, it scrolls in its own box; on a phone each paper is a block. */
+main.index { max-width: none; }
+td.doi, td.num, td.date { white-space: nowrap; }
+td.doi code { word-break: normal; }
+td.title { min-width: 12rem; }
 @media (max-width: 600px) { body { font-size: 15px; } main { padding: .6rem; } .wide { display: none; } }
+@media screen and (max-width: 40rem) {
+  table.sortable, table.sortable thead, table.sortable tbody, table.sortable tbody tr { display: block; }
+  table.sortable thead tr { display: flex; flex-wrap: wrap; gap: .35rem; padding-bottom: .5rem; border-bottom: 1px solid var(--rule); }
+  table.sortable th { border: 1px solid var(--rule); border-radius: 1rem; padding: .1rem .6rem; }
+  table.sortable tbody tr { padding: .5rem 0; border-bottom: 1px solid var(--rule); }
+  table.sortable td { display: inline-block; border: 0; padding: .05rem .9rem .05rem 0; text-align: left; }
+  table.sortable td.doi, table.sortable td.title { display: block; min-width: 0; padding-right: 0; }
+  table.sortable td.doi { overflow-x: auto; }
+  table.sortable td:empty { display: none; }
+  table.sortable td.num::before, table.sortable td.date::before { content: attr(data-label) " "; color: var(--muted); }
+}
 @media print {
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
@@ -139,11 +159,14 @@ def doi_slug(doi: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", doi.lower()).strip("-")
 
 
-def _cell(value: Any, *, numeric: bool = False, text: str | None = None) -> str:
+def _cell(value: Any, label: str, css: str, *, text: str | None = None) -> str:
+    # data-label names the value where a phone shows the row as a block, without the header above it.
     shown = "" if value is None else (text if text is not None else (f"{value:,}" if isinstance(value, int) else str(value)))
     sort_key = "" if value is None else str(value)
-    css = ' class="num"' if numeric else ""
-    return f'<td{css} data-sort="{escape(sort_key)}">{escape(shown) if text is None else text}</td>'
+    return (
+        f'<td class="{css}" data-label="{escape(label)}" data-sort="{escape(sort_key)}">'
+        f"{escape(shown) if text is None else text}</td>"
+    )
 
 
 NUMERIC_CLASS = ' class="num"'
@@ -168,18 +191,19 @@ def index_page(rows: Sequence[dict[str, Any]], *, title: str = "citelake: citati
     body = []
     for row in rows:
         cells = []
-        for name, _, numeric in INDEX_COLUMNS:
+        for name, label, numeric in INDEX_COLUMNS:
             value = row.get(name)
             if name == "doi":
-                cells.append(_cell(value, text=f'<a href="{escape(page_name(value))}"><code>{escape(value)}</code></a>'))
-            elif name == "last_saved_on" and value is not None:
-                cells.append(_cell(value.isoformat()))
+                link = f'<a href="{escape(page_name(value))}"><code>{escape(value)}</code></a>'
+                cells.append(_cell(value, label, "doi", text=link))
+            elif name == "last_saved_on":
+                cells.append(_cell(None if value is None else value.isoformat(), label, "date"))
             else:
-                cells.append(_cell(value, numeric=numeric))
+                cells.append(_cell(value, label, "num" if numeric else name))
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
         _head(title)
-        + "<body>\n<main>\n"
+        + '<body>\n<main class="index">\n'
         + f"<h1>{escape(title)}</h1>\n<p class=\"note\">{len(rows):,} papers. Click a column header to sort.</p>\n"
         + f'<div class="scroll"><table class="sortable">\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
         + "\n".join(body)
