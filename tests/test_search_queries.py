@@ -195,3 +195,10 @@ def test_a_query_starting_with_a_minus_goes_after_double_dash(api_lake: LakeLoca
     assert only_excluded.returncode == 2 and "only excludes" in only_excluded.stderr
     help_text = run_cli("search", "--help").stdout
     assert "goes after --" in re.sub(r"[\s│]+", " ", help_text)
+
+
+def test_a_word_with_an_apostrophe_is_searched_as_a_phrase_not_refused(index: tantivy.Index) -> None:
+    # "snippet's" and "title's" are in statements 3 and 6; tantivy's parser took the apostrophe for syntax.
+    for query, expected in (("snippet's length", "s003"), ("title’s words", "s006"), ('"the title\'s" words', "s006")):
+        hits = search_index(index, query)
+        assert hits["statement_id"].to_list() == [expected], query

@@ -86,6 +86,17 @@ class SearchFilters:
 _QUOTED_OR_PREFIX = re.compile(r'"[^"]*"?|(?<![\w:*])([+-]?)(\w+)\*(?![\w*])')
 
 
+_QUOTED_OR_APOSTROPHE = re.compile(r'"[^"]*"?|(\w+(?:[\'\u2019]\w+)+)')
+
+
+def quote_apostrophes(query: str) -> str:
+    """``Crohn's disease`` → ``"Crohn's" disease``: a word with an apostrophe is a phrase, not a syntax error.
+
+    The tokenizer splits such a word at the apostrophe; as a phrase its parts must stand together.
+    """
+    return _QUOTED_OR_APOSTROPHE.sub(lambda match: match.group(0) if match.group(1) is None else f'"{match.group(1)}"', query)
+
+
 def translate_prefixes(query: str) -> str:
     """``word*`` → a regex on ``text`` matching indexed terms that start with the word or with its stem.
 
@@ -184,7 +195,7 @@ def parse_user_query(index: tantivy.Index, query: str) -> tantivy.Query:
     require_words(query)
     try:
         return index.parse_query(
-            translate_prefixes(query), DEFAULT_FIELDS, conjunction_by_default=True, allow_regexes=True
+            translate_prefixes(quote_apostrophes(query)), DEFAULT_FIELDS, conjunction_by_default=True, allow_regexes=True
         )
     except ValueError as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
