@@ -90,7 +90,7 @@ def test_ris_and_plain_lists_give_their_keys_and_lines(tmp_path) -> None:
         ("paper.pdf", b"%PDF-1.7\n\x00\x01binary", "binary content, not a BibTeX, RIS or DOI-list file"),
         ("empty.txt", b"# nothing yet\n\n", "no references in it (read as a list of DOIs, one a line)"),
         ("list.bib", b"10.1089/scd.2013.0023\n", "no references in it (read as BibTeX)"),
-        ("cut.bib", b"@article{cut, title = {no end}\n", "not readable BibTeX (unparsable BibTeX at line 1, and no entry could be read)"),
+        ("cut.bib", b"@article{cut, title = {no end}\n", "no BibTeX entry in it could be read (unparsable BibTeX at line 1)"),
         ("open.ris", b"TY  - JOUR\nTI  - never ended\n", "no references in it (read as RIS)"),
     ],
 )

@@ -25,6 +25,7 @@ import duckdb
 
 from tasks.lake.errors import LakeError
 from tasks.lake.location import LakeLocation
+from tasks.lake.session import open_lake
 from tasks.lake.sql import read_sql
 from tasks.reading.doi_files import read_entries
 from tasks.reading.record import InvalidDOI, valid_doi
@@ -177,7 +178,7 @@ def read_references(path: Path | str) -> tuple[str, list[Reference]]:
     if not entries:
         raise BadReferenceFile(f"{path}: no references in it (read as {_FORMAT_NAMES[file_format]})")
     if all(entry.unparsable for entry in entries):
-        raise BadReferenceFile(f"{path}: not readable BibTeX ({entries[0].name}, and no entry could be read)")
+        raise BadReferenceFile(f"{path}: no BibTeX entry in it could be read ({entries[0].name})")
     references = []
     for position, entry in enumerate(entries, start=1):
         doi, status, problem = None, None, None
@@ -301,8 +302,6 @@ def check_file(
 
     :class:`BadReferenceFile` before the lake is opened when the file is no reference list.
     """
-    from tasks.lake.session import open_lake
-
     file_format, references = read_references(path)
     con = open_lake(location, read_only=True)
     try:
