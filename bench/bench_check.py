@@ -120,11 +120,11 @@ def main() -> None:
     arguments = _arguments()
     root = Path(tempfile.gettempdir()) / f"citelake-bench-check-{arguments.count}-{arguments.seed}"
     lake = _lake(arguments, root)
-    rng = random.Random(arguments.seed)
     papers = _papers(lake)
-    _add_notices(lake, papers, root, rng)
+    # Two generators, so that the references drawn are the same whether the notices were added in this run or before.
+    _add_notices(lake, papers, root, random.Random(arguments.seed))
     refs = root / f"refs-{arguments.references}.bib"
-    refs.write_text(_bibtex(papers, arguments.references, rng), encoding="utf-8")
+    refs.write_text(_bibtex(papers, arguments.references, random.Random(arguments.seed + 1)), encoding="utf-8")
 
     report = check_file(lake, refs)
     in_process = _median_seconds(lambda: check_file(lake, refs), arguments.repeats)
