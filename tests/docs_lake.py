@@ -122,10 +122,11 @@ TIMES = re.compile(r"^time      committed in ")
 SECONDS = re.compile(r"[0-9]+\.[0-9] s")
 
 
-def run(command: str, *, stderr: bool = False) -> str:
+def run(command: str, *, stderr: bool = False, exit_code: int = 0) -> str:
     """Run ``citelake ARGS`` in the example folder: what it printed, the unstable lines left out.
 
     Only stdout unless ``stderr``: the progress lines on stderr vary with the machine's speed.
+    The command must end with ``exit_code`` (``citelake check`` ends with 3 for a retracted reference).
     The example folder's path is shown as ``…/``, as a user's own folder would be elided.
     """
     words = shlex.split(command)
@@ -134,7 +135,7 @@ def run(command: str, *, stderr: bool = False) -> str:
         [*citelake_program(), *words[1:]],
         cwd=example_folder(), capture_output=True, text=True, timeout=600, env=command_environment(),
     )
-    if done.returncode != 0:
+    if done.returncode != exit_code:
         raise RuntimeError(f"{command}: exit {done.returncode}:\n{done.stdout}{done.stderr}")
     output = (done.stdout + done.stderr if stderr else done.stdout).replace(f"{example_folder()}/", "…/")
     lines = [
@@ -145,9 +146,9 @@ def run(command: str, *, stderr: bool = False) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def example(command: str, *, stderr: bool = False, head: int | None = None) -> str:
+def example(command: str, *, stderr: bool = False, head: int | None = None, exit_code: int = 0) -> str:
     """A fenced block: ``$ command`` and what it printed (its first ``head`` lines, then ``…``)."""
-    output = run(command, stderr=stderr)
+    output = run(command, stderr=stderr, exit_code=exit_code)
     if head is not None and len(output.splitlines()) > head:
         output = "\n".join([*output.splitlines()[:head], "…"])
     return f"```\n$ {command}\n{output}\n```\n"

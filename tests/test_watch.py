@@ -109,6 +109,20 @@ def test_ris_gives_the_dois_and_names_the_entries_without_one(tmp_path) -> None:
     assert found.invalid == []
 
 
+def test_bibtex_entries_keep_their_order_and_a_taken_key_keeps_its_doi(tmp_path) -> None:
+    # bibtexparser sets aside an entry whose key an earlier one took; it is still a reference, with its DOI.
+    path = tmp_path / "refs.bib"
+    path.write_text(
+        "@article{first, doi = {10.1089/scd.2013.0023}}\n"
+        "@article{broken, title = {never closed}\n\n"
+        "@misc{first, title = {The same key again}, doi = {10.1371/journal.pone.0000006}}\n"
+        "@book{nodoi, title = {A book}}\n"
+    )
+    found = read_doi_file(path)
+    assert found.dois == ["10.1089/scd.2013.0023", "10.1371/journal.pone.0000006"]
+    assert found.without_doi == ["unparsable BibTeX at line 2", "@book{nodoi}"]
+
+
 @pytest.mark.slow
 def test_watch_import_of_bibtex_ris_and_a_plain_list_through_the_command(tmp_path) -> None:
     lake = tmp_path / "lake"

@@ -13,7 +13,7 @@ from tasks.allocator import return_freed_memory
 
 return_freed_memory()  # before any command imports polars
 
-from flows.cli import alerts, care, explain, ingest, reading, search, serve, sql, watch
+from flows.cli import alerts, care, check, explain, ingest, reading, search, serve, sql, watch
 from flows.cli.shared import ended_cleanly
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.command()(sql.export)
 app.command()(serve.serve)
 app.command("maintain")(care.maintain_command)
 app.command()(explain.explain)
+app.command()(check.check)
 app.command()(care.verify)
 app.command()(care.backup)
 app.add_typer(watch.watch_app, name="watch")

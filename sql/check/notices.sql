@@ -1,0 +1,45 @@
+-- The editorial notices of each paper of $dois (a list of DOIs): one row per
+-- notice, with the source that gives it. Every source's notices meet in
+-- `notices`, one select per source joined by `union all by name`, in the columns
+-- doi, source, nature, date, reasons, notice_doi and urls. Today the one source
+-- is the scite API: the notices of the newest saved /papers response describing
+-- the paper (as the view retracted_papers reads them), its `status` as the
+-- nature, no reasons. The Retraction Watch export adds its records here with
+-- source 'retraction_watch'.
+with wanted as (
+    select distinct unnest($dois) as doi
+),
+
+latest_responses as (
+    select api_papers.doi, api_papers.source_sha256
+    from api_papers
+    join wanted on wanted.doi = api_papers.doi
+    -- the newest: by the 2-second window of observed_at, then content (docs/tables.md)
+    qualify row_number() over (
+        partition by api_papers.doi
+        order by time_bucket(interval 2 second, api_papers.observed_at) desc, api_papers.source_sha256 desc
+    ) = 1
+),
+
+notices as (
+    select
+        editorial_notices.doi,
+        'scite_api' as source,
+        editorial_notices.status as nature,
+        editorial_notices.date,
+        cast(null as varchar[]) as reasons,
+        editorial_notices.notice_doi,
+        editorial_notices.urls
+    from editorial_notices
+    semi join latest_responses
+        on latest_responses.doi = editorial_notices.doi
+       and latest_responses.source_sha256 = editorial_notices.source_sha256
+),
+
+final as (
+    select doi, source, nature, date, reasons, notice_doi, urls
+    from notices
+    order by doi, date nulls last, source, notice_doi, nature
+)
+
+select * from final

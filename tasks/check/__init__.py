@@ -1,0 +1,1 @@
+"""Checking a manuscript's reference list against the lake: retractions, editorial notices, contrasting evidence."""
