@@ -36,7 +36,7 @@ from flows.alert_tasks import detect_alerts
 from flows.run_artifacts import RunProgress, announce
 from flows.search_tasks import update_search_index
 from tasks.lake.errors import IngestError, LakeError
-from tasks.lake.ingest import IngestSteps, commit_staged, plan_files
+from tasks.lake.ingest import IngestRun, IngestSteps, commit_staged, plan_files
 from tasks.lake.location import LakeLocation
 from tasks.lake.lock import notice
 from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
@@ -99,13 +99,9 @@ def parse_batch(plan_file: Path, batch_number: int, staging: Path) -> StagedBatc
 
 
 @task(**(OUTSIDE | {"retry_condition_fn": commit_worth_retrying}))
-def commit_run(
-    location: LakeLocation, run_id: str, source: str, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch], started: float
-) -> IngestSummary:
+def commit_run(run: IngestRun, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch]) -> IngestSummary:
     """Merge the staged batches as they come (in the plan's order), run the checks and commit the run as one snapshot."""
-    return commit_staged(
-        location, run_id=run_id, source=source, totals=totals, parked=parked, staged=staged, started=started, progress=announce
-    )
+    return commit_staged(run, totals, parked, staged, announce)
 
 
 class FlowSteps(IngestSteps):
@@ -115,8 +111,8 @@ class FlowSteps(IngestSteps):
         super().__init__(announce)
         self._progress: RunProgress | None = None
 
-    def plan(self, source: Path | str, location: LakeLocation, batch_size: int) -> RunPlan:
-        plan = plan_ingest(str(source), location, batch_size)
+    def plan(self, run: IngestRun) -> RunPlan:
+        plan = plan_ingest(str(run.source), run.location, run.batch_size)
         logger = get_run_logger()
         for folder, reason in plan.skipped_folders:
             logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)
@@ -129,7 +125,7 @@ class FlowSteps(IngestSteps):
         )
         self._progress = RunProgress(totals, batches)
 
-    def parse(self, parked: ParkedPlan, staging: Path, batch_size: int, processes: ParserProcesses) -> Iterator[StagedBatch]:
+    def parse(self, run: IngestRun, parked: ParkedPlan, staging: Path, processes: ParserProcesses) -> Iterator[StagedBatch]:
         # Submitted here, in the flow's context: submitted from inside the commit task (which
         # consumes the results), they would be its children and carry its context to Dask.
         futures = [parse_batch.submit(parked.path, number, staging) for number in range(len(parked))]
@@ -142,27 +138,18 @@ class FlowSteps(IngestSteps):
                 self._progress.batch_done(staged)
             yield staged
 
-    def commit(
-        self,
-        location: LakeLocation,
-        run_id: str,
-        source: Path | str,
-        totals: PlanTotals,
-        parked: ParkedPlan,
-        staged: Iterable[StagedBatch],
-        started: float,
-    ) -> IngestSummary:
+    def commit(self, run: IngestRun, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch]) -> IngestSummary:
         # The task is called, not submitted: it merges in this thread as the parse tasks finish.
-        return commit_run(location, run_id, str(source), totals, parked, _Replayable(staged), started)
+        return commit_run(run, totals, parked, _Replayable(staged))
 
-    def after_commit(self, location: LakeLocation, summary: IngestSummary) -> IngestSummary:
+    def after_commit(self, run: IngestRun, summary: IngestSummary) -> IngestSummary:
         timed: dict[str, float] = {}
         started = time.monotonic()
-        detect_alerts(location, summary)
+        detect_alerts(run.location, summary)
         timed["alerts"] = time.monotonic() - started
         started = time.monotonic()
         # Still under the ingest lock: the index follows the runs one at a time.
-        index = update_search_index(location)
+        index = update_search_index(run.location)
         timed["search index"] = time.monotonic() - started
         summary = replace(summary, after_commit=summary.after_commit | timed)
         if index.error:  # the run is committed all the same; its summary says the index lags

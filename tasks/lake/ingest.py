@@ -18,6 +18,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,15 +55,22 @@ def plan_files(source: Path | str, location: LakeLocation, batch_size: int | Non
         con.close()
 
 
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    """One run of :func:`run_ingest`: what it reads, where it writes, its id and its start (``time.time()``)."""
+
+    source: Path | str
+    location: LakeLocation
+    run_id: str
+    started: float
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
 def commit_staged(
-    location: LakeLocation,
-    *,
-    run_id: str,
-    source: Path | str,
+    run: IngestRun,
     totals: PlanTotals,
     parked: ParkedPlan,
     staged: Iterable[StagedBatch],
-    started: float,
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
     """Merge the staged batches as they come, each with its slice of the plan, run the checks and commit the run as one snapshot.
@@ -70,10 +78,10 @@ def commit_staged(
     The batches are merged in the order given (:func:`commit_batches`).
     """
     batches = ((parked.batch(batch.number), batch) for batch in staged)
-    con = open_lake(location)
+    con = open_lake(run.location)
     try:
         return commit_batches(
-            con, location, run_id=run_id, source=source, plan=totals, batches=batches, started=started, progress=progress
+            con, run.location, run_id=run.run_id, source=run.source, plan=totals, batches=batches, started=run.started, progress=progress
         )
     finally:
         con.close()
@@ -90,36 +98,25 @@ class IngestSteps:
     def __init__(self, progress: ProgressCallback | None = None) -> None:
         self.progress = progress or (lambda _: None)
 
-    def plan(self, source: Path | str, location: LakeLocation, batch_size: int) -> RunPlan:
-        return plan_files(source, location, batch_size)
+    def plan(self, run: IngestRun) -> RunPlan:
+        return plan_files(run.source, run.location, run.batch_size)
 
     def planned(self, totals: PlanTotals, batches: int) -> None:
         """The plan is known: ``batches`` batches of files to read."""
         self.progress(IngestProgress("planned", 0, totals.files_to_read, 0, totals.bytes_to_read))
 
-    def parse(self, parked: ParkedPlan, staging: Path, batch_size: int, processes: ParserProcesses) -> Iterator[StagedBatch]:
+    def parse(self, run: IngestRun, parked: ParkedPlan, staging: Path, processes: ParserProcesses) -> Iterator[StagedBatch]:
         """Each batch of ``parked`` read, parsed and parked under ``staging``, yielded in the plan's order."""
         if processes.workers <= 1:
             for number in range(len(parked)):
                 yield parse_and_stage(list(parked.files_of(number)), staging, number)
             return
-        yield from stage_in_parallel(parked.files(), staging, batch_size=batch_size, workers=processes.workers)
+        yield from stage_in_parallel(parked.files(), staging, batch_size=run.batch_size, workers=processes.workers)
 
-    def commit(
-        self,
-        location: LakeLocation,
-        run_id: str,
-        source: Path | str,
-        totals: PlanTotals,
-        parked: ParkedPlan,
-        staged: Iterable[StagedBatch],
-        started: float,
-    ) -> IngestSummary:
-        return commit_staged(
-            location, run_id=run_id, source=source, totals=totals, parked=parked, staged=staged, started=started, progress=self.progress
-        )
+    def commit(self, run: IngestRun, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch]) -> IngestSummary:
+        return commit_staged(run, totals, parked, staged, self.progress)
 
-    def after_commit(self, location: LakeLocation, summary: IngestSummary) -> IngestSummary:
+    def after_commit(self, run: IngestRun, summary: IngestSummary) -> IngestSummary:
         """What follows a committed run while it still holds the lake's lock (the flow: alerts, search index)."""
         return summary
 
@@ -148,15 +145,15 @@ def run_ingest(
     seconds or committed during this run, ``tasks.lake.errors.LakeError`` when
     the lake cannot be opened.
     """
-    started = time.time() if started is None else started
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    run = IngestRun(source, location, run_id, time.time() if started is None else started, batch_size)
     staging = staging_folder(location, run_id)
     processes_wanted = (os.cpu_count() or 1) if workers is None else workers
     with ingest_guard(location, wait=wait), parser_processes(processes_wanted) as processes:
         try:
             # The plan starts the parser processes once it is sure of two batches to read or more.
-            plan = steps.plan(source, location, batch_size)
+            plan = steps.plan(run)
             totals = plan.totals()
             parked = ParkedPlan(plan.to_read, staging, batch_size)
             del plan  # from here the plan's files are read back from the parked file, a batch at a time
@@ -167,9 +164,9 @@ def run_ingest(
                 # million files, held through the parse. A fresh instance costs 0.1 s.
                 release_kept_instance(location)
             steps.planned(totals, len(parked))
-            staged = _closing_after(steps.parse(parked, staging, batch_size, processes), processes)
-            summary = steps.commit(location, run_id, source, totals, parked, staged, started)
-            return steps.after_commit(location, summary)
+            staged = _closing_after(steps.parse(run, parked, staging, processes), processes)
+            summary = steps.commit(run, totals, parked, staged)
+            return steps.after_commit(run, summary)
         finally:
             remove_staging(staging)
 
