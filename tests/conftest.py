@@ -8,7 +8,7 @@ import shutil
 import uuid
 from pathlib import Path
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
@@ -44,6 +44,22 @@ def lake(lake_location, empty_lake_template) -> Iterator[duckdb.DuckDBPyConnecti
     con = open_lake(lake_location)
     yield con
     con.close()
+
+
+@pytest.fixture
+def two_paper_lake(lake, lake_location, make_page, report_files_of) -> LakeLocation:
+    """A lake of one run: 10.1234/a ("First", a contrasting statement in Results) and 10.1234/b ("Second", a supporting one)."""
+    from tasks.lake.writer import LakeWriter
+    from tasks.reading.split import split_records
+
+    pages = [
+        make_page("10.1234/a", datetime(2024, 1, 1, tzinfo=UTC), [("a", "Results", "contrasting", 0.9)], title="First"),
+        make_page("10.1234/b", datetime(2024, 2, 1, tzinfo=UTC), [("b", None, "supporting", 0.8)], title="Second"),
+    ]
+    with LakeWriter(lake, run_id="run-1") as writer:
+        writer.add_batch(split_records(pages), report_files_of(pages))
+        writer.finish({"seen": 2, "new": 2})
+    return lake_location
 
 
 @pytest.fixture

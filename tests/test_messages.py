@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -12,25 +11,11 @@ from flows.cli import app
 from flows.cli.messages import human_size
 from flows.cli.reading import _generate_progress
 from tasks.corpus.generate import CorpusSummary
-from tasks.lake.writer import LakeWriter
-from tasks.reading.split import split_records
 
 
-@pytest.fixture
-def small_lake(lake, lake_location, make_page, report_files_of):
-    pages = [
-        make_page("10.1234/a", datetime(2024, 1, 1, tzinfo=UTC), [("a", "Results", "contrasting", 0.9)], title="First"),
-        make_page("10.1234/b", datetime(2024, 2, 1, tzinfo=UTC), [("b", None, "supporting", 0.8)], title="Second"),
-    ]
-    with LakeWriter(lake, run_id="run-1") as writer:
-        writer.add_batch(split_records(pages), report_files_of(pages))
-        writer.finish({"seen": 2, "new": 2})
-    return lake_location
-
-
-def test_a_sql_error_keeps_duckdbs_suggestion_on_its_one_line(small_lake):
+def test_a_sql_error_keeps_duckdbs_suggestion_on_its_one_line(two_paper_lake):
     runner = CliRunner()
-    lake = ["--lake", str(small_lake.path)]
+    lake = ["--lake", str(two_paper_lake.path)]
     table = runner.invoke(app, ["sql", "select * from paper", *lake])
     assert table.exit_code == 1
     assert table.stderr == 'citelake sql: Catalog Error: Table with name paper does not exist! Did you mean "papers"?\n'
@@ -44,9 +29,9 @@ def test_a_sql_error_keeps_duckdbs_suggestion_on_its_one_line(small_lake):
     assert syntax.stderr == 'citelake sql: Parser Error: syntax error at or near "selec"\n'
 
 
-def test_an_empty_alerts_list_says_so_in_the_table_format_only(small_lake):
+def test_an_empty_alerts_list_says_so_in_the_table_format_only(two_paper_lake):
     runner = CliRunner()
-    lake = ["--lake", str(small_lake.path)]
+    lake = ["--lake", str(two_paper_lake.path)]
     table = runner.invoke(app, ["alerts", *lake])
     assert table.exit_code == 0, table.output
     assert table.stdout == (
@@ -61,9 +46,9 @@ def test_an_empty_alerts_list_says_so_in_the_table_format_only(small_lake):
     assert as_json.exit_code == 0 and as_json.stdout == ""
 
 
-def test_an_empty_watchlist_says_so_in_the_table_format_only(small_lake):
+def test_an_empty_watchlist_says_so_in_the_table_format_only(two_paper_lake):
     runner = CliRunner()
-    lake = ["--lake", str(small_lake.path)]
+    lake = ["--lake", str(two_paper_lake.path)]
     table = runner.invoke(app, ["watch", "list", *lake])
     assert table.exit_code == 0, table.output
     assert table.stdout == "no papers watched yet: citelake watch add DOI or citelake watch import FILE adds some\n"
@@ -76,9 +61,9 @@ def test_an_empty_watchlist_says_so_in_the_table_format_only(small_lake):
     assert "10.1234/a" in listed.stdout and "no papers" not in listed.stdout
 
 
-def test_a_search_without_hits_says_so_in_the_table_format_only(small_lake):
+def test_a_search_without_hits_says_so_in_the_table_format_only(two_paper_lake):
     runner = CliRunner()
-    lake = ["--lake", str(small_lake.path)]
+    lake = ["--lake", str(two_paper_lake.path)]
     table = runner.invoke(app, ["search", "xyzzy", *lake])
     assert table.exit_code == 0, table.output
     assert table.stdout == "no statements match 'xyzzy'\n"
@@ -97,17 +82,17 @@ def test_a_search_without_hits_says_so_in_the_table_format_only(small_lake):
 
 
 @pytest.mark.parametrize(("output_format", "name"), [("html", "a.html"), ("text", "a.txt"), ("json", "a.json")])
-def test_explain_out_says_what_it_wrote(small_lake, tmp_path, output_format, name):
+def test_explain_out_says_what_it_wrote(two_paper_lake, tmp_path, output_format, name):
     out = tmp_path / name
-    result = CliRunner().invoke(app, ["explain", "10.1234/a", "--lake", str(small_lake.path), "-f", output_format, "-o", str(out)])
+    result = CliRunner().invoke(app, ["explain", "10.1234/a", "--lake", str(two_paper_lake.path), "-f", output_format, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert result.stderr == f"citelake explain: wrote {out} ({output_format}, {human_size(out.stat().st_size)})\n"
 
 
-def test_explain_out_in_markdown_names_its_charts_too(small_lake, tmp_path):
+def test_explain_out_in_markdown_names_its_charts_too(two_paper_lake, tmp_path):
     out = tmp_path / "a.md"
-    result = CliRunner().invoke(app, ["explain", "10.1234/a", "--lake", str(small_lake.path), "-f", "markdown", "-o", str(out)])
+    result = CliRunner().invoke(app, ["explain", "10.1234/a", "--lake", str(two_paper_lake.path), "-f", "markdown", "-o", str(out)])
     assert result.exit_code == 0, result.output
     charts = [tmp_path / f"a-{chart}.png" for chart in ("balance", "history", "sections")]
     assert result.stderr == (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,20 +11,6 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES, WriteRefused, export_lake, run_readonly_query
-from tasks.lake.writer import LakeWriter
-from tasks.reading.split import split_records
-
-
-@pytest.fixture
-def filled_lake(lake, lake_location, make_page, report_files_of):
-    pages = [
-        make_page("10.1/a", datetime(2024, 1, 1, tzinfo=UTC), [("a", "Results", "contrasting", 0.9)], title="First"),
-        make_page("10.1/b", datetime(2024, 2, 1, tzinfo=UTC), [("b", None, "supporting", 0.8)], title="Second"),
-    ]
-    with LakeWriter(lake, run_id="run-1") as writer:
-        writer.add_batch(split_records(pages), report_files_of(pages))
-        writer.finish({"seen": 2, "new": 2})
-    return lake_location
 
 
 @pytest.mark.parametrize(
@@ -40,33 +25,33 @@ def filled_lake(lake, lake_location, make_page, report_files_of):
         "select 1; delete from papers",
     ],
 )
-def test_write_statements_are_refused(filled_lake, statement):
+def test_write_statements_are_refused(two_paper_lake, statement):
     with pytest.raises(WriteRefused, match="refused"):
-        run_readonly_query(filled_lake, statement)
-    assert run_readonly_query(filled_lake, "select count(*) as n from papers").to_pylist() == [{"n": 2}]
+        run_readonly_query(two_paper_lake, statement)
+    assert run_readonly_query(two_paper_lake, "select count(*) as n from papers").to_pylist() == [{"n": 2}]
 
 
 @pytest.mark.slow
-def test_cli_refuses_a_write_with_exit_2(filled_lake):
-    result = CliRunner().invoke(app, ["sql", "drop table papers", "--lake", str(filled_lake.path)])
+def test_cli_refuses_a_write_with_exit_2(two_paper_lake):
+    result = CliRunner().invoke(app, ["sql", "drop table papers", "--lake", str(two_paper_lake.path)])
     assert result.exit_code == 2
     assert "DROP" in result.output
 
 
-def test_cli_answers_selects_on_tables_and_views_in_every_format(filled_lake):
-    lake = ["--lake", str(filled_lake.path)]
+def test_cli_answers_selects_on_tables_and_views_in_every_format(two_paper_lake):
+    lake = ["--lake", str(two_paper_lake.path)]
     runner = CliRunner()
     as_json = runner.invoke(app, ["sql", "select doi, title from papers order by doi", *lake, "--format", "json"])
     assert as_json.exit_code == 0, as_json.output
     assert [json.loads(line) for line in as_json.output.splitlines()] == [
-        {"doi": "10.1/a", "title": "First"},
-        {"doi": "10.1/b", "title": "Second"},
+        {"doi": "10.1234/a", "title": "First"},
+        {"doi": "10.1234/b", "title": "Second"},
     ]
     as_csv = runner.invoke(app, ["sql", "select doi, title from contrasting_statements", *lake, "--format", "csv"])
-    assert as_csv.output.splitlines() == ['"doi","title"', '"10.1/a","First"']
+    assert as_csv.output.splitlines() == ['"doi","title"', '"10.1234/a","First"']
     as_table = runner.invoke(app, ["sql", "select doi, supporting_share from paper_citation_profile order by doi", *lake])
     assert as_table.exit_code == 0
-    assert "10.1/b" in as_table.output and "supporting_share" in as_table.output
+    assert "10.1234/b" in as_table.output and "supporting_share" in as_table.output
 
 
 def test_cli_on_a_missing_lake_is_a_one_line_error(tmp_path):
@@ -75,25 +60,25 @@ def test_cli_on_a_missing_lake_is_a_one_line_error(tmp_path):
     assert "no lake at" in result.output
 
 
-def test_export_writes_every_table_readable_with_the_same_rows(filled_lake, tmp_path):
+def test_export_writes_every_table_readable_with_the_same_rows(two_paper_lake, tmp_path):
     out_dir = tmp_path / "export"
-    rows = export_lake(filled_lake, out_dir)
+    rows = export_lake(two_paper_lake, out_dir)
     assert set(rows) == set(USER_TABLES)
-    reader = open_lake(filled_lake, read_only=True)
+    reader = open_lake(two_paper_lake, read_only=True)
     for table in USER_TABLES:
         (expected,) = reader.execute(f"select count(*) from {table}").fetchone()
         assert pq.read_table(out_dir / f"{table}.parquet").num_rows == expected == rows[table]
     reader.close()
     assert rows["papers"] == 2
     # A second export replaces the first whole and leaves no staging folder behind.
-    export_lake(filled_lake, out_dir)
+    export_lake(two_paper_lake, out_dir)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["export", "lake"]
 
 
-def test_export_refuses_to_replace_a_foreign_folder(filled_lake, tmp_path):
+def test_export_refuses_to_replace_a_foreign_folder(two_paper_lake, tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="not a citelake export"):
-        export_lake(filled_lake, foreign)
+        export_lake(two_paper_lake, foreign)
     assert (foreign / "notes.txt").read_text() == "keep me"
