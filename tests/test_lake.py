@@ -34,6 +34,16 @@ def snapshot_ids(con):
     return [row[0] for row in con.execute("select snapshot_id from lake.snapshots() order by snapshot_id").fetchall()]
 
 
+def test_a_run_s_snapshot_is_named_for_it(lake, make_page, report_files_of):
+    # lake.snapshots() lists the schema's snapshots too: a run's is found by its message, not by counting.
+    write_run(lake, "run-7", [make_page("10.1/a", JAN)], report_files_of)
+
+    author, message, run_id = lake.execute(
+        "select author, commit_message, commit_extra_info::json->>'run_id' from lake.snapshots() order by snapshot_id desc limit 1"
+    ).fetchone()
+    assert (author, message, run_id) == ("citelake", "ingest run run-7", "run-7")
+
+
 def table_counts(con):
     return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in (*tables.COUNTED_TABLES, "runs")}
 

@@ -72,7 +72,8 @@ def record_run(
     rows_added: dict[str, int],
     findings: list[CheckFinding],
 ) -> None:
-    """Write the run's ``runs`` row and its findings; ``file_counts`` as :func:`normalise_file_counts` gives them."""
+    """Write the run's ``runs`` row and its findings, and name the snapshot it will commit; ``file_counts`` as :func:`normalise_file_counts` gives them."""
+    con.execute(read_sql("lake/name_run_snapshot.sql"), {"run_id": run_id})
     con.execute(
         _record_run_sql(),
         {
