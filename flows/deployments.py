@@ -11,7 +11,9 @@ when the file and this module disagree).
   ingest starts on);
 - ``citelake-explain/on-demand``: explain papers as Markdown artifacts, run from
   the UI with DOIs, and by a trigger after each completed ingest run for the
-  watched papers.
+  watched papers;
+- ``citelake-check/on-demand``: check a manuscript's reference list (a path, or
+  the text of one) and publish the report as a Markdown artifact, run from the UI.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from prefect import Flow, serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 
+from flows.check import check_flow
 from flows.explain import default_site, explain_flow
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
 from tasks.lake.location import resolve_location
 
 DEPLOYMENT_NAME = "scheduled"
-EXPLAIN_DEPLOYMENT_NAME = "on-demand"
+ON_DEMAND_NAME = "on-demand"
 DEFAULT_INGEST_CRON = "0 * * * *"
 DEFAULT_MAINTAIN_CRON = "30 3 * * *"
 WORK_POOL = "citelake"
@@ -68,9 +71,14 @@ DEPLOYMENTS: tuple[Deployment, ...] = (
     ),
     # No schedule: run it from the UI with DOIs (or watchlist=true), and after each ingest for the watchlist.
     Deployment(
-        explain_flow, EXPLAIN_DEPLOYMENT_NAME, "flows/explain.py:explain_flow",
+        explain_flow, ON_DEMAND_NAME, "flows/explain.py:explain_flow",
         "Explain papers as Markdown artifacts (after each completed ingest: the watched papers).",
         after_ingest=True, parameters={"watchlist": False},
+    ),
+    # No schedule: run it from the UI with a reference list's path or text.
+    Deployment(
+        check_flow, ON_DEMAND_NAME, "flows/check.py:check_flow",
+        "Check a reference list (a path, or the text of a BibTeX, RIS or DOI list) and publish the report as a Markdown artifact.",
     ),
 )  # fmt: skip
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
+from flows.check import check_flow
 from flows.deployments import DEFAULT_INGEST_CRON, DEFAULT_MAINTAIN_CRON, DEPLOYMENT_NAME, DEPLOYMENTS, prefect_yaml
 from flows.explain import explain_flow
 from flows.ingest import ingest_flow
@@ -27,7 +28,9 @@ def test_prefect_yaml_offers_the_served_deployments_to_a_work_pool() -> None:
         load_flow_from_entrypoint(str(REPO / deployment["entrypoint"])).name: deployment
         for deployment in config["deployments"]
     }
-    assert set(deployments) == {d.flow.name for d in DEPLOYMENTS} == {ingest_flow.name, maintain_flow.name, explain_flow.name}
+    assert set(deployments) == {d.flow.name for d in DEPLOYMENTS} == {
+        ingest_flow.name, maintain_flow.name, explain_flow.name, check_flow.name
+    }
     assert deployments[ingest_flow.name]["schedules"] == [{"cron": DEFAULT_INGEST_CRON}]
     assert deployments[maintain_flow.name]["schedules"] == [{"cron": DEFAULT_MAINTAIN_CRON}]
     assert deployments[ingest_flow.name]["parameters"] == {"source": "{{ $CITELAKE_SOURCE }}"}
@@ -38,3 +41,7 @@ def test_prefect_yaml_offers_the_served_deployments_to_a_work_pool() -> None:
     (trigger,) = deployments[explain_flow.name]["triggers"]
     assert trigger["match_related"]["prefect.resource.name"] == ingest_flow.name
     assert trigger["parameters"]["watchlist"] is True
+    # The check runs on demand only: no schedule, no trigger; the UI asks for the references.
+    check = deployments[check_flow.name]
+    assert (check["name"], check["parameters"]) == ("on-demand", {})
+    assert "schedules" not in check and "triggers" not in check

@@ -446,7 +446,7 @@ def test_the_flow_publishes_each_explanation_as_a_markdown_artifact(hand_built_l
     assert all(base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n") for _, data in images)
     assert (site / "10-1-a.html").is_file() and (site / "index.html").is_file()
     names = [deployment.name for deployment in scheduled_deployments("reports", lake=str(hand_built_lake.path))]
-    assert names == ["scheduled", "scheduled", "on-demand"]
+    assert names == ["scheduled", "scheduled", "on-demand", "on-demand"]
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""``citelake serve``: the scheduled ingest, maintenance and explain deployments, run in this process."""
+"""``citelake serve``: the scheduled ingest and maintenance, and the explain and check deployments, run in this process."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ def serve(
 ) -> None:
     """Run the ingest and the maintenance flows on a schedule, visible in the Prefect UI, until stopped.
 
-    Registers three deployments with the Prefect server of PREFECT_API_URL
+    Registers four deployments with the Prefect server of PREFECT_API_URL
     (citelake-ingest/scheduled, at most one run at a time;
-    citelake-maintain/scheduled; and citelake-explain/on-demand, run from the UI
+    citelake-maintain/scheduled; citelake-explain/on-demand, run from the UI
     with DOIs and, by a trigger, after each completed ingest run for the
-    watched papers) and executes their runs, scheduled, triggered or started
+    watched papers; and citelake-check/on-demand, run from the UI with a
+    reference list's path or text) and executes their runs, scheduled, triggered or started
     from the UI, in this process. Stop it with Ctrl-C or SIGTERM: the runs in
     flight are cancelled (their staging removed) and the process ends.
 
