@@ -117,7 +117,7 @@ _SNAPSHOT_ORDER = re.compile(
     r"[\w.]*source(?(desc) desc) nulls (?P=nulls),\s*"
     r"[\w.]*source_sha256(?(desc) desc|(?!\s+desc))\b"
 )
-_RESPONSE_ORDER = re.compile(_WINDOW + r" desc, source_sha256 desc\b")
+_RESPONSE_ORDER = re.compile(_WINDOW + r" desc, [\w.]*source_sha256 desc\b")
 
 
 def test_every_sql_statement_that_orders_saves_uses_the_whole_order() -> None:
