@@ -23,6 +23,7 @@ from tasks.lake.discover import discover_reports
 from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
 from tasks.lake.session import open_lake
+from tasks.lake.sql import read_sql
 from tasks.reading.batch import parse_and_split
 from tasks.reading.record import DiscoveredFile
 from tasks.reading.retraction_watch import HEADER, is_retraction_watch_file, read_export_file
@@ -240,3 +241,80 @@ def test_a_csv_with_the_header_but_broken_rows_is_rejected_with_its_reason(tmp_p
     assert reason.startswith("not a readable Retraction Watch export: ")
     assert lake_rows(location, "select count(*) from retractions") == [(0,)]
 
+
+
+# --- one editorial status -----------------------------------------------------------------
+
+API_RETRACTED = "10.1089/scd.2003.000012"  # retracted by the example API responses (2021-06-15)
+WATCH_RETRACTED = "10.1371/journal.pone.0000018"  # retracted in the sample export (3/14/2022)
+WATCH_CONCERN = "10.1016/j.ijcard.2019.000001"  # an expression of concern in the sample export
+
+
+@pytest.fixture(scope="module")
+def example_lake(tmp_path_factory: pytest.TempPathFactory) -> LakeLocation:
+    """The example reports, API responses and sample export in one lake (made once: the pages take a while)."""
+    folder = tmp_path_factory.mktemp("examples")
+    source = folder / "source"
+    for name in ("reports", "api", "retraction-watch"):
+        shutil.copytree(EXAMPLES / name, source / name)
+    location = LakeLocation(path=folder / "lake")
+    ingest(source, location, workers=1)
+    return location
+
+
+def copy_of(location: LakeLocation, tmp_path: Path) -> LakeLocation:
+    shutil.copytree(location.path, tmp_path / "lake")
+    return LakeLocation(path=tmp_path / "lake")
+
+
+def retracted(location: LakeLocation) -> dict[str, list[str]]:
+    return dict(lake_rows(location, "select doi, retracted_by from retracted_papers"))
+
+
+def test_a_paper_is_retracted_when_either_source_says_so(example_lake: LakeLocation) -> None:
+    status = retracted(example_lake)
+    assert status[API_RETRACTED] == ["scite_api"]
+    assert status[WATCH_RETRACTED] == ["retraction_watch"]
+    assert WATCH_CONCERN not in status  # an expression of concern is a notice, not a retraction
+    ((records,),) = lake_rows(example_lake, f"select retraction_watch from retracted_papers where doi = '{WATCH_RETRACTED}'")
+    assert [(r["record_id"], r["nature"]) for r in records] == [(61002, "Expression of concern"), (61001, "Retraction")]
+
+
+def test_a_reinstatement_after_a_retraction_clears_it_whichever_source_retracted(
+    example_lake: LakeLocation, tmp_path: Path
+) -> None:
+    location = copy_of(example_lake, tmp_path)
+    reinstated = [
+        # after the API's retraction notice of 2021-06-15
+        record(70001, OriginalPaperDOI=API_RETRACTED, RetractionNature="Reinstatement", RetractionDate="1/10/2023 0:00"),
+        # after the export's own retraction of 3/14/2022
+        record(70002, OriginalPaperDOI=WATCH_RETRACTED, RetractionNature="Reinstatement", RetractionDate="5/1/2024 0:00"),
+    ]
+    place(tmp_path / "later", "retraction_watch.csv", export_text(reinstated), LATER)
+    ingest(tmp_path / "later", location, workers=1)
+    status = retracted(location)
+    assert API_RETRACTED not in status and WATCH_RETRACTED not in status
+
+    # A retraction after the reinstatement retracts the paper again.
+    again = [record(70003, OriginalPaperDOI=WATCH_RETRACTED, RetractionDate="6/1/2025 0:00")]
+    place(tmp_path / "again", "retraction_watch.csv", export_text(again), LATER)
+    ingest(tmp_path / "again", location, workers=1)
+    assert retracted(location)[WATCH_RETRACTED] == ["retraction_watch"]
+
+
+def test_the_check_lists_the_notices_of_both_sources(example_lake: LakeLocation) -> None:
+    con = open_lake(example_lake)
+    try:
+        result = con.execute(read_sql("check/notices.sql"), {"dois": [API_RETRACTED, WATCH_RETRACTED, WATCH_CONCERN]})
+        notices = result.fetchall()
+    finally:
+        con.close()
+    by_source = sorted((doi, source, nature, day) for doi, source, nature, day, *_ in notices)
+    assert by_source == [
+        (WATCH_CONCERN, "retraction_watch", "Expression of concern", "2023-06-06"),
+        (API_RETRACTED, "scite_api", "Retraction", "2021-06-15"),
+        (WATCH_RETRACTED, "retraction_watch", "Expression of concern", "2021-04-20"),
+        (WATCH_RETRACTED, "retraction_watch", "Retraction", "2022-03-14"),
+    ]
+    reasons = {nature: reasons for doi, _, nature, _, reasons, *_ in notices if doi == WATCH_RETRACTED}
+    assert reasons["Retraction"][0] == "Concerns/Issues About Data"
