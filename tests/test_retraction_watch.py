@@ -318,3 +318,37 @@ def test_the_check_lists_the_notices_of_both_sources(example_lake: LakeLocation)
     ]
     reasons = {nature: reasons for doi, _, nature, _, reasons, *_ in notices if doi == WATCH_RETRACTED}
     assert reasons["Retraction"][0] == "Concerns/Issues About Data"
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+
+def test_watched_papers_alert_on_the_exports_retraction_and_notices_once(tmp_path: Path) -> None:
+    from tasks.alerts.detect import alert_message, detect_in_lake
+    from tasks.alerts.watch import watch
+
+    location = LakeLocation(path=tmp_path / "lake")
+    watch(location, [WATCH_RETRACTED])
+    (page,) = EXAMPLES.glob("reports/*/10.1371_journal.pone.0000018.txt.gz")
+    place(tmp_path / "pages", page.name, page.read_bytes(), SAVED)
+    ingest(tmp_path / "pages", location, workers=1)
+    assert [alert.kind for alert in detect_in_lake(location).alerts] == ["first_seen"]
+
+    shutil.copytree(SAMPLE.parent, tmp_path / "export")
+    ingest(tmp_path / "export", location, workers=1)
+    alerts = sorted(detect_in_lake(location).alerts, key=lambda alert: (alert.kind, alert.detail.get("date") or ""))
+    assert [(alert.kind, alert.detail.get("status")) for alert in alerts] == [
+        ("editorial_notice", "Expression of concern"), ("editorial_notice", "Retraction"), ("retracted", None),
+    ]  # fmt: skip
+    assert "marked retracted by Retraction Watch" in alert_message(alerts[2])
+    assert "Retraction of 2022-03-14 10.1371/journal.pone.0265001; Concerns/Issues About Data" in alert_message(alerts[1])
+
+    # A newer export: the same records again, and a new correction of the paper.
+    newer = (tmp_path / "export" / "sample.csv").read_text(encoding="utf-8") + export_text(
+        [record(61011, OriginalPaperDOI=WATCH_RETRACTED, RetractionNature="Correction", RetractionDate="1/9/2025 0:00")]
+    ).split("\r\n", 1)[1]
+    place(tmp_path / "export", "sample.csv", newer, LATER)
+    ingest(tmp_path / "export", location, workers=1)
+    assert [(alert.kind, alert.detail["status"]) for alert in detect_in_lake(location).alerts] == [
+        ("editorial_notice", "Correction")
+    ]
