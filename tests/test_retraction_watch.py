@@ -16,7 +16,6 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tasks.lake.discover import discover_reports

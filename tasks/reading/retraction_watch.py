@@ -34,8 +34,6 @@ HEADER = (
 )
 COLUMNS: tuple[str, ...] = tuple(HEADER.rstrip(",").split(","))
 CSV_SUFFIXES = (".csv", ".csv.gz")
-# The natures the export uses (RetractionNature), as the view of a paper's editorial status reads them.
-NATURES: tuple[str, ...] = ("Retraction", "Correction", "Expression of concern", "Reinstatement")
 # What the export writes for a DOI or a PubMed id it does not know.
 _MISSING_IDS = ("", "unavailable", "0")
 _DATE_FORMAT = "%m/%d/%Y %H:%M"
