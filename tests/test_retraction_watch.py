@@ -189,7 +189,7 @@ def test_the_sample_export_lands_in_retractions(tmp_path: Path) -> None:
     rows = lake_rows(location, "select record_id, doi, nature, retraction_date, reasons from retractions order by record_id")
     assert len(rows) == 10
     assert rows[0] == (
-        61001, "10.1371/journal.pone.0000018", "Retraction", date(2022, 3, 14),
+        61001, "10.1016/j.ijcard.2019.000001", "Retraction", date(2022, 3, 14),
         ["Concerns/Issues About Data", "Concerns/Issues About Image", "Investigation by Journal/Publisher"],
     )  # fmt: skip
     assert {row[2] for row in rows} == {"Retraction", "Correction", "Expression of concern", "Reinstatement"}
@@ -245,8 +245,8 @@ def test_a_csv_with_the_header_but_broken_rows_is_rejected_with_its_reason(tmp_p
 # --- one editorial status -----------------------------------------------------------------
 
 API_RETRACTED = "10.1089/scd.2003.000012"  # retracted by the example API responses (2021-06-15)
-WATCH_RETRACTED = "10.1371/journal.pone.0000018"  # retracted in the sample export (3/14/2022)
-WATCH_CONCERN = "10.1016/j.ijcard.2019.000001"  # an expression of concern in the sample export
+WATCH_RETRACTED = "10.1016/j.ijcard.2019.000001"  # retracted in the sample export (3/14/2022)
+WATCH_CONCERN = "10.1089/scd.2012.000020"  # an expression of concern in the sample export
 
 
 @pytest.fixture(scope="module")
@@ -310,10 +310,10 @@ def test_the_check_lists_the_notices_of_both_sources(example_lake: LakeLocation)
         con.close()
     by_source = sorted((doi, source, nature, day) for doi, source, nature, day, *_ in notices)
     assert by_source == [
-        (WATCH_CONCERN, "retraction_watch", "Expression of concern", "2023-06-06"),
-        (API_RETRACTED, "scite_api", "Retraction", "2021-06-15"),
         (WATCH_RETRACTED, "retraction_watch", "Expression of concern", "2021-04-20"),
         (WATCH_RETRACTED, "retraction_watch", "Retraction", "2022-03-14"),
+        (API_RETRACTED, "scite_api", "Retraction", "2021-06-15"),
+        (WATCH_CONCERN, "retraction_watch", "Expression of concern", "2023-06-06"),
     ]
     reasons = {nature: reasons for doi, _, nature, _, reasons, *_ in notices if doi == WATCH_RETRACTED}
     assert reasons["Retraction"][0] == "Concerns/Issues About Data"
@@ -328,7 +328,7 @@ def test_watched_papers_alert_on_the_exports_retraction_and_notices_once(tmp_pat
 
     location = LakeLocation(path=tmp_path / "lake")
     watch(location, [WATCH_RETRACTED])
-    (page,) = EXAMPLES.glob("reports/*/10.1371_journal.pone.0000018.txt.gz")
+    (page,) = EXAMPLES.glob("reports/*/10.1016_j.ijcard.2019.000001.txt")
     place(tmp_path / "pages", page.name, page.read_bytes(), SAVED)
     ingest(tmp_path / "pages", location, workers=1)
     assert [alert.kind for alert in detect_in_lake(location).alerts] == ["first_seen"]
@@ -340,7 +340,7 @@ def test_watched_papers_alert_on_the_exports_retraction_and_notices_once(tmp_pat
         ("editorial_notice", "Expression of concern"), ("editorial_notice", "Retraction"), ("retracted", None),
     ]  # fmt: skip
     assert "marked retracted by Retraction Watch" in alert_message(alerts[2])
-    assert "Retraction of 2022-03-14 10.1371/journal.pone.0265001; Concerns/Issues About Data" in alert_message(alerts[1])
+    assert "Retraction of 2022-03-14 10.1016/j.ijcard.2022.03.001; Concerns/Issues About Data" in alert_message(alerts[1])
 
     # A newer export: the same records again, and a new correction of the paper.
     newer = (tmp_path / "export" / "sample.csv").read_text(encoding="utf-8") + export_text(
