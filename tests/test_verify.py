@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tasks.lake.session import open_lake
+from tasks.lake.tables import TABLES
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
 from tasks.lake.verify import verify_lake
@@ -60,9 +61,9 @@ def test_a_sound_lake_passes_and_is_left_as_it_was(lake_copy):
     deep = run_verify(lake_copy, "--deep")
 
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == f"lake {lake_copy.path}: sound (17 tables, {len(files)} files, {rows:,} rows checked)"
+    assert result.output.splitlines()[-1] == f"lake {lake_copy.path}: sound ({len(TABLES)} tables, {len(files)} files, {rows:,} rows checked)"
     assert deep.exit_code == 0, deep.output
-    assert deep.output.splitlines()[-1] == f"lake {lake_copy.path}: sound (17 tables, {len(files)} files, {rows:,} rows read)"
+    assert deep.output.splitlines()[-1] == f"lake {lake_copy.path}: sound ({len(TABLES)} tables, {len(files)} files, {rows:,} rows read)"
     assert _tree_digest(lake_copy.path) == before
 
 

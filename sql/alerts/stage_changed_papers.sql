@@ -1,5 +1,6 @@
 -- The watched papers that snapshots ($from_snapshot, $to_snapshot] gave a new page
--- (or a saved API tally, or a saved API response describing them), with the run
+-- (or a saved API tally, or a saved API response describing them, or a record of
+-- the Retraction Watch export added or changed), with the run
 -- that committed the latest of them. Read from DuckLake's change feed (pages are
 -- only ever inserted), not by scanning the lake.
 create or replace temp table alert_changed_papers as
@@ -11,6 +12,10 @@ with new_pages as (
     select snapshot_id, doi, observed_at, source_sha256
     from lake.table_changes('api_papers', $from_snapshot + 1, $to_snapshot)
     where change_type = 'insert'
+    union all
+    select snapshot_id, doi, observed_at, source_sha256
+    from lake.table_changes('retractions', $from_snapshot + 1, $to_snapshot)
+    where change_type in ('insert', 'update_postimage') and doi is not null
 ),
 
 run_of_snapshot as (

@@ -4,20 +4,21 @@
 -- doi, source, nature, date, reasons, notice_doi and urls. Today the one source
 -- is the scite API: the notices of the newest saved /papers response describing
 -- the paper (as the view retracted_papers reads them), its `status` as the
--- nature, no reasons. The Retraction Watch export adds its records here with
--- source 'retraction_watch'.
+-- nature, no reasons; and the records of the Retraction Watch export (table
+-- retractions) with source 'retraction_watch', their reasons and their date as
+-- yyyy-mm-dd.
 with wanted as (
     select distinct unnest($dois) as doi
 ),
 
 latest_responses as (
-    select api_papers.doi, api_papers.source_sha256
+    select doi, source_sha256
     from api_papers
-    join wanted on wanted.doi = api_papers.doi
+    semi join wanted using (doi)
     -- the newest: by the 2-second window of observed_at, then content (docs/tables.md)
     qualify row_number() over (
-        partition by api_papers.doi
-        order by time_bucket(interval 2 second, api_papers.observed_at) desc, api_papers.source_sha256 desc
+        partition by doi
+        order by time_bucket(interval 2 second, observed_at) desc, source_sha256 desc
     ) = 1
 ),
 
@@ -34,6 +35,19 @@ notices as (
     semi join latest_responses
         on latest_responses.doi = editorial_notices.doi
        and latest_responses.source_sha256 = editorial_notices.source_sha256
+
+    union all by name
+
+    select
+        retractions.doi,
+        'retraction_watch' as source,
+        retractions.nature,
+        cast(retractions.retraction_date as varchar) as date,
+        retractions.reasons,
+        retractions.notice_doi,
+        retractions.urls
+    from retractions
+    join wanted on wanted.doi = retractions.doi
 ),
 
 final as (

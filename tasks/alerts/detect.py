@@ -12,7 +12,8 @@ snapshot.
 
 Kinds: ``first_seen``, ``contrasting_added``, ``supporting_added``,
 ``reclassified`` and ``tally_changed``; from saved scite API responses
-(``sql/alerts/candidate_api_alerts.sql``) ``retracted`` and ``editorial_notice``. :func:`alert_event` and
+(``sql/alerts/candidate_api_alerts.sql``) and the Retraction Watch export
+(``sql/alerts/candidate_retraction_watch_alerts.sql``) ``retracted`` and ``editorial_notice``. :func:`alert_event` and
 :func:`alert_message` say each as a Prefect event and as a message for a
 person; :func:`list_alerts` is ``citelake alerts``. Nothing here imports Prefect
 (``flows.alert_tasks`` holds the Prefect side).
@@ -86,6 +87,7 @@ def detect_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) 
         con.execute(read_sql("alerts/stage_changed_papers.sql"), snapshots)
         con.execute(read_sql("alerts/candidate_alerts.sql"), {"from_snapshot": from_snapshot})
         con.execute(read_sql("alerts/candidate_api_alerts.sql"))
+        con.execute(read_sql("alerts/candidate_retraction_watch_alerts.sql"))
         con.execute(read_sql("alerts/select_fresh_alerts.sql"))
         now = datetime.now(UTC)
         con.execute(read_sql("alerts/insert_alerts.sql"), {"now": now})
@@ -173,15 +175,18 @@ def what_changed(alert: Alert) -> str:
         before, after = detail.get("before", {}), detail.get("after", {})
         moves = [f"{field} {before.get(field)} → {after.get(field)}" for field in COUNT_FIELDS if before.get(field) != after.get(field)]
         return f"counts changed (page of {_day(detail.get('page_date_before'))} → {_day(detail.get('page_date'))}): " + ", ".join(moves)
+    watch = detail.get("source") == "retraction_watch"
+    saved = f"{'Retraction Watch export' if watch else 'API response'} of {_day(detail.get('page_date'))}"
     if alert.kind == "retracted":
         return (
-            f"marked retracted by scite (API response of {_day(detail.get('page_date'))}); "
+            f"marked retracted by {'Retraction Watch' if watch else 'scite'} ({saved}); "
             f"still {detail.get('supporting')} supporting of {detail.get('statement_count')} statements"
         )
     if alert.kind == "editorial_notice":
         notice = f" {detail['notice_doi']}" if detail.get("notice_doi") else ""
         dated = f" of {detail['date']}" if detail.get("date") else ""
-        return f"editorial notice: {detail.get('status') or 'notice'}{dated}{notice} (API response of {_day(detail.get('page_date'))})"
+        reasons = f"; {', '.join(detail['reasons'])}" if detail.get("reasons") else ""
+        return f"editorial notice: {detail.get('status') or 'notice'}{dated}{notice}{reasons} ({saved})"
     return alert.kind
 
 

@@ -24,7 +24,14 @@ from tasks.lake.summary import IngestProgress, IngestSummary, ProgressCallback
 from tasks.lake.writer import LakeWriter
 from tasks.reading.batch import BatchResult
 from tasks.reading.record import path_text
-from tasks.reading.staging import StagedBatch, StagingError, has_api_frames, read_staged, read_staged_outcomes
+from tasks.reading.staging import (
+    StagedBatch,
+    StagingError,
+    has_api_frames,
+    has_retractions,
+    read_staged,
+    read_staged_outcomes,
+)
 
 
 def commit_batches(
@@ -113,10 +120,15 @@ def store_batch(
         (pl.col("status") == "rejected") & pl.col("sha256").is_in(pages["source_sha256"].implode())
     )
     report_files = classified.drop("outcome")
-    if parsed_but_rejected.is_empty() and isinstance(result, StagedBatch) and not has_api_frames(result):
+    if (
+        parsed_but_rejected.is_empty()
+        and isinstance(result, StagedBatch)
+        and not has_api_frames(result)
+        and not has_retractions(result)
+    ):
         writer.add_staged(Path(result.path), report_files)
         return classified
-    # In memory: a batch given so, one with pages to leave out, or one with saved API responses.
+    # In memory: a batch given so, one with pages to leave out, or one with saved API responses or an export's records.
     result = read_staged(result) if isinstance(result, StagedBatch) else result
     frames, api = result.frames, result.api
     kept = classified.filter(pl.col("status") != "rejected")["sha256"].drop_nulls().to_list()
@@ -124,7 +136,8 @@ def store_batch(
         frames = pages_to_store(frames, kept)
     if not api.is_empty():
         api = api.keep(kept)
-    writer.add_batch(frames, report_files, api)
+    retractions = result.retractions.filter(pl.col("source_sha256").is_in(pl.Series(kept, dtype=pl.Utf8).implode()))
+    writer.add_batch(frames, report_files, api, retractions)
     return classified
 
 

@@ -26,12 +26,15 @@ import polars as pl
 from tasks.lake.preflight import readable_source
 from tasks.reading.frames import UTC_TIME
 from tasks.reading.record import DiscoveredFile, path_text
+from tasks.reading.retraction_watch import is_csv_name, is_retraction_watch_file
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
-REPORT_SUFFIXES = (".txt", ".txt.gz", ".json", ".json.gz")  # .json: saved scite API responses (tasks.reading.scite_api)
+# .json: saved scite API responses (tasks.reading.scite_api); .csv: the Retraction Watch export
+# (tasks.reading.retraction_watch), taken only when its header is the export's.
+REPORT_SUFFIXES = (".txt", ".txt.gz", ".json", ".json.gz", ".csv", ".csv.gz")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,9 +47,15 @@ _DISCOVERY_CHUNK = 100_000  # files turned into one polars frame at a time while
 
 
 def is_report_name(name: str) -> bool:
-    """A report file is named ``*.txt``, ``*.txt.gz``, ``*.json`` or ``*.json.gz``, in any case (the content
-    then decides whether it is a page or a saved scite API response)."""
+    """A report file is named ``*.txt``, ``*.txt.gz``, ``*.json``, ``*.json.gz``, ``*.csv`` or ``*.csv.gz``, in
+    any case (the content then decides whether it is a page, a saved scite API response or the Retraction Watch export)."""
     return name.lower().endswith(REPORT_SUFFIXES)
+
+
+def _is_source_file(name: str, path: str) -> bool:
+    """A report-named file the walk yields: any but a CSV whose header is not the Retraction Watch export's
+    (a folder of pages may hold other tables; they are not the lake's, and get no row in ``report_files``)."""
+    return is_report_name(name) and (not is_csv_name(name) or is_retraction_watch_file(path))
 
 
 def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | None = None) -> Discovery:
@@ -144,7 +153,7 @@ def _walk(real_root: str, skipped: list[tuple[str, str]]) -> Iterator[tuple[str,
             sub_entries = _folder_entries(path, walked, skipped)
             if sub_entries is not None:
                 stack.append(iter(sub_entries))
-        elif is_report_name(entry.name):
+        elif _is_source_file(entry.name, path):
             try:
                 status = entry.stat()
             except OSError:

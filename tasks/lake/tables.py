@@ -20,9 +20,10 @@ from typing import Literal
 #   recorded: the writer's own bookkeeping (one row per file, run or finding)
 #   command:  written by a command (watch, alerts), not by an ingest
 WriteMode = Literal["inserted", "merged", "recorded", "command"]
-# Where a table's rows come from in a run: report pages, saved scite API responses.
-Source = Literal["pages", "api"]
-SOURCES: tuple[Source, ...] = ("pages", "api")
+# Where a table's rows come from in a run: report pages, saved scite API responses,
+# the Retraction Watch export (a CSV, tasks/reading/retraction_watch.py).
+Source = Literal["pages", "api", "retraction_watch"]
+SOURCES: tuple[Source, ...] = ("pages", "api", "retraction_watch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ TABLES: tuple[Table, ...] = (
           about="one row per paper per API response that described it"),
     Table("editorial_notices", ("doi", "source_sha256", "notice_doi"), "inserted", ("api",),
           about="one row per editorial notice per API response"),
+    Table("retractions", ("record_id",), "merged", ("retraction_watch",), key_checked=True,
+          about="one row per record of the Retraction Watch export: its latest values"),
     Table("watchlist", ("doi",), "command", about="one row per DOI ever watched"),
     Table("alerts", ("alert_id",), "command", about="one row per event on a watched paper"),
     Table("alert_progress", ("snapshot_id",), "command", about="how far alert detection got"),
@@ -118,6 +121,8 @@ PAGE_FRAMES: tuple[str, ...] = tuple(t.name for t in TABLES if t.staged_from_pag
 MERGED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.write == "merged")
 # The API's own tables, staged as run_<table> (sql/lake/create_staging_table.sql).
 API_ONLY_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.sources == ("api",))
+# The Retraction Watch export's own tables, staged as run_<table> and merged by key.
+RETRACTION_WATCH_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.sources == ("retraction_watch",))
 # The tables both sources fill: the API's rows are staged as run_api_rows_<table>.
 SHARED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.staged_from_pages)
 

@@ -74,6 +74,8 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/insert_api_papers.sql",
     "lake/insert_editorial_notices.sql",
     "lake/merge_paper_metadata.sql",
+    # The Retraction Watch export's records (tasks/reading/retraction_watch.py), merged on record_id.
+    "lake/merge_retractions.sql",
 )
 
 
@@ -95,7 +97,10 @@ REPORT_FILES_STATEMENTS: tuple[str, ...] = (
 # guard (a query of one boolean) says so, and is skipped otherwise: the papers'
 # metadata come from saved API responses alone, and over a lake of pages
 # alone the MERGE touched nothing for 1.2 s of a million-page run (0.1 s of 25 files).
-FINISH_GUARDS: dict[str, str] = {"lake/merge_paper_metadata.sql": "lake/holds_api_rows.sql"}
+FINISH_GUARDS: dict[str, str] = {
+    "lake/merge_paper_metadata.sql": "lake/holds_api_rows.sql",
+    "lake/merge_retractions.sql": "lake/run_holds_retractions.sql",
+}
 
 
 # The run's staging table of each frame the API gives: run_{table} for the API's
@@ -110,10 +115,11 @@ REPORT_FILE_STATUSES = tables.REPORT_FILE_STATUSES
 
 
 # Each staging table of a run → the lake table whose columns it takes: the API's
-# rows of each table pages fill, and the API's own tables.
+# rows of each table pages fill, the API's own tables, and the Retraction Watch export's.
 RUN_STAGING_TABLES: dict[str, str] = {
     **{f"run_api_rows_{name}": name for name in tables.PAGE_FRAMES},
     **{f"run_{name}": name for name in tables.API_ONLY_TABLES},
+    **{f"run_{name}": name for name in tables.RETRACTION_WATCH_TABLES},
 }
 
 
@@ -249,13 +255,16 @@ class LakeWriter:
             if not quiet:
                 raise
 
-    def add_batch(self, frames: Frames, report_files: pl.DataFrame, api: ApiFrames | None = None) -> None:
+    def add_batch(
+        self, frames: Frames, report_files: pl.DataFrame, api: ApiFrames | None = None, retractions: pl.DataFrame | None = None
+    ) -> None:
         """Stage one batch of split frames, given in memory, and its files' states for the run.
 
         The frames are written as Parquet under the writer's staging folder and
         staged from there, as :meth:`add_staged` does with a batch a parser
         process parked itself. The rows of saved scite API responses (``api``)
-        are copied into the connection's API staging.
+        are copied into the connection's API staging, and the records of Retraction
+        Watch exports (``retractions``) into ``run_retractions``.
         """
         if not self._open:
             raise LakeError("add_batch() outside the writer's with-block")
@@ -269,6 +278,8 @@ class LakeWriter:
         batch = self.add_staged(folder, report_files)
         if api is not None and not api.is_empty():
             self._stage_api(api, batch)
+        if retractions is not None and not retractions.is_empty():
+            self._stage_frame("run_retractions", "batch_retractions", retractions, batch)
 
     def add_staged(self, folder: Path, report_files: pl.DataFrame) -> int:
         """Stage one batch parked as Parquet in ``folder`` (a ``{table}.parquet`` per frame) and its files' states.
@@ -303,14 +314,14 @@ class LakeWriter:
         """Copy the rows of a batch's saved API responses into the API staging (sql/lake/create_staging_table.sql)."""
         for table, staging in API_STAGING_TABLES.items():
             frame = dict(api.items())[table]
-            if frame.is_empty():
-                continue
-            name = f"api_batch_{table}"
-            statement = read_sql("lake/stage_batch.sql").format(
-                staging=quote_identifier(staging), frame=quote_identifier(name)
-            )
-            with registered(self.con, name, frame):
-                self.con.execute(statement, {"batch": batch})
+            if not frame.is_empty():
+                self._stage_frame(staging, f"api_batch_{table}", frame, batch)
+
+    def _stage_frame(self, staging: str, name: str, frame: pl.DataFrame, batch: int) -> None:
+        """Append ``frame`` (registered as ``name``) to the run's staging table ``staging`` (sql/lake/stage_batch.sql)."""
+        statement = read_sql("lake/stage_batch.sql").format(staging=quote_identifier(staging), frame=quote_identifier(name))
+        with registered(self.con, name, frame):
+            self.con.execute(statement, {"batch": batch})
 
     def stored_hashes(self, hashes: Sequence[str]) -> set[str]:
         """Which of these content hashes are pages stored in the lake or staged earlier in this run."""

@@ -33,6 +33,7 @@ from tasks.reading.page_text import read_report_file
 from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
 from tasks.reading.record import DiscoveredFile, Rejection, SourceFile, path_bytes
+from tasks.reading.retraction_watch import empty_retractions, is_csv_name, is_retraction_watch_file, read_export_file
 from tasks.reading.scite_api_frames import ApiFrames, empty_api_frames, read_api_batch
 from tasks.reading.sniff import is_json_file, sniff_first, starts_like_json
 from tasks.reading.split import page_frames, reduce_page_frames, split_records
@@ -54,12 +55,14 @@ class BatchResult:
     ``outcomes.status`` is ``parsed`` or ``rejected``; ``reason`` says why a file was
     rejected (not a report, or the OS error that kept it from being read);
     ``sha256`` is null for a file that could not be read. ``api`` holds the rows of the
-    batch's saved scite API responses (``tasks.reading.scite_api_frames``).
+    batch's saved scite API responses (``tasks.reading.scite_api_frames``), ``retractions``
+    the records of its Retraction Watch exports (``tasks.reading.retraction_watch``).
     """
 
     frames: Frames
     outcomes: pl.DataFrame
     api: ApiFrames = field(default_factory=empty_api_frames)
+    retractions: pl.DataFrame = field(default_factory=empty_retractions)
 
 
 def parse_and_split(files: Sequence[DiscoveredFile], *, vectorized: bool = True) -> BatchResult:
@@ -109,7 +112,18 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
     # Saved scite API responses (JSON, by content) are read as a stream by their own reader
     # (tasks.reading.scite_api): a large or *.json file is looked at before it is read (tasks.reading.sniff).
     json_files: dict[int, DiscoveredFile] = {}
+    # The Retraction Watch export (a CSV, by its header) is read by polars, streamed from disk.
+    exports: list[pl.DataFrame] = []
     for index, file in enumerate(files):
+        if is_csv_name(file.path) and is_retraction_watch_file(path_bytes(file.path)):
+            export = read_export_file(file)
+            sha256s.append(export.sha256)
+            if isinstance(export.rows, Rejection):
+                reasons.append(export.rows.reason)
+            else:
+                reasons.append(None)
+                exports.append(export.rows)
+            continue
         if sniff_first(file) and is_json_file(path_bytes(file.path)):
             json_files[index] = file
             sha256s.append(None)
@@ -173,7 +187,8 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
         reason=pl.Series(reasons, dtype=pl.Utf8),
         warnings=pl.Series(warnings, dtype=OUTCOME_SCHEMA["warnings"]),
     )
-    return BatchResult(frames=frames, outcomes=outcomes, api=api)
+    retractions = pl.concat(exports) if exports else empty_retractions()
+    return BatchResult(frames=frames, outcomes=outcomes, api=api, retractions=retractions)
 
 
 def parse_in_parallel(

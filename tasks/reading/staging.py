@@ -32,6 +32,7 @@ from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.batch import BatchResult, in_worker_processes, parse_and_split
 from tasks.reading.frames import SCHEMAS, STAGING_COMPRESSION, Frames, write_frames
 from tasks.reading.record import DiscoveredFile
+from tasks.reading.retraction_watch import empty_retractions
 from tasks.reading.scite_api_frames import API_FRAME_SCHEMAS, ApiFrames
 
 if TYPE_CHECKING:  # not imported at run time: the parser processes import this module, and DuckDB was 38 MB of each
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # not imported at run time: the parser processes import this 
 STAGING_DIR = "_staging"
 OUTCOMES_FILE = "outcomes.parquet"
 API_PREFIX = "api_"  # the batch's scite API frames: api_<table>.parquet
+RETRACTIONS_FILE = "retraction_watch.parquet"  # the records of the batch's Retraction Watch exports
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,8 @@ def stage_batch(result: BatchResult, folder: Path, batch_number: int) -> StagedB
             if not result.api.is_empty():
                 for table, frame in result.api.items():
                     frame.write_parquet(partial / f"{API_PREFIX}{table}.parquet", compression=STAGING_COMPRESSION)
+            if not result.retractions.is_empty():
+                result.retractions.write_parquet(partial / RETRACTIONS_FILE, compression=STAGING_COMPRESSION)
             shutil.rmtree(target, ignore_errors=True)
             partial.rename(target)
         except (OSError, pl.exceptions.PolarsError) as error:
@@ -185,6 +189,11 @@ def has_api_frames(batch: StagedBatch) -> bool:
     return (Path(batch.path) / f"{API_PREFIX}api_responses.parquet").is_file()
 
 
+def has_retractions(batch: StagedBatch) -> bool:
+    """Whether the batch holds records of a Retraction Watch export."""
+    return (Path(batch.path) / RETRACTIONS_FILE).is_file()
+
+
 def read_staged_outcomes(batch: StagedBatch) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A staged batch's outcomes, and ``source_sha256`` and ``source_path`` of the copy it keeps of each page and API response.
 
@@ -203,10 +212,11 @@ def read_staged(batch: StagedBatch) -> BatchResult:
     folder = Path(batch.path)
     frames = Frames(**{table: pl.read_parquet(folder / f"{table}.parquet") for table in SCHEMAS})
     outcomes = pl.read_parquet(folder / OUTCOMES_FILE)
+    retractions = pl.read_parquet(folder / RETRACTIONS_FILE) if has_retractions(batch) else empty_retractions()
     if not (folder / f"{API_PREFIX}api_responses.parquet").is_file():
-        return BatchResult(frames=frames, outcomes=outcomes)
+        return BatchResult(frames=frames, outcomes=outcomes, retractions=retractions)
     api = ApiFrames(**{table: pl.read_parquet(folder / f"{API_PREFIX}{table}.parquet") for table in API_FRAME_SCHEMAS})
-    return BatchResult(frames=frames, outcomes=outcomes, api=api)
+    return BatchResult(frames=frames, outcomes=outcomes, api=api, retractions=retractions)
 
 
 def remove_staging(folder: Path) -> None:
