@@ -15,7 +15,7 @@ from tasks.lake.tables import DEFAULT_BATCH_SIZE
 def ingest(
     source: Path = typer.Argument(
         ...,
-        help="Folder of report files (*.txt, *.txt.gz), searched recursively.",
+        help="Folder of report pages (*.txt[.gz]), saved scite API responses (*.json[.gz]) and Retraction Watch exports (*.csv[.gz]), searched recursively.",
         readable=False,  # the source is checked with the lake, in one line (tasks.lake.preflight)
     ),
     lake: LakeOption = None,
