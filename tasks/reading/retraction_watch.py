@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import io
 import os
-import stat
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ import polars as pl
 
 from tasks.reading.frames import UTC_TIME
 from tasks.reading.record import DiscoveredFile, Rejection, normalise_doi, path_bytes
+from tasks.reading.sniff import first_bytes
 
 # The export's header as Crossref serves it, with its trailing comma (an unnamed, empty last column).
 HEADER = (
@@ -87,18 +87,8 @@ def starts_like_export(head: bytes) -> bool:
 
 def is_retraction_watch_file(path: str | bytes | os.PathLike[str]) -> bool:
     """Whether the file begins with the export's header (an unreadable file, or not a regular one, does not)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return False
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return False
-        return starts_like_export(os.read(descriptor, _HEAD_BYTES))
-    except OSError:
-        return False
-    finally:
-        os.close(descriptor)
+    head = first_bytes(path, _HEAD_BYTES)
+    return head is not None and starts_like_export(head)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,25 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 512
 
 
+def first_bytes(path: str | bytes | os.PathLike[str], size: int) -> bytes | None:
+    """Up to ``size`` bytes from the start of a regular file; None for one that cannot be read or is not regular.
+
+    Opened without blocking, so a FIFO is never waited on.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        return os.read(descriptor, size)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+
+
 def is_json_file(path: str | bytes | os.PathLike[str]) -> bool:
     """Whether the file's content (after gzip, a UTF-8 byte-order mark and white space) begins like JSON: ``{`` or ``[``.
 
@@ -28,18 +47,8 @@ def is_json_file(path: str | bytes | os.PathLike[str]) -> bool:
     An unreadable file, or one that is not a regular file (a FIFO is never waited on), is not
     JSON here: the page reader then says why it cannot be read.
     """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return False
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return False
-        return starts_like_json(os.read(descriptor, _SNIFF_BYTES))
-    except OSError:
-        return False
-    finally:
-        os.close(descriptor)
+    head = first_bytes(path, _SNIFF_BYTES)
+    return head is not None and starts_like_json(head)
 
 
 def starts_like_json(head: bytes) -> bool:
