@@ -351,3 +351,23 @@ def test_watched_papers_alert_on_the_exports_retraction_and_notices_once(tmp_pat
     assert [(alert.kind, alert.detail["status"]) for alert in detect_in_lake(location).alerts] == [
         ("editorial_notice", "Correction")
     ]
+
+
+def test_a_check_names_the_papers_whose_retraction_the_sources_tell_differently(
+    example_lake: LakeLocation, tmp_path: Path
+) -> None:
+    location = copy_of(example_lake, tmp_path)
+    # The sample export retracts a paper whose saved /papers response does not say so.
+    ((before, sample),) = lake_rows(
+        location, "select offending_rows, sample from check_findings where check_name = 'retraction_sources_disagree'"
+    )
+    assert before == 1 and WATCH_RETRACTED in sample
+    # And now the export reinstates the paper the scite API still marks retracted.
+    reinstated = [record(70001, OriginalPaperDOI=API_RETRACTED, RetractionNature="Reinstatement", RetractionDate="1/10/2023 0:00")]
+    place(tmp_path / "later", "retraction_watch.csv", export_text(reinstated), LATER)
+
+    summary = ingest(tmp_path / "later", location, workers=1)
+
+    (finding,) = [finding for finding in summary.findings if finding.check_name == "retraction_sources_disagree"]
+    assert finding.offending_rows == 2
+    assert {row["doi"] for row in finding.sample} == {API_RETRACTED, WATCH_RETRACTED}
