@@ -50,5 +50,5 @@ def test_a_dask_run_gives_the_same_lake_as_the_default_runner(tmp_path):
 
     assert summary.files["new"] > 0
     content = lake_content(tmp_path / "dask")
-    assert all(content[table] for table in tables.names(key_checked=True))  # the tables every run of pages fills
+    assert all(content[table] for table in tables.PAGE_FRAMES)  # the tables every run of pages fills
     assert content == lake_content(tmp_path / "default")

@@ -130,11 +130,18 @@ def test_the_next_run_removes_the_staging_folder_of_a_killed_run(tmp_path: Path,
 def test_a_temporary_server_that_does_not_start_is_one_line_saying_what_to_do(tmp_path: Path) -> None:
     source = tmp_path / "corpus"
     write_corpus(source, 5, seed=7)
+    (tmp_path / "a-file").touch()
 
     result = subprocess.run(
         ingest_command(source, tmp_path / "lake"),
         cwd=REPO,
-        env=own_server_environment(tmp_path, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0"),
+        # A database under a file never opens, so the server never answers: with no time to wait
+        # the command gives up at once. (A timeout of 0 alone raced a server that was up by the first look.)
+        env=own_server_environment(
+            tmp_path,
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0",
+            PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{tmp_path}/a-file/prefect.db",
+        ),
         capture_output=True,
         text=True,
         timeout=180,
