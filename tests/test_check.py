@@ -231,6 +231,7 @@ def test_the_percentile_places_the_share_among_the_lakes_papers(example_lake) ->
     assert contrasting["contrasting_percentile"] == round(100 * lower / (len(shares) - 1), 1)
 
 
+@pytest.mark.slow
 def test_exit_status_follows_the_flags_fail_on_names(example_lake, tmp_path) -> None:
     lake = ["--lake", str(example_lake.path)]
     corrected = tmp_path / "corrected.txt"

@@ -206,6 +206,7 @@ def mixed(mixed_lake) -> dict[str, dict[str, list[str]]]:
     return said
 
 
+@pytest.mark.slow
 def test_mixed_counts_name_the_latest_page_that_quotes_not_the_latest_tally(mixed):
     # The latest count is an API tally, which quotes none: the quotes are from the page of March.
     assert mixed[MIXED]["counts"][1] == (
@@ -215,6 +216,7 @@ def test_mixed_counts_name_the_latest_page_that_quotes_not_the_latest_tally(mixe
     assert mixed[TALLIES]["counts"][1].endswith("word for word (a saved page quotes only a few); none of its pages quoted any.")
 
 
+@pytest.mark.slow
 def test_mixed_trend_tells_saved_pages_from_api_tallies(mixed):
     assert mixed[MIXED]["trend"][:2] == [
         "The lake holds 4 counts of this report, 2 saved pages and 2 API tallies, from 2024-01-01 to 2024-04-01 "
@@ -228,6 +230,7 @@ def test_mixed_trend_tells_saved_pages_from_api_tallies(mixed):
     ]
 
 
+@pytest.mark.slow
 def test_mixed_new_statements_are_counted_from_the_first_page_that_quotes_any(mixed):
     # Five statements were first seen after the API tally of January; one after the first page quoting statements.
     assert mixed[MIXED]["changes"][0] == (
@@ -240,6 +243,7 @@ def test_mixed_new_statements_are_counted_from_the_first_page_that_quotes_any(mi
     ]
 
 
+@pytest.mark.slow
 def test_mixed_caveats_count_the_statements_held_and_name_the_latest_tally(mixed):
     assert mixed[MIXED]["caveats"][0] == (
         "The lake holds only 5 of its 12 statements word for word: the quotes and the section mix rest on those, "
@@ -249,6 +253,7 @@ def test_mixed_caveats_count_the_statements_held_and_name_the_latest_tally(mixed
     assert mixed[ONE_TALLY]["caveats"][0].startswith("The lake holds only 0 of its 7 statements word for word")
 
 
+@pytest.mark.slow
 def test_mixed_balance_sections_and_evidence_rest_on_what_the_lake_holds(mixed):
     # The balance is the latest count's (the April tally); the sections and quotes are every statement held.
     assert mixed[MIXED]["balance"][0].startswith("Of the 12 statements the type tallies count, 3 support the paper's findings")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 
+import pytest
+
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.session import open_lake
@@ -28,6 +30,7 @@ def _data_files(location: LakeLocation) -> list[str]:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_copied_lake_is_read_and_written_where_it_is_and_the_original_is_untouched(tmp_path, caplog):
     original = LakeLocation(path=tmp_path / "lake")
     write_corpus(tmp_path / "first", 30, 1, clean=True)

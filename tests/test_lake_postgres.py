@@ -15,6 +15,7 @@ from tasks.reading.split import split_records
 
 
 
+@pytest.mark.slow
 def test_round_trip_with_a_postgres_catalog(catalog_database, tmp_path, make_page, report_files_of):
     location = LakeLocation(path=tmp_path / "lake", catalog=catalog_database)
     first = make_page("10.1/a", datetime(2024, 1, 1, tzinfo=UTC), [("a", "Results", "supporting", 0.9)], cited_by=3)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
+import pytest
 
 from tasks.lake.sql import SQL_DIR, read_sql
 from tasks.lake.writer import LakeWriter
@@ -234,6 +235,7 @@ def by_run_and_batch(groupings: dict[str, list[list[list[tuple]]]]) -> list[list
     ]
 
 
+@pytest.mark.slow
 def test_the_lake_takes_the_latest_the_split_takes_whatever_the_batches_and_runs(lake, report_files_of) -> None:
     """Three pages in one window: A and C tie on the counts, B has fewer and the latest mtime.
 

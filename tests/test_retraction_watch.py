@@ -197,6 +197,7 @@ def test_the_sample_export_lands_in_retractions(tmp_path: Path) -> None:
     assert stored == (True,)
 
 
+@pytest.mark.slow
 def test_a_newer_export_updates_and_adds_records_and_never_repeats_one(tmp_path: Path) -> None:
     source = tmp_path / "source"
     location = LakeLocation(path=tmp_path / "lake")
@@ -279,6 +280,7 @@ def test_a_paper_is_retracted_when_either_source_says_so(example_lake: LakeLocat
     assert [(r["record_id"], r["nature"]) for r in records] == [(61002, "Expression of concern"), (61001, "Retraction")]
 
 
+@pytest.mark.slow
 def test_a_reinstatement_after_a_retraction_clears_it_whichever_source_retracted(
     example_lake: LakeLocation, tmp_path: Path
 ) -> None:
@@ -322,6 +324,7 @@ def test_the_check_lists_the_notices_of_both_sources(example_lake: LakeLocation)
 # --- alerts ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_watched_papers_alert_on_the_exports_retraction_and_notices_once(tmp_path: Path) -> None:
     from tasks.alerts.detect import alert_message, detect_in_lake
     from tasks.alerts.watch import watch
@@ -353,6 +356,7 @@ def test_watched_papers_alert_on_the_exports_retraction_and_notices_once(tmp_pat
     ]
 
 
+@pytest.mark.slow
 def test_a_check_names_the_papers_whose_retraction_the_sources_tell_differently(
     example_lake: LakeLocation, tmp_path: Path
 ) -> None:

@@ -254,6 +254,7 @@ def test_batch_and_single_forms_of_a_paper_give_the_same_rows(tmp_path: Path) ->
         assert query(single, sql) == query(batch, sql), table
 
 
+@pytest.mark.slow
 def test_editorial_notices_and_retracted_papers(tmp_path: Path) -> None:
     paper = sample("papers_doi") | {
         "retracted": True,

@@ -417,6 +417,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_corrupted_index_is_rebuilt_by_the_command(tmp_path: Path) -> None:
     location, _ = build_lake(tmp_path, papers=4)
     generation = open_generation(location)

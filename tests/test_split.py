@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -231,6 +232,7 @@ def _pages_and_partition(draw) -> tuple[list[tuple[SourceFile, Record]], list[in
     return items, parts
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_pages_and_partition())
 def test_combining_the_splits_of_any_partition_equals_the_split_of_all(case) -> None:
