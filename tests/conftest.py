@@ -19,6 +19,7 @@ from tasks.lake.writer import REPORT_FILES_SCHEMA
 from tasks.lake.location import LakeLocation
 from tasks.lake.sql import quote_identifier
 from tasks.reading.record import Record, SourceFile, Statement
+from tests.object_store import ObjectStore, start_seaweedfs
 
 MakePage = Callable[..., tuple[SourceFile, Record]]
 
@@ -183,3 +184,21 @@ def catalog_database() -> Iterator[str]:
             yield f"{POSTGRES}/{name.strip(chr(34))}"
         finally:
             admin.execute((TEST_SQL / "drop_database.sql").read_text().format(name=name))
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> Iterator[ObjectStore]:
+    """A SeaweedFS S3 server for this test process (its own free ports), stopped at the end of the session."""
+    store = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+@pytest.fixture
+def bucket(object_store, monkeypatch) -> str:
+    """A new empty bucket, with the ``AWS_*`` variables of this process pointing at its server."""
+    for name, value in object_store.environment().items():
+        monkeypatch.setenv(name, value)
+    return object_store.new_bucket()

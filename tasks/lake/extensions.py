@@ -20,6 +20,7 @@ EXTENSION_PACKAGES: dict[str, tuple[str, str]] = {
     "sqlite": ("duckdb_extension_sqlite_scanner", "sqlite_scanner"),
     "postgres": ("duckdb_extension_postgres_scanner", "postgres_scanner"),
     "fts": ("duckdb_extension_fts", "fts"),
+    "httpfs": ("duckdb_extension_httpfs", "httpfs"),
 }
 
 
