@@ -1,0 +1,178 @@
+"""Object storage (S3 and S3-compatible servers): its URLs, its credentials, and the two clients that use them.
+
+The credentials and endpoint come from the standard variables only
+(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
+``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL``), read here and
+nowhere else. They become a temporary DuckDB secret (held in memory, never in
+the catalog: :func:`create_secret`) and an obstore store
+(:func:`bucket_store`, for listing and reading a bucket's report files). No
+message, log line or artifact built here carries a key or a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from tasks.lake.errors import LakeError
+from tasks.lake.sql import quote_literal, read_sql
+
+
+S3_SCHEME = "s3://"
+
+# The variables read, in the order the attach script names them.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+)
+
+DEFAULT_REGION = "us-east-1"
+
+# A store that does not answer fails a command in seconds, not after the clients' default minutes.
+CONNECT_TIMEOUT = "5s"
+REQUEST_TIMEOUT = "60s"
+
+
+def is_object_url(value: str | os.PathLike[str]) -> bool:
+    """True for an ``s3://`` URL (any case of the scheme)."""
+    return isinstance(value, str) and value[: len(S3_SCHEME)].lower() == S3_SCHEME
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectUrl:
+    """``s3://BUCKET/PREFIX``: a bucket and a key prefix (no leading or trailing slash; empty for the whole bucket)."""
+
+    bucket: str
+    prefix: str = ""
+
+    @classmethod
+    def parse(cls, url: str) -> ObjectUrl:
+        if not is_object_url(url):
+            raise LakeError(f"not an s3:// URL: {url}")
+        parts = url[len(S3_SCHEME) :].split("/", 1)
+        bucket, prefix = parts[0], (parts[1] if len(parts) > 1 else "")
+        if not bucket:
+            raise LakeError(f"{url} names no bucket: write s3://BUCKET/PREFIX")
+        return cls(bucket=bucket, prefix=prefix.strip("/"))
+
+    def __str__(self) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{self.prefix}".rstrip("/")
+
+    def joined(self, *names: str) -> str:
+        """This URL with ``names`` appended as path segments (no trailing slash)."""
+        return "/".join([str(self), *(name.strip("/") for name in names)])
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """The credentials and endpoint of the standard ``AWS_*`` variables (the secret is never shown)."""
+
+    key_id: str | None
+    secret: str | None
+    session_token: str | None
+    region: str
+    endpoint: str | None  # full URL of a custom endpoint (SeaweedFS, MinIO, R2), None for AWS
+
+    @classmethod
+    def from_environment(cls) -> S3Settings:
+        env = os.environ
+        return cls(
+            key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            session_token=env.get("AWS_SESSION_TOKEN") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            endpoint=env.get("AWS_ENDPOINT_URL") or None,
+        )
+
+    def __repr__(self) -> str:  # a settings object in a traceback or a log shows no credential
+        return f"S3Settings(region={self.region!r}, endpoint={self.endpoint!r}, key_id={'set' if self.key_id else None})"
+
+    @property
+    def uses_http(self) -> bool:
+        return self.endpoint is not None and urlsplit(self.endpoint).scheme == "http"
+
+
+def create_secret(con, settings: S3Settings | None = None) -> None:
+    """Create the session's temporary S3 secret from ``settings`` (default: the environment).
+
+    CREATE SECRET takes no bound parameters, hence the quoted literals; the
+    statement is executed and never logged. A custom endpoint is addressed
+    path-style (``http://host/bucket/key``), as S3-compatible servers expect.
+    """
+    settings = settings or S3Settings.from_environment()
+    options = {"region": settings.region}
+    if settings.key_id:
+        options["key_id"] = settings.key_id
+    if settings.secret:
+        options["secret"] = settings.secret
+    if settings.session_token:
+        options["session_token"] = settings.session_token
+    if settings.endpoint:
+        endpoint = urlsplit(settings.endpoint)
+        options["endpoint"] = endpoint.netloc + endpoint.path.rstrip("/")
+        options["url_style"] = "path"
+        options["use_ssl"] = "false" if endpoint.scheme == "http" else "true"
+    con.execute(read_sql("lake/create_s3_secret.sql").format(options=_secret_options(options)))
+
+
+def _secret_options(options: dict[str, str]) -> str:
+    return "".join(
+        f", {name} {value if value in ('true', 'false') else quote_literal(value)}" for name, value in options.items()
+    )
+
+
+def secret_script() -> str:
+    """The CREATE SECRET lines of an attach script: DuckDB reads the variables' values itself, by name.
+
+    ``getenv`` is available in the DuckDB shell (not in a confined session), so the
+    script carries the variables' names and never their values.
+    """
+    settings = S3Settings.from_environment()
+    options = [
+        "type s3",
+        "key_id getenv('AWS_ACCESS_KEY_ID')",
+        "secret getenv('AWS_SECRET_ACCESS_KEY')",
+    ]
+    if settings.session_token:
+        options.append("session_token getenv('AWS_SESSION_TOKEN')")
+    options.append("region coalesce(nullif(getenv('AWS_REGION'), ''), " + quote_literal(settings.region) + ")")
+    if settings.endpoint:
+        options.append("endpoint regexp_replace(getenv('AWS_ENDPOINT_URL'), '^https?://|/$', '', 'g')")
+        options.append("url_style 'path'")
+        options.append(f"use_ssl {'false' if settings.uses_http else 'true'}")
+    return f"create or replace temporary secret citelake_s3 ({', '.join(options)});"
+
+
+def bucket_store(url: ObjectUrl, settings: S3Settings | None = None):
+    """An obstore S3 store of ``url``'s bucket, with keys relative to its prefix."""
+    from obstore.store import S3Store
+
+    settings = settings or S3Settings.from_environment()
+    config: dict[str, object] = {"region": settings.region}
+    if settings.key_id:
+        config["access_key_id"] = settings.key_id
+    if settings.secret:
+        config["secret_access_key"] = settings.secret
+    if settings.session_token:
+        config["token"] = settings.session_token
+    else:
+        config["skip_signature"] = not settings.key_id
+    if settings.endpoint:
+        config["endpoint"] = settings.endpoint
+        config["virtual_hosted_style_request"] = False
+    return S3Store(
+        url.bucket,
+        prefix=url.prefix or None,
+        config=config,
+        client_options={
+            "allow_http": settings.uses_http,
+            "connect_timeout": CONNECT_TIMEOUT,
+            "timeout": REQUEST_TIMEOUT,
+        },
+        retry_config={"max_retries": 2, "retry_timeout": timedelta(seconds=10)},
+    )
