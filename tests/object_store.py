@@ -118,7 +118,10 @@ def start_seaweedfs(folder: Path) -> ObjectStore:
             "-ip.bind=127.0.0.1",
             f"-master.port={master}",
             f"-volume.port={volume}",
-            "-volume.max=0",
+            # Every bucket is a collection with volumes of its own: many small volumes, so a
+            # session's hundred buckets never run out ("no free volumes left").
+            "-volume.max=500",
+            "-master.volumeSizeLimitMB=16",
             "-filer",
             f"-filer.port={filer}",
             "-s3",

@@ -9,8 +9,12 @@ import typer
 
 # The options that name the lake, the same for every command that opens it.
 LakeOption = Annotated[
-    Path | None,
-    typer.Option("--lake", help="Lake folder (catalog and Parquet files). Default: $CITELAKE_LAKE, else ./lake."),
+    str | None,
+    typer.Option(
+        "--lake",
+        help="Lake folder (catalog and Parquet files), or s3://BUCKET/PREFIX for a lake on object storage "
+        "(with --catalog; credentials from the AWS_* variables). Default: $CITELAKE_LAKE, else ./lake.",
+    ),
 ]
 CatalogOption = Annotated[
     str | None,
@@ -49,7 +53,7 @@ def print_rows(result, output_format: str) -> None:
     write_rows(result, output_format)
 
 
-def check_arguments(command: str, source: Path, lake: Path | None, catalog: str | None) -> None:
+def check_arguments(command: str, source: Path | str, lake: str | None, catalog: str | None) -> None:
     """Exit 1 with one line unless an ingest of ``source`` into this lake could start (tasks.lake.preflight).
 
     Imports neither Prefect nor DuckDB: the commands that run ingests call it before they start anything.

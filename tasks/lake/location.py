@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.lake.errors import ForeignLakeFolder, LakeError
+from tasks.lake.object_storage import ObjectUrl, is_object_url
 
 
 LAKE_ALIAS = "lake"
@@ -68,10 +69,21 @@ class LakeLocation:
 
     path: Path
     catalog: str | None = None
+    url: str | None = None  # s3://BUCKET/PREFIX of a lake on object storage; ``path`` is then its local cache
+
+    @property
+    def on_object_storage(self) -> bool:
+        return self.url is not None
 
     @property
     def data_path(self) -> Path:
+        """The local data folder (a lake on object storage has none: see :attr:`data_url`)."""
         return self.path / DATA_DIR
+
+    @property
+    def data_url(self) -> str:
+        """Where the Parquet files are, as DuckLake's data path (with its trailing slash)."""
+        return f"{self.url}/{DATA_DIR}/" if self.url else f"{self.data_path}/"
 
     @property
     def catalog_file(self) -> Path:
@@ -79,7 +91,8 @@ class LakeLocation:
 
     def describe(self) -> str:
         """A human-readable name of the lake for messages, logs and artifacts (the catalog's password left out)."""
-        return f"{self.path} (catalog {without_password(self.catalog)})" if self.catalog else str(self.path)
+        where = self.url or str(self.path)
+        return f"{where} (catalog {without_password(self.catalog)})" if self.catalog else where
 
 
 def without_password(conninfo: str) -> str:
@@ -89,10 +102,41 @@ def without_password(conninfo: str) -> str:
 
 
 def resolve_location(lake: str | Path | None = None, catalog: str | None = None) -> LakeLocation:
-    """The lake to use: the options given, else ``CITELAKE_LAKE`` / ``CITELAKE_CATALOG``, else ``./lake``."""
+    """The lake to use: the options given, else ``CITELAKE_LAKE`` / ``CITELAKE_CATALOG``, else ``./lake``.
+
+    ``s3://BUCKET/PREFIX`` names a lake on object storage: its files live there,
+    its catalog must be PostgreSQL (:func:`check_catalog`), and what citelake
+    keeps locally (search index, staged batches, spill) goes to its cache folder.
+    """
     lake = lake or os.environ.get("CITELAKE_LAKE") or DEFAULT_LAKE
     catalog = catalog or os.environ.get("CITELAKE_CATALOG") or None
+    if is_object_url(lake):
+        url = str(ObjectUrl.parse(str(lake)))
+        return LakeLocation(path=cache_folder(url), catalog=catalog, url=url)
     return LakeLocation(path=Path(lake).expanduser().resolve(), catalog=catalog)
+
+
+def cache_root() -> Path:
+    """``CITELAKE_CACHE``, else ``$XDG_CACHE_HOME/citelake``, else ``~/.cache/citelake``."""
+    if configured := os.environ.get("CITELAKE_CACHE"):
+        return Path(configured).expanduser().resolve()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser().resolve() / "citelake"
+
+
+def cache_folder(url: str) -> Path:
+    """The local cache of the lake at ``url``: ``<cache root>/s3/BUCKET/PREFIX`` (names kept, so a user finds it)."""
+    parsed = ObjectUrl.parse(url)
+    parts = [part for part in parsed.prefix.split("/") if part not in ("", ".", "..")]
+    return cache_root() / "s3" / parsed.bucket / Path(*parts) if parts else cache_root() / "s3" / parsed.bucket
+
+
+def check_catalog(location: LakeLocation) -> None:
+    """Refuse a lake on object storage without a PostgreSQL catalog, before anything is written."""
+    if location.on_object_storage and location.catalog is None:
+        raise LakeError(
+            f"the lake {location.url} on object storage needs a PostgreSQL catalog (--catalog or CITELAKE_CATALOG): "
+            "the embedded SQLite catalog is a local file that other machines cannot share"
+        )
 
 
 def check_lake_home(location: LakeLocation) -> None:

@@ -43,6 +43,7 @@ import duckdb
 from tasks.lake.session import open_lake
 from tasks.lake.location import LAKE_ALIAS, LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql
+from tasks.lake.object_storage import delete_object, is_object_url, object_stat
 from tasks.lake.errors import LakeError
 
 # Snapshots younger than this stay reachable by time travel ("the lake as of
@@ -112,9 +113,10 @@ def expire_snapshots(con: duckdb.DuckDBPyConnection, retention: timedelta = DEFA
     return tuple(sorted(row[0] for row in rows))
 
 
-def _data_path(con: duckdb.DuckDBPyConnection) -> Path:
+def _data_path(con: duckdb.DuckDBPyConnection) -> str:
+    """The data path the lake was attached with: a local folder, or an ``s3://`` URL (with its trailing slash)."""
     (data_path,) = con.execute(read_sql("maintain/data_path.sql"), {"alias": LAKE_ALIAS}).fetchone()
-    return Path(data_path)
+    return data_path if data_path.endswith("/") else f"{data_path}/"
 
 
 def cleanup_old_files(con: duckdb.DuckDBPyConnection, grace: timedelta = DEFAULT_DELETION_GRACE) -> FilesDeleted:
@@ -130,7 +132,7 @@ def cleanup_old_files(con: duckdb.DuckDBPyConnection, grace: timedelta = DEFAULT
         return FilesDeleted()
     data_path = _data_path(con)
     con.execute(_metadata_sql("maintain/forget_deleted_files.sql"), {"ids": [row[0] for row in due]})
-    return _remove(data_path / path if relative else Path(path) for _, path, relative in due)
+    return _remove(data_path + path if relative else path for _, path, relative in due)
 
 
 def delete_orphaned_files(con: duckdb.DuckDBPyConnection, grace: timedelta = DEFAULT_DELETION_GRACE) -> FilesDeleted:
@@ -140,24 +142,32 @@ def delete_orphaned_files(con: duckdb.DuckDBPyConnection, grace: timedelta = DEF
     is checked once more for its age just before it goes, so a file a writer
     touched since the listing stays.
     """
-    listed = [Path(row[0]) for row in con.execute(read_sql("maintain/orphaned_files.sql"), {"grace": grace}).fetchall()]
+    listed = [row[0] for row in con.execute(read_sql("maintain/orphaned_files.sql"), {"grace": grace}).fetchall()]
     bound = time.time() - grace.total_seconds()
     old = []
     for path in listed:
         try:
-            if path.stat().st_mtime < bound:
+            if _stat(path)[1] < bound:
                 old.append(path)
         except FileNotFoundError:
             continue
     return _remove(old)
 
 
-def _remove(paths: Iterable[Path]) -> FilesDeleted:
+def _stat(path: str) -> tuple[int, float]:
+    """A data file's size and modification time (seconds since the epoch), local or on object storage."""
+    if is_object_url(path):
+        return object_stat(path)
+    status = Path(path).stat()
+    return status.st_size, status.st_mtime
+
+
+def _remove(paths: Iterable[str]) -> FilesDeleted:
     files = size = 0
     for path in paths:
         try:
-            length = path.stat().st_size
-            path.unlink()
+            length = _stat(path)[0]
+            delete_object(path) if is_object_url(path) else Path(path).unlink()
         except FileNotFoundError:
             continue  # already gone: nothing to free
         files += 1

@@ -12,12 +12,12 @@ message, log line or artifact built here carries a key or a secret.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from tasks.lake.errors import LakeError
-from tasks.lake.sql import quote_literal, read_sql
 
 
 S3_SCHEME = "s3://"
@@ -104,6 +104,8 @@ def create_secret(con, settings: S3Settings | None = None) -> None:
     statement is executed and never logged. A custom endpoint is addressed
     path-style (``http://host/bucket/key``), as S3-compatible servers expect.
     """
+    from tasks.lake.sql import read_sql  # imports DuckDB, which resolving a lake's location does not need
+
     settings = settings or S3Settings.from_environment()
     options = {"region": settings.region}
     if settings.key_id:
@@ -121,6 +123,8 @@ def create_secret(con, settings: S3Settings | None = None) -> None:
 
 
 def _secret_options(options: dict[str, str]) -> str:
+    from tasks.lake.sql import quote_literal
+
     return "".join(
         f", {name} {value if value in ('true', 'false') else quote_literal(value)}" for name, value in options.items()
     )
@@ -132,6 +136,8 @@ def secret_script() -> str:
     ``getenv`` is available in the DuckDB shell (not in a confined session), so the
     script carries the variables' names and never their values.
     """
+    from tasks.lake.sql import quote_literal
+
     settings = S3Settings.from_environment()
     options = [
         "type s3",
@@ -176,3 +182,73 @@ def bucket_store(url: ObjectUrl, settings: S3Settings | None = None):
         },
         retry_config={"max_retries": 2, "retry_timeout": timedelta(seconds=10)},
     )
+
+
+# What a user can do about the S3 error codes met most, beside the server's own message.
+_CODE_HINTS = {
+    "NoSuchBucket": "the bucket does not exist",
+    "SignatureDoesNotMatch": "the secret key is wrong (AWS_SECRET_ACCESS_KEY)",
+    "InvalidAccessKeyId": "the access key is unknown (AWS_ACCESS_KEY_ID)",
+    "AccessDenied": "access denied: the credentials may not read this bucket",
+    "ExpiredToken": "the session token has expired (AWS_SESSION_TOKEN)",
+}
+
+
+def storage_problem(error: BaseException, settings: S3Settings | None = None) -> str:
+    """An object-store error as a short cause for a one-line message (no credential, no request dump).
+
+    S3 answers with an XML ``<Code>``; a store that does not answer at all
+    gives a transport error, named by the endpoint it was sent to.
+    """
+    text = str(error)
+    if match := re.search(r"<Code>([^<]+)</Code>", text):
+        code = match.group(1)
+        return _CODE_HINTS.get(code, code)
+    settings = settings or S3Settings.from_environment()
+    endpoint = settings.endpoint or f"AWS S3 ({settings.region})"
+    if "error sending request" in text or "timed out" in text.lower() or "connect" in text.lower():
+        return f"the endpoint {endpoint} does not answer"
+    return text.strip().splitlines()[0][:200]
+
+
+def check_reachable(url: ObjectUrl) -> None:
+    """Raise :class:`LakeError` (one line naming ``url`` and the cause) unless its bucket can be listed."""
+    import obstore
+
+    settings = S3Settings.from_environment()
+    try:
+        next(iter(obstore.list(bucket_store(url, settings), chunk_size=1)), None)
+    except Exception as error:  # obstore raises its own error classes, all of them one of these
+        raise LakeError(f"cannot reach {url}: {storage_problem(error, settings)}") from None
+
+
+def _store_and_key(url: str):
+    parsed = ObjectUrl.parse(url)
+    return bucket_store(ObjectUrl(parsed.bucket)), parsed.prefix
+
+
+def object_stat(url: str) -> tuple[int, float]:
+    """An object's size and last-modified time (seconds since the epoch); FileNotFoundError when it is gone."""
+    import obstore
+
+    store, key = _store_and_key(url)
+    try:
+        head = obstore.head(store, key)
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        raise OSError(f"cannot look at {url}: {storage_problem(error)}") from None
+    return head["size"], head["last_modified"].timestamp()
+
+
+def delete_object(url: str) -> None:
+    """Delete one object (a lake's data file that no snapshot needs any more)."""
+    import obstore
+
+    store, key = _store_and_key(url)
+    try:
+        obstore.delete(store, key)
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        raise OSError(f"cannot delete {url}: {storage_problem(error)}") from None

@@ -137,7 +137,7 @@ def open_confined(location: LakeLocation) -> duckdb.DuckDBPyConnection:
     """The lake attached read-only, in a session that can read nothing but the lake and cannot be reconfigured."""
     con = open_lake(location, read_only=True)
     try:
-        con.execute(read_sql("query/confine.sql").format(data_path=quote_literal(f"{location.data_path}/")))
+        con.execute(read_sql("query/confine.sql").format(data_path=quote_literal(location.data_url)))
     except BaseException:
         con.close()
         raise

@@ -26,12 +26,14 @@ from tasks.lake.location import (
     LAKE_ALIAS,
     SPILL_DIR,
     LakeLocation,
+    check_catalog,
     check_exists,
     check_lake_home,
     moved_from,
     record_data_path,
     resolve_location,
 )
+from tasks.lake.object_storage import ObjectUrl, check_reachable, create_secret, secret_script
 from tasks.lake.migrations import check_readable, migrate
 from tasks.lake.sql import quote_identifier, quote_literal, read_sql
 
@@ -56,15 +58,26 @@ def _catalog_extension(location: LakeLocation) -> str:
     return "postgres" if location.catalog else "sqlite"
 
 
+def _extensions(location: LakeLocation) -> tuple[str, ...]:
+    return ("ducklake", _catalog_extension(location), *(("httpfs",) if location.on_object_storage else ()))
+
+
 def attach_script(location: LakeLocation) -> str:
-    """SQL that opens the lake read-only in a DuckDB session of the pinned version: LOAD lines, ATTACH, USE."""
+    """SQL that opens the lake read-only in a DuckDB session of the pinned version: LOAD lines, ATTACH, USE.
+
+    For a lake on object storage it creates the S3 secret from the ``AWS_*``
+    variables by name (the DuckDB shell's ``getenv``), never with their values.
+    """
+    check_catalog(location)
     check_exists(location)
-    loads = [f"load {quote_literal(str(extension_file(name)))};" for name in ("ducklake", _catalog_extension(location))]
+    loads = [f"load {quote_literal(str(extension_file(name)))};" for name in _extensions(location)]
+    secret = [secret_script()] if location.on_object_storage else []
     statement = attach_statement(location, read_only=True, override_data_path=moved_from(location) is not None)
     return "\n".join(
         [
             f"-- citelake lake {location.describe()}; needs DuckDB {duckdb.__version__} (the extensions are built for it)",
             *loads,
+            *secret,
             "".join(line for line in statement.splitlines() if not line.startswith("--")) + ";",
             f"use {quote_identifier(LAKE_ALIAS)};",
         ]
@@ -168,9 +181,15 @@ def open_lake(location: LakeLocation, *, read_only: bool = False) -> duckdb.Duck
 
 
 def _open_instance(location: LakeLocation, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    check_catalog(location)
     con = connect()
     try:
-        load_extensions(con, "ducklake", _catalog_extension(location))
+        load_extensions(con, *_extensions(location))
+        if location.on_object_storage:
+            # Before ATTACH, which creates the catalog's tables on first use: a bucket that
+            # cannot be reached fails here with one line, and nothing is written anywhere.
+            check_reachable(ObjectUrl.parse(location.url))
+            create_secret(con)
         _attach(con, location, read_only=read_only)
         con.execute(read_sql("lake/use_lake.sql"))
         if read_only:
@@ -197,7 +216,10 @@ def _attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, *, read_only
     else:
         moved_from_folder = None
     if not read_only:
-        location.data_path.mkdir(parents=True, exist_ok=True)
+        if location.on_object_storage:
+            location.path.mkdir(parents=True, exist_ok=True)  # the local cache: index, staging, spill
+        else:
+            location.data_path.mkdir(parents=True, exist_ok=True)
     try:
         con.execute(attach_statement(location, read_only=read_only, override_data_path=moved_from_folder is not None))
     except duckdb.Error as error:
@@ -222,7 +244,7 @@ def attach_statement(location: LakeLocation, *, read_only: bool = True, override
     return template.format(
         metadata=quote_literal(metadata),
         alias=quote_identifier(LAKE_ALIAS),
-        data_path=quote_literal(f"{location.data_path}/"),
+        data_path=quote_literal(location.data_url),
         options=options,
     )
 

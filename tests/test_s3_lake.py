@@ -1,0 +1,140 @@
+"""A lake on object storage: Parquet files in a bucket (a real SeaweedFS), catalog in PostgreSQL, local cache only.
+
+The end-to-end run is the same oracle check as a local lake's; the rest checks
+what only such a lake has: nothing local but caches, no credential in the
+catalog or the attach script, the faults (no catalog, wrong credentials, a
+missing bucket, an endpoint that does not answer) as one line with nothing
+written, and maintenance deleting from the bucket.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import obstore
+import psycopg
+import pytest
+from test_ingest import copy_corpus, generated, run_end_to_end  # noqa: F401 - `generated` is a fixture
+
+from tasks.lake.errors import LakeError
+from tasks.lake.ingest import ingest
+from tasks.lake.location import resolve_location
+from tasks.lake.maintenance import maintain_lake
+from tasks.lake.object_storage import ObjectUrl, bucket_store, storage_problem
+from tasks.lake.query import run_readonly_query
+from tasks.lake.session import attach_script, open_lake
+from tasks.search.index import ensure_index
+from tests.object_store import SECRET_KEY
+
+EXAMPLES = Path(__file__).parent.parent / "examples" / "reports"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CITELAKE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _objects(bucket: str, prefix: str) -> list[str]:
+    return sorted(item["path"] for batch in obstore.list(bucket_store(ObjectUrl(bucket, prefix))) for item in batch)
+
+
+def _catalog_tables(catalog: str) -> list[str]:
+    with psycopg.connect(catalog) as con:
+        return [row[0] for row in con.execute("select tablename from pg_tables where schemaname = 'public'")]
+
+
+def test_an_s3_url_names_a_lake_whose_local_folder_is_its_cache(cache, monkeypatch) -> None:
+    location = resolve_location("s3://lakes/team/one/", "postgresql://postgres@127.0.0.1/x")
+    assert location.url == "s3://lakes/team/one"
+    assert location.data_url == "s3://lakes/team/one/data/"
+    assert location.path == cache.resolve() / "s3" / "lakes" / "team" / "one"
+    assert location.describe() == "s3://lakes/team/one (catalog postgresql://postgres@127.0.0.1/x)"
+
+
+def test_an_s3_lake_without_a_postgres_catalog_is_refused_before_anything_is_written(cache) -> None:
+    location = resolve_location("s3://lakes/one", None)
+    with pytest.raises(LakeError, match=r"^the lake s3://lakes/one on object storage needs a PostgreSQL catalog"):
+        open_lake(location)
+    assert not cache.exists()
+
+
+def test_storage_errors_become_a_short_cause() -> None:
+    forbidden = "Server returned non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code><Message>x"
+    assert storage_problem(RuntimeError(forbidden)) == "the secret key is wrong (AWS_SECRET_ACCESS_KEY)"
+    assert storage_problem(RuntimeError("<Code>NoSuchBucket</Code>")) == "the bucket does not exist"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fault, cause",
+    [
+        ("secret", "the secret key is wrong (AWS_SECRET_ACCESS_KEY)"),
+        ("bucket", "the bucket does not exist"),
+        ("endpoint", "the endpoint http://127.0.0.1:9 does not answer"),
+    ],
+)
+def test_a_bucket_that_cannot_be_reached_fails_with_one_line_and_nothing_written(
+    fault, cause, bucket, catalog_database, cache, monkeypatch
+) -> None:
+    lake = f"s3://{bucket}/lake"
+    if fault == "secret":
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-" + SECRET_KEY)
+    elif fault == "bucket":
+        lake = f"s3://{bucket}-missing/lake"
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    with pytest.raises(LakeError) as raised:
+        ingest(EXAMPLES, resolve_location(lake, catalog_database))
+    assert str(raised.value) == f"cannot reach {lake}: {cause}"
+    assert SECRET_KEY not in str(raised.value)
+    assert _catalog_tables(catalog_database) == []
+
+    command = [sys.executable, "-m", "flows.cli", "sql", "select 1", "--lake", lake, "--catalog", catalog_database]
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"PYTHONPATH": os.getcwd()})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"citelake sql: cannot reach {lake}: {cause}"]
+
+
+@pytest.mark.slow
+def test_end_to_end_on_object_storage(generated, tmp_path, bucket, catalog_database, cache) -> None:  # noqa: F811
+    source, corpus = copy_corpus(generated, tmp_path)
+    location = resolve_location(f"s3://{bucket}/lake", catalog_database)
+    run_end_to_end(source, corpus, location)
+
+    assert any(key.startswith("data/main/statements/") and key.endswith(".parquet") for key in _objects(bucket, "lake"))
+    assert not list(cache.rglob("*.parquet")), "the Parquet files live in the bucket, never in the cache"
+    ensure_index(location)
+    assert (location.path / "_search" / "CURRENT").is_file(), "the search index lives in the local cache"
+
+
+@pytest.mark.slow
+def test_no_credential_reaches_the_catalog_or_the_attach_script_and_maintenance_deletes_from_the_bucket(
+    bucket, catalog_database, cache
+) -> None:
+    location = resolve_location(f"s3://{bucket}/lake", catalog_database)
+    ingest(EXAMPLES, location)
+    ingest(EXAMPLES.parent / "api", location)  # a second run: more small files for maintenance to merge
+    statements = run_readonly_query(location, "select count(*) as n from statements").to_pylist()
+    assert statements[0]["n"] > 0
+
+    dump = subprocess.run(["pg_dump", "--data-only", catalog_database], capture_output=True, text=True, check=True)
+    assert f"s3://{bucket}/lake/data/" in dump.stdout
+    assert SECRET_KEY not in dump.stdout and os.environ["AWS_ACCESS_KEY_ID"] not in dump.stdout
+    script = attach_script(location)
+    assert "getenv('AWS_SECRET_ACCESS_KEY')" in script and SECRET_KEY not in script
+
+    # A file a failed commit left: no catalog row names it.
+    obstore.put(bucket_store(ObjectUrl(bucket, "lake/data/main/statements")), "left-by-a-failed-run.parquet", b"PAR1")
+    merging = maintain_lake(location, retention=timedelta(0), grace=timedelta(0))
+    assert merging.orphans_removed.files == 1 and merging.files_merged > 0
+    before = _objects(bucket, "lake/data")
+    deleting = maintain_lake(location, retention=timedelta(0), grace=timedelta(0))  # the merged-away files' turn
+    after = _objects(bucket, "lake/data")
+    assert deleting.files_deleted.files > 0 and len(after) == len(before) - deleting.files_deleted.files
+    assert "data/main/statements/left-by-a-failed-run.parquet" not in after
+    assert run_readonly_query(location, "select count(*) as n from statements").to_pylist() == statements
