@@ -27,6 +27,7 @@ from tasks.lake.maintenance import maintain_lake
 from tasks.lake.object_storage import ObjectUrl, bucket_store, storage_problem
 from tasks.lake.query import run_readonly_query
 from tasks.lake.session import attach_script, open_lake
+from tasks.lake.verify import verify_lake
 from tasks.search.index import ensure_index
 from tests.object_store import SECRET_KEY
 
@@ -138,3 +139,10 @@ def test_no_credential_reaches_the_catalog_or_the_attach_script_and_maintenance_
     assert deleting.files_deleted.files > 0 and len(after) == len(before) - deleting.files_deleted.files
     assert "data/main/statements/left-by-a-failed-run.parquet" not in after
     assert run_readonly_query(location, "select count(*) as n from statements").to_pylist() == statements
+
+    assert verify_lake(location, deep=True).problems == []
+    lost = next(key for key in after if "/statements/" in key)
+    obstore.delete(bucket_store(ObjectUrl(bucket, "lake/data")), lost)
+    problems = verify_lake(location).problems
+    assert [(problem.table, problem.file) for problem in problems] == [("statements", f"data/{lost}")]
+    assert problems[0].reason.startswith("missing (data file of ")

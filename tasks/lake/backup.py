@@ -65,7 +65,7 @@ def backup_lake(location: LakeLocation, destination: Path) -> BackupSummary:
     if location.catalog is not None:
         raise BackupError(
             f"{location.describe()} has a PostgreSQL catalog: back it up with pg_dump of the catalog database "
-            f"plus a copy of {location.data_path} taken after the dump"
+            f"plus a copy of {location.data_url} taken after the dump"
         )
     if not location.catalog_file.is_file():
         raise BackupError(f"no lake at {location.path}: {location.catalog_file} does not exist")

@@ -252,3 +252,16 @@ def delete_object(url: str) -> None:
         raise
     except Exception as error:
         raise OSError(f"cannot delete {url}: {storage_problem(error)}") from None
+
+
+def read_object(url: str) -> bytes:
+    """An object's whole content; FileNotFoundError when it is gone."""
+    import obstore
+
+    store, key = _store_and_key(url)
+    try:
+        return obstore.get(store, key).bytes().to_bytes()
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        raise OSError(f"cannot read {url}: {storage_problem(error)}") from None

@@ -29,6 +29,7 @@ import duckdb
 from tasks.lake.session import open_lake
 from tasks.lake.location import LAKE_ALIAS, LakeLocation
 from tasks.lake.sql import quote_identifier, read_sql
+from tasks.lake.object_storage import is_object_url, object_stat, read_object
 from tasks.lake.errors import LakeError
 
 # The database under which DuckDB shows an attached lake's own catalog tables.
@@ -75,7 +76,7 @@ class CatalogFile:
 
     table: str
     kind: str  # "data" or "delete"
-    path: Path
+    path: Path | str  # a str for a file on object storage (an s3:// URL)
     size: int
     rows: int
 
@@ -124,7 +125,8 @@ def verify_lake(location: LakeLocation, *, deep: bool = False) -> Verification:
             snapshot = latest_snapshot(con, METADATA_CATALOG)
             result.snapshot_id = snapshot
             result.tables = _table_count(con, snapshot)
-            files = catalog_files(con, METADATA_CATALOG, location.data_path, snapshot=snapshot)
+            data_path = location.data_url if location.on_object_storage else location.data_path
+            files = catalog_files(con, METADATA_CATALOG, data_path, snapshot=snapshot)
         except duckdb.Error as error:
             result.problems.append(Problem(CATALOG_TABLE, _catalog_name(location), f"cannot be read: {_first_line(error)}"))
             return result
@@ -214,37 +216,49 @@ def _table_count(con: duckdb.DuckDBPyConnection, snapshot: int) -> int:
 
 
 def catalog_files(
-    con: duckdb.DuckDBPyConnection, catalog: str, data_path: Path, *, snapshot: int | None = None
+    con: duckdb.DuckDBPyConnection, catalog: str, data_path: Path | str, *, snapshot: int | None = None
 ) -> list[CatalogFile]:
     """The files the catalog attached as ``catalog`` references: snapshot ``snapshot``'s, or every kept snapshot's (None).
 
     Relative paths are resolved under ``data_path``, the lake's data folder where
-    it is now (a moved or copied lake reads its files there).
+    it is now (a moved or copied lake reads its files there), or its ``s3://``
+    data URL, whose files' paths are then URLs (str), not local paths.
     """
     statement = read_sql("verify/catalog_files.sql").format(catalog=quote_identifier(catalog))
     rows = con.execute(statement, {"snapshot": snapshot or 0, "every_snapshot": snapshot is None}).fetchall()
+    remote = is_object_url(str(data_path))
+    join = (lambda folder, name: f"{str(folder).rstrip('/')}/{name}") if remote else (lambda folder, name: Path(folder) / name)
+    absolute = str if remote else Path
     found = []
     for table, kind, path, relative, table_path, table_relative, schema_path, schema_relative, size, records in rows:
-        folder = Path(data_path)
+        folder = data_path if remote else Path(data_path)
         if schema_path:
-            folder = folder / schema_path if schema_relative else Path(schema_path)
+            folder = join(folder, schema_path) if schema_relative else absolute(schema_path)
         if table_path:
-            folder = folder / table_path if table_relative else Path(table_path)
+            folder = join(folder, table_path) if table_relative else absolute(table_path)
         found.append(
-            CatalogFile(table=table, kind=kind, path=folder / path if relative else Path(path), size=int(size or 0), rows=int(records or 0))
+            CatalogFile(
+                table=table,
+                kind=kind,
+                path=join(folder, path) if relative else absolute(path),
+                size=int(size or 0),
+                rows=int(records or 0),
+            )
         )
     return found
 
 
 def check_file(file: CatalogFile, location: LakeLocation, *, deep: bool = False) -> tuple[Problem | None, int]:
     """The first thing wrong with one file, or None; and the rows it holds (by its footer, or as read with ``deep``)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     def problem(reason: str) -> tuple[Problem, int]:
         return Problem(file.table, shown_path(file.path, location), reason), 0
 
+    remote = isinstance(file.path, str)
     try:
-        size = file.path.stat().st_size
+        size = object_stat(file.path)[0] if remote else file.path.stat().st_size
     except FileNotFoundError:
         return problem(f"missing ({file.kind} file of {file.size:,} bytes)")
     except OSError as error:
@@ -253,7 +267,8 @@ def check_file(file: CatalogFile, location: LakeLocation, *, deep: bool = False)
         what = "truncated" if size < file.size else "longer than recorded"
         return problem(f"{what}: {size:,} bytes, the catalog records {file.size:,}")
     try:
-        parquet = pq.ParquetFile(file.path)
+        # A file on object storage is read whole (a lake's data files are tens of MB at most).
+        parquet = pq.ParquetFile(pa.BufferReader(read_object(file.path)) if remote else file.path)
     except (OSError, ValueError) as error:  # pyarrow: ArrowInvalid (a ValueError) or ArrowIOError
         return problem(f"unreadable Parquet footer: {_first_line(error)}")
     with closing(parquet):
@@ -276,8 +291,10 @@ def _batches(parquet) -> Iterator:
     yield from parquet.iter_batches(batch_size=DEEP_BATCH_ROWS, use_threads=False)
 
 
-def shown_path(path: Path, location: LakeLocation) -> str:
-    """A file's path as shown in a problem: relative to the lake folder when it lies inside it."""
+def shown_path(path: Path | str, location: LakeLocation) -> str:
+    """A file's path as shown in a problem: relative to the lake folder (or its URL) when it lies inside it."""
+    if isinstance(path, str):
+        return path.removeprefix(f"{location.url}/")
     try:
         return str(PurePosixPath(path.relative_to(location.path)))
     except ValueError:
