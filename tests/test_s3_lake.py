@@ -146,3 +146,35 @@ def test_no_credential_reaches_the_catalog_or_the_attach_script_and_maintenance_
     problems = verify_lake(location).problems
     assert [(problem.table, problem.file) for problem in problems] == [("statements", f"data/{lost}")]
     assert problems[0].reason.startswith("missing (data file of ")
+
+
+@pytest.mark.slow
+def test_two_writers_on_one_catalog_at_once_lose_nothing(bucket, catalog_database, cache, tmp_path) -> None:
+    """Two ingests (as on two machines: separate processes, separate caches) and a watchlist change, started together."""
+    lake = f"s3://{bucket}/lake"
+    ingest_script = (
+        "import sys; from tasks.lake.ingest import ingest; from tasks.lake.location import resolve_location; "
+        "ingest(sys.argv[1], resolve_location(sys.argv[2], sys.argv[3]), wait=120)"
+    )
+    started = []
+    for number, source in enumerate((EXAMPLES, EXAMPLES.parent / "api")):
+        env = os.environ | {"PYTHONPATH": os.getcwd(), "CITELAKE_CACHE": str(tmp_path / f"machine-{number}")}
+        command = [sys.executable, "-c", ingest_script, str(source), lake, catalog_database]
+        started.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True))
+    watch = [sys.executable, "-m", "flows.cli", "watch", "add", "10.1089/scd.2003.000012", "--wait", "120"]
+    started.append(
+        subprocess.Popen([*watch, "--lake", lake, "--catalog", catalog_database], env=os.environ | {"PYTHONPATH": os.getcwd()},
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    )
+    for process in started:
+        _, errors = process.communicate(timeout=300)
+        assert process.returncode == 0, errors
+
+    location = resolve_location(lake, catalog_database)
+    sources = {str(EXAMPLES): 25, str(EXAMPLES.parent / "api"): len(list((EXAMPLES.parent / "api").iterdir()))}
+    counted = run_readonly_query(
+        location, "select count(*) filter (where path like '%/examples/reports/%') as pages, count(*) as files from report_files"
+    ).to_pylist()[0]
+    assert counted == {"pages": sources[str(EXAMPLES)], "files": sum(sources.values())}
+    assert run_readonly_query(location, "select count(*) as n from runs").to_pylist() == [{"n": 2}]
+    assert run_readonly_query(location, "select doi from watchlist").to_pylist() == [{"doi": "10.1089/scd.2003.000012"}]
