@@ -272,6 +272,38 @@ def test_exit_status_follows_the_flags_fail_on_names(example_lake, tmp_path) -> 
     assert citelake("check", bib, *lake, "--contrasting-share", "2")[0] == 2
 
 
+def test_a_reference_only_the_export_retracts_is_flagged_though_the_lake_has_no_page_of_it(tmp_path) -> None:
+    from test_retraction_watch import LATER, export_text, place, record
+
+    from tasks.check.references import check_file
+    from tasks.lake.ingest import ingest
+
+    only_exported = "10.1016/j.cell.2006.07.024"
+    records = [
+        record(90001, OriginalPaperDOI=only_exported, RetractionNature="Expression of concern", RetractionDate="2/1/2020 0:00"),
+        record(90002, OriginalPaperDOI=only_exported, RetractionDate="3/14/2022 0:00"),
+        record(90003, OriginalPaperDOI="10.1016/j.cell.2010.01.001", RetractionNature="Correction"),
+    ]
+    place(tmp_path / "export", "retraction_watch.csv", export_text(records), LATER)
+    location = LakeLocation(path=tmp_path / "lake")
+    ingest(tmp_path / "export", location, workers=1)
+    refs = tmp_path / "refs.txt"
+    refs.write_text(f"{only_exported}\n10.1016/j.cell.2010.01.001\n10.1089/scd.2099.000001\n")
+
+    report = check_file(location, refs)
+    retracted, corrected, unknown = report.checks
+
+    assert (retracted.status, retracted.flags, retracted.in_lake, retracted.retracted) == (
+        "retracted", ["retracted", "notice"], False, True)  # fmt: skip
+    assert [(n["nature"], n["date"], n["source"]) for n in retracted.notices] == [
+        ("Expression of concern", "2020-02-01", "retraction_watch"), ("Retraction", "2022-03-14", "retraction_watch")
+    ]
+    assert retracted.notices[1]["reasons"] == ["Concerns/Issues About Data"]
+    assert (corrected.status, corrected.flags, corrected.in_lake) == ("notice", ["notice"], False)
+    assert (unknown.status, unknown.flags, unknown.in_lake, unknown.retracted) == ("not_in_lake", [], False, None)
+    assert "no report page or API response of it: only the Retraction Watch export's records" in render_markdown(report)
+
+
 def test_out_writes_the_report_and_says_so(example_lake, tmp_path) -> None:
     bib = str(REPO / "examples" / "refs.bib")
     lake = ["--lake", str(example_lake.path), "--fail-on", "none"]

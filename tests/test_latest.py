@@ -137,8 +137,8 @@ def test_every_sql_statement_that_orders_saves_uses_the_whole_order() -> None:
     assert {
         "lake/merge_papers.sql", "lake/merge_abstracts.sql", "lake/merge_statements.sql",
         "lake/merge_paper_metadata.sql", "views/paper_count_history.sql",
-        "views/statement_reclassifications.sql", "views/retracted_papers.sql",
-        "alerts/candidate_api_alerts.sql", "explain/trend.sql", "explain/history.sql", "explain/paper_list.sql",
+        "views/statement_reclassifications.sql", "views/latest_api_papers.sql",
+        "explain/trend.sql", "explain/history.sql", "explain/paper_list.sql",
     } <= ordering  # fmt: skip
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,64 @@ def test_a_check_names_the_papers_whose_retraction_the_sources_tell_differently(
     (finding,) = [finding for finding in summary.findings if finding.check_name == "retraction_sources_disagree"]
     assert finding.offending_rows == 2
     assert {row["doi"] for row in finding.sample} == {API_RETRACTED, WATCH_RETRACTED}
+
+
+# --- papers.retracted: both sources, in any order -----------------------------------------
+
+
+def papers_retracted(location: LakeLocation) -> dict[str, bool | None]:
+    return dict(lake_rows(location, "select doi, retracted from papers"))
+
+
+def test_papers_retracted_is_the_status_of_both_sources(example_lake: LakeLocation) -> None:
+    stored = papers_retracted(example_lake)
+    assert stored[API_RETRACTED] is True and stored[WATCH_RETRACTED] is True
+    assert stored[WATCH_CONCERN] is not True
+    # The table and the view tell the same papers.
+    assert sorted(doi for doi, flag in stored.items() if flag) == sorted(retracted(example_lake))
+
+
+def page_and_response(folder: Path, saved: datetime) -> None:
+    """The page of WATCH_RETRACTED and a /papers response of it that does not mark it retracted."""
+    (page,) = EXAMPLES.glob("reports/*/10.1016_j.ijcard.2019.000001.txt")
+    place(folder, page.name, page.read_bytes(), saved)
+    paper = {"doi": WATCH_RETRACTED, "title": "A paper", "year": 2019, "journal": "International Journal of Cardiology",
+             "retracted": False, "editorialNotices": []}  # fmt: skip
+    place(folder, "papers.json", json.dumps({"papers": {WATCH_RETRACTED: paper}}), saved)
+
+
+RETRACTS = [record(80001, OriginalPaperDOI=WATCH_RETRACTED, RetractionDate="3/14/2022 0:00")]
+REINSTATES = [*RETRACTS, record(80002, OriginalPaperDOI=WATCH_RETRACTED, RetractionNature="Reinstatement",
+                                RetractionDate="5/1/2024 0:00")]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("export_first", [False, True], ids=["page-then-export", "export-then-page"])
+def test_papers_retracted_follows_the_export_whichever_arrives_first(tmp_path: Path, export_first: bool) -> None:
+    location = LakeLocation(path=tmp_path / "lake")
+    export = tmp_path / "export"
+    if export_first:
+        place(export, "retraction_watch.csv", export_text(RETRACTS), SAVED)
+        ingest(export, location, workers=1)
+        page_and_response(tmp_path / "pages", LATER)
+        ingest(tmp_path / "pages", location, workers=1)
+    else:
+        page_and_response(tmp_path / "pages", SAVED)
+        ingest(tmp_path / "pages", location, workers=1)
+        assert papers_retracted(location)[WATCH_RETRACTED] is False  # what the response says
+        place(export, "retraction_watch.csv", export_text(RETRACTS), LATER)
+        ingest(export, location, workers=1)
+    assert papers_retracted(location)[WATCH_RETRACTED] is True
+
+    # A newer export reinstates the paper: the retraction is cleared.
+    place(export, "retraction_watch.csv", export_text(REINSTATES), LATER + timedelta(days=30))
+    ingest(export, location, workers=1)
+    assert papers_retracted(location)[WATCH_RETRACTED] is False
+    assert WATCH_RETRACTED not in retracted(location)
+
+    # A newer page of the paper rewrites its row, and keeps the status.
+    page_and_response(tmp_path / "newer", LATER + timedelta(days=60))
+    page = next((tmp_path / "newer").glob("*.txt"))
+    place(tmp_path / "newer", page.name, page.read_text(encoding="utf-8").replace("\n", "\n\n", 1), LATER + timedelta(days=60))
+    ingest(tmp_path / "newer", location, workers=1)
+    assert papers_retracted(location)[WATCH_RETRACTED] is False

@@ -10,14 +10,10 @@ with changed as not materialized (
 ),
 
 latest_responses as not materialized (
+    -- the newest saved /papers response describing the paper (the view's order, docs/tables.md)
     select doi, source_sha256, observed_at, retracted
-    from api_papers
+    from latest_api_papers
     semi join changed using (doi)
-    -- the newest: by the 2-second window of observed_at, then content (docs/tables.md)
-    qualify row_number() over (
-        partition by doi
-        order by time_bucket(interval 2 second, observed_at) desc, source_sha256 desc
-    ) = 1
 ),
 
 retracted as (

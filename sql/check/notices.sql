@@ -3,7 +3,7 @@
 -- `notices`, one select per source joined by `union all by name`, in the columns
 -- doi, source, nature, date, reasons, notice_doi and urls. Today the one source
 -- is the scite API: the notices of the newest saved /papers response describing
--- the paper (as the view retracted_papers reads them), its `status` as the
+-- the paper (the view latest_api_papers), its `status` as the
 -- nature, no reasons; and the records of the Retraction Watch export (table
 -- retractions) with source 'retraction_watch', their reasons and their date as
 -- yyyy-mm-dd.
@@ -13,13 +13,8 @@ with wanted as (
 
 latest_responses as (
     select doi, source_sha256
-    from api_papers
+    from latest_api_papers
     semi join wanted using (doi)
-    -- the newest: by the 2-second window of observed_at, then content (docs/tables.md)
-    qualify row_number() over (
-        partition by doi
-        order by time_bucket(interval 2 second, observed_at) desc, source_sha256 desc
-    ) = 1
 ),
 
 notices as (

@@ -1,8 +1,11 @@
 -- What the lake says of each reference's paper: one row per DOI of $dois (a list
--- of DOIs) that the lake holds. Its title and year; the tallies of its latest
+-- of DOIs) that the lake holds or that either source of editorial status
+-- describes (the view retraction_status: a DOI the Retraction Watch export
+-- retracts may have no page or API response in the lake; in_lake tells).
+-- Its title and year; the tallies of its latest
 -- page or API tally (papers takes them whole from the latest in the lake's order
 -- of "latest", docs/tables.md) with that save's source and time; whether it is
--- retracted (the view retracted_papers); and its contrasting share of the
+-- retracted (retraction_status, which papers.retracted stores); and its contrasting share of the
 -- classified statements (the view paper_citation_profile) with the percentage
 -- of the lake's other papers with a share whose share is lower.
 with wanted as (
@@ -18,9 +21,16 @@ shares as (
     where contrasting_share is not null
 ),
 
+status as (
+    select doi, retracted
+    from retraction_status
+    semi join wanted using (doi)
+),
+
 final as (
     select
-        papers.doi,
+        wanted.doi,
+        papers.doi is not null as in_lake,
         papers.title,
         papers.year,
         papers.cited_by,
@@ -31,17 +41,18 @@ final as (
         papers.unclassified,
         latest.source as tally_source,
         latest.observed_at as tally_observed_at,
-        retracted_papers.doi is not null as retracted,
+        coalesce(status.retracted, false) as retracted,
         shares.contrasting_share,
         round(shares.contrasting_percentile, 1) as contrasting_percentile
-    from papers
-    join wanted on wanted.doi = papers.doi
+    from wanted
+    left join papers on papers.doi = wanted.doi
+    left join status on status.doi = wanted.doi
     -- the save papers took its values from; none for a paper known only from a /papers response
     left join paper_snapshots as latest
         on latest.doi = papers.doi
        and latest.source_sha256 = papers.source_sha256
-    left join retracted_papers on retracted_papers.doi = papers.doi
     left join shares on shares.doi = papers.doi
+    where papers.doi is not null or status.doi is not null
 )
 
 select * from final

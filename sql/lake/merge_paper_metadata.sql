@@ -1,12 +1,13 @@
--- papers' bibliographic columns (journal, publisher, issns, type, authors,
--- retracted) from the newest stored API response that described the paper (by
+-- papers' bibliographic columns (journal, publisher, issns, type, authors)
+-- from the newest stored API response that described the paper (by
 -- the 2-second window of observed_at, then the larger source_sha256, as
 -- docs/tables.md orders saves). A title or year the paper lacks is
 -- taken from there, or, when its latest snapshot is an API tally (which names no
 -- title), from its latest snapshot that had one (in the order of "latest",
 -- tasks/reading/split.py). A paper known only from such a
 -- response gets a row of its own (no counts, no statements shown) until a page or
--- a tally is stored. Runs after merge_papers.sql and insert_api_papers.sql,
+-- a tally is stored. Its retracted, both sources combined, is
+-- merge_papers_retracted.sql's. Runs after merge_papers.sql and insert_api_papers.sql,
 -- for every paper the run touched that the lake knows from a saved API
 -- response (a /papers response or a tally): for any other paper every value
 -- below is its stored one, so it is left out (at a million pages of a lake of
@@ -73,7 +74,6 @@ using (
             stored.issns as stored_issns,
             stored.type as stored_type,
             stored.authors as stored_authors,
-            stored.retracted as stored_retracted,
             coalesce(stored.title, latest.title, titled.title) as title,
             coalesce(stored.year, latest.year, titled.year) as year,
             latest.journal,
@@ -81,7 +81,6 @@ using (
             latest.issns,
             latest.type,
             latest.authors,
-            latest.retracted,
             latest.observed_at,
             latest.source_sha256
         from touched
@@ -94,7 +93,7 @@ using (
     final as (
         select * exclude (
             stored_exists, stored_title, stored_year, stored_journal, stored_publisher,
-            stored_issns, stored_type, stored_authors, stored_retracted
+            stored_issns, stored_type, stored_authors
         )
         from candidates
         where not stored_exists
@@ -105,7 +104,6 @@ using (
            or stored_issns is distinct from issns
            or stored_type is distinct from type
            or stored_authors is distinct from authors
-           or stored_retracted is distinct from retracted
     )
 
     select * from final
@@ -118,12 +116,11 @@ when matched then update set
     publisher = source.publisher,
     issns = source.issns,
     type = source.type,
-    authors = source.authors,
-    retracted = source.retracted
+    authors = source.authors
 when not matched then insert (
     doi, title, year, statements_shown, first_seen, last_seen, source_sha256,
-    journal, publisher, issns, type, authors, retracted
+    journal, publisher, issns, type, authors
 ) values (
     source.doi, source.title, source.year, 0, source.observed_at, source.observed_at, source.source_sha256,
-    source.journal, source.publisher, source.issns, source.type, source.authors, source.retracted
+    source.journal, source.publisher, source.issns, source.type, source.authors
 )

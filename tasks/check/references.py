@@ -5,7 +5,8 @@ readers ``citelake watch import`` uses (``tasks.reading.doi_files``), one
 :class:`Reference` per entry in the file's order. :func:`check_references`
 asks the lake about their DOIs with the three queries of ``sql/check`` (each
 once for the whole list) and gives one :class:`ReferenceCheck` per reference.
-A reference is flagged ``retracted`` (the view ``retracted_papers``),
+A reference is flagged ``retracted`` (the view ``retraction_status``: either source,
+even for a DOI the lake knows from the Retraction Watch export alone),
 ``notice`` (an editorial notice of any source, ``sql/check/notices.sql``) or
 ``contrasting`` (at least ``contrasting_share`` of its classified statements
 contrast it). The rendering is ``tasks.check.report``. Nothing here imports
@@ -248,7 +249,7 @@ def _checked(
         doi=reference.doi,
         status="ok",
         flags=[],
-        in_lake=paper is not None,
+        in_lake=paper is not None and paper["in_lake"],
         retracted=None,
         title=reference.title,
         year=None,
@@ -257,10 +258,18 @@ def _checked(
     if reference.doi is None:
         check.status = reference.status or "no_doi"
         return check
-    if paper is None:
-        check.status = "not_in_lake"
+    # The Retraction Watch export's records of a paper the lake has no page or API response of still count.
+    check.notices = [
+        {"nature": row["nature"], "date": row["date"], "source": row["source"], "reasons": row["reasons"],
+         "notice_doi": row["notice_doi"]}
+        for row in notices
+    ]
+    if paper is not None:
+        check.retracted = bool(paper["retracted"])
+    if not check.in_lake:
+        check.flags = _flags(check, contrasting_share)
+        check.status = check.flags[0] if check.flags else "not_in_lake"
         return check
-    check.retracted = bool(paper["retracted"])
     check.title = paper["title"] or reference.title
     check.year = paper["year"]
     for name in ("cited_by", "statement_count", "supporting", "mentioning", "contrasting", "unclassified",
@@ -268,11 +277,6 @@ def _checked(
         setattr(check, name, paper[name])
     observed_at: datetime | None = paper["tally_observed_at"]
     check.tally_date = observed_at.astimezone(UTC).date() if observed_at is not None else None
-    check.notices = [
-        {"nature": row["nature"], "date": row["date"], "source": row["source"], "reasons": row["reasons"],
-         "notice_doi": row["notice_doi"]}
-        for row in notices
-    ]
     check.contrasting_statements = [
         {"text": row["text"], "section": row["section"], "citing_year": row["citing_year"],
          "citing_doi": row["citing_doi"], "confidence": row["confidence"], "first_seen": row["first_seen"],

@@ -161,6 +161,8 @@ def fact_sentences(check: ReferenceCheck, contrasting_share: float) -> list[str]
         sentences.append(_notice_sentence(notice))
     if check.statement_count is not None or check.cited_by is not None:
         sentences.append(_tally_sentence(check))
+    elif not check.in_lake:
+        sentences.append("The lake holds no report page or API response of it: only the Retraction Watch export's records.")
     else:
         sentences.append("No tallies: the lake knows it from a /papers response only.")
     if check.contrasting_share is not None:

@@ -6,6 +6,7 @@ the lake has tables and is not newer than this code (:func:`check_readable`).
 
 from __future__ import annotations
 
+import graphlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -89,15 +90,22 @@ def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]
 def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     """Re-create, in one transaction, exactly the views whose ``sql/views`` file changed."""
     recorded = dict(con.execute(read_sql("lake/view_hashes.sql")).fetchall())
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in sorted((SQL_DIR / "views").glob("*.sql"))}
     changed = []
-    for path in sorted((SQL_DIR / "views").glob("*.sql")):
-        text = path.read_text(encoding="utf-8")
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if recorded.get(path.stem) != digest:
-            changed.append((path.stem, text, digest))
+    for view_name in _dependency_order(texts):
+        digest = hashlib.sha256(texts[view_name].encode()).hexdigest()
+        if recorded.get(view_name) != digest:
+            changed.append((view_name, texts[view_name], digest))
     if not changed:
         return
     with transaction(con):
         for view_name, text, digest in changed:
             con.execute(text)
             con.execute(read_sql("lake/record_view.sql"), {"view_name": view_name, "sha256": digest})
+
+
+def _dependency_order(texts: dict[str, str]) -> list[str]:
+    """The views' names, each after the views its text names: a view is bound when created, so what it reads must exist."""
+    code = {name: re.sub(r"--[^\n]*", "", text) for name, text in texts.items()}  # comments may name any view
+    reads = {name: {other for other in texts if other != name and re.search(rf"\b{other}\b", code[name])} for name in texts}
+    return list(graphlib.TopologicalSorter(reads).static_order())

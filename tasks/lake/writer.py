@@ -76,6 +76,8 @@ FINISH_STATEMENTS: tuple[str, ...] = (
     "lake/merge_paper_metadata.sql",
     # The Retraction Watch export's records (tasks/reading/retraction_watch.py), merged on record_id.
     "lake/merge_retractions.sql",
+    # papers.retracted, both sources combined: after every merge that writes papers or the sources.
+    "lake/merge_papers_retracted.sql",
 )
 
 
@@ -100,6 +102,7 @@ REPORT_FILES_STATEMENTS: tuple[str, ...] = (
 FINISH_GUARDS: dict[str, str] = {
     "lake/merge_paper_metadata.sql": "lake/holds_api_rows.sql",
     "lake/merge_retractions.sql": "lake/run_holds_retractions.sql",
+    "lake/merge_papers_retracted.sql": "lake/holds_retraction_sources.sql",
 }
 
 
