@@ -42,6 +42,7 @@ from tasks.lake.lock import notice
 from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
 from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import ParserProcesses, run_in_parser_process
+from tasks.reading.shipping import fetch_batch, parse_and_ship, remove_shipped, ship_plan_batch, shipping_url
 from tasks.reading.staging import StagedBatch, parse_and_stage
 
 # Delays between the attempts of a task that touches files or the lake: a
@@ -104,6 +105,27 @@ def commit_run(run: IngestRun, totals: PlanTotals, parked: ParkedPlan, staged: I
     return commit_staged(run, totals, parked, staged, announce)
 
 
+@task(**OUTSIDE)
+def parse_shipped_batch(plan_url: str, batch_number: int, url: str) -> StagedBatch:
+    """:func:`parse_batch` for a worker that shares only the lake's bucket with the run: the batch travels through it."""
+    return parse_and_ship(plan_url, batch_number, url)
+
+
+def _ships_through_bucket(location: LakeLocation) -> bool:
+    """Whether the parse tasks may run on other machines, which see nothing of this one but the lake's bucket.
+
+    Threads and processes of this machine read the run's local staging folder; a
+    Dask cluster's workers may be anywhere. A local lake has no bucket: its
+    workers must see its folder, as before.
+    """
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    context = FlowRunContext.get()
+    runner = context.task_runner if context is not None else None
+    return location.on_object_storage and not isinstance(runner, ThreadPoolTaskRunner | ProcessPoolTaskRunner | None)
+
+
 class FlowSteps(IngestSteps):
     """The steps of ``tasks.lake.ingest.run_ingest`` as the ingest flow runs them: Prefect tasks, with the UI's progress."""
 
@@ -128,15 +150,27 @@ class FlowSteps(IngestSteps):
     def parse(self, run: IngestRun, parked: ParkedPlan, staging: Path, processes: ParserProcesses) -> Iterator[StagedBatch]:
         # Submitted here, in the flow's context: submitted from inside the commit task (which
         # consumes the results), they would be its children and carry its context to Dask.
+        if _ships_through_bucket(run.location):
+            url = shipping_url(run.location, run.run_id)
+            futures = [
+                parse_shipped_batch.submit(ship_plan_batch(parked, number, url), number, url) for number in range(len(parked))
+            ]
+            return self._in_order(futures, staging, shipped=url)
         futures = [parse_batch.submit(parked.path, number, staging) for number in range(len(parked))]
-        return self._in_order(futures)
+        return self._in_order(futures, staging)
 
-    def _in_order(self, futures: list[PrefectFuture[StagedBatch]]) -> Iterator[StagedBatch]:
-        for future in futures:
-            staged = future.result()
-            if self._progress is not None:
-                self._progress.batch_done(staged)
-            yield staged
+    def _in_order(
+        self, futures: list[PrefectFuture[StagedBatch]], staging: Path, shipped: str | None = None
+    ) -> Iterator[StagedBatch]:
+        try:
+            for future in futures:
+                staged = fetch_batch(future.result(), staging)
+                if self._progress is not None:
+                    self._progress.batch_done(staged)
+                yield staged
+        finally:
+            if shipped is not None:
+                remove_shipped(shipped)
 
     def commit(self, run: IngestRun, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch]) -> IngestSummary:
         # The task is called, not submitted: it merges in this thread as the parse tasks finish.

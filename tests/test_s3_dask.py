@@ -1,0 +1,114 @@
+"""Many machines that share nothing but a bucket and a PostgreSQL catalog: the ingest flow on a Dask cluster.
+
+A real scheduler and two workers, started as processes of their own in empty
+folders of their own, parse a run into a lake on SeaweedFS: the run's plan
+slices and staged batches travel through the lake's bucket (``tasks.reading.shipping``),
+and the lake ends the same as the default runner's on local disk.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import obstore
+import pytest
+
+from flows.ingest import ingest_flow, task_runner
+from tasks.corpus.generate import write_corpus
+from tasks.lake import tables
+from tasks.lake.location import LakeLocation, resolve_location
+from tasks.lake.object_storage import ObjectUrl, bucket_store
+from tasks.lake.query import USER_TABLES
+from tasks.lake.session import open_lake
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow, pytest.mark.timeout(300)]
+
+# Columns that name the run that wrote a row, or where the lake keeps its files, not what the row holds.
+RUN_COLUMNS = {"report_files": "run_id"}
+
+
+def lake_content(location: LakeLocation) -> dict[str, list[tuple]]:
+    con = open_lake(location, read_only=True)
+    try:
+        return {
+            table: con.execute(
+                f"select * exclude ({RUN_COLUMNS[table]}) from {table} order by all"
+                if table in RUN_COLUMNS
+                else f"select * from {table} order by all"
+            ).fetchall()
+            for table in USER_TABLES
+            if table not in ("runs", "check_findings")
+        }
+    finally:
+        con.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _dask(tmp_path: Path, environment: dict[str, str]):
+    """A Dask scheduler and two single-threaded workers, each a process in an empty folder of its own."""
+    dask = str(Path(sys.executable).parent / "dask")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    processes = []
+    for name, command in [
+        ("scheduler", [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]),
+        *[
+            (f"worker-{number}", [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--local-directory", "."])
+            for number in (1, 2)
+        ],
+    ]:
+        folder = tmp_path / name
+        folder.mkdir()
+        log = (tmp_path / f"{name}.log").open("wb")
+        processes.append(subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT))
+        if name == "scheduler":
+            deadline = time.monotonic() + 60
+            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+                assert time.monotonic() < deadline, (tmp_path / "scheduler.log").read_text()
+                time.sleep(0.2)
+    return address, processes
+
+
+def test_a_dask_cluster_that_shares_only_the_bucket_gives_the_lake_the_default_runner_gives(
+    bucket, catalog_database, tmp_path, monkeypatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    monkeypatch.setenv("CITELAKE_CACHE", str(tmp_path / "client-cache"))
+    source = tmp_path / "source"
+    write_corpus(source, 120, seed=5)
+    local = LakeLocation(path=tmp_path / "local")
+    ingest_flow(source=str(source), lake=str(local.path), batch_size=30)
+
+    # The workers get the credentials and the Prefect API, nothing of this process's folders.
+    environment = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "CITELAKE_CACHE": str(tmp_path / "worker-cache")}
+    address, processes = _dask(tmp_path, environment)
+    try:
+        lake = f"s3://{bucket}/lake"
+        on_dask = ingest_flow.with_options(task_runner=task_runner("dask", dask_address=address))
+        summary = on_dask(source=str(source), lake=lake, catalog=catalog_database, batch_size=30)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+    assert summary.files["new"] > 0
+    logs = "".join((tmp_path / f"worker-{number}.log").read_text() for number in (1, 2))
+    assert logs.count("Task run 'parse_shipped_batch") > 0 and "Task run 'parse_batch" not in logs
+    content = lake_content(resolve_location(lake, catalog_database))
+    assert all(content[table] for table in tables.PAGE_FRAMES)
+    assert content == lake_content(local)
+    shipped = [item["path"] for batch in obstore.list(bucket_store(ObjectUrl(bucket, "lake/_staging"))) for item in batch]
+    assert shipped == [], "the run removes what it shipped through the bucket"
+    assert not list((tmp_path / "client-cache").rglob("batch-*")), "no staged batch is left in the client's cache"
