@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from test_ingest import copy_corpus, generated, run_end_to_end  # noqa: F401 - `generated` is a fixture
 
-from tasks.lake.errors import LakeError
+from tasks.lake.errors import IngestError, LakeError
 from tasks.lake.ingest import ingest
 from tasks.lake.location import resolve_location
 from tasks.lake.maintenance import maintain_lake
@@ -178,3 +178,48 @@ def test_two_writers_on_one_catalog_at_once_lose_nothing(bucket, catalog_databas
     assert counted == {"pages": sources[str(EXAMPLES)], "files": sum(sources.values())}
     assert run_readonly_query(location, "select count(*) as n from runs").to_pylist() == [{"n": 2}]
     assert run_readonly_query(location, "select doi from watchlist").to_pylist() == [{"doi": "10.1089/scd.2003.000012"}]
+
+
+@pytest.mark.slow
+def test_storage_that_goes_away_mid_run_leaves_the_previous_snapshot_and_the_next_run_commits_all(
+    catalog_database, cache, tmp_path, monkeypatch
+) -> None:
+    from tasks.corpus.generate import write_corpus
+    from tests.object_store import start_seaweedfs
+
+    store = start_seaweedfs(tmp_path / "seaweedfs")  # a server of its own: this test stops it
+    for name, value in store.environment().items():
+        monkeypatch.setenv(name, value)
+    bucket = store.new_bucket()
+    location = resolve_location(f"s3://{bucket}/lake", catalog_database)
+    ingest(EXAMPLES, location)
+    before = run_readonly_query(location, "select count(*) as n from report_files").to_pylist()
+
+    source = tmp_path / "source"
+    write_corpus(source, 120, seed=3)
+
+    def stop_after_the_first_batch(progress) -> None:
+        if progress.stage == "merged" and store.process.poll() is None:
+            store.stop()
+
+    try:
+        with pytest.raises(IngestError, match=r"the run could not be written: .*; nothing was written$") as raised:
+            ingest(source, location, batch_size=30, workers=0, progress=stop_after_the_first_batch)
+        assert len(str(raised.value).strip().splitlines()) == 1, str(raised.value)
+        assert SECRET_KEY not in str(raised.value)
+    finally:
+        store.stop()
+
+    store = start_seaweedfs(tmp_path / "seaweedfs")  # the same data, back on new ports
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", store.endpoint)
+        assert run_readonly_query(location, "select count(*) as n from report_files").to_pylist() == before
+        summary = ingest(source, location, batch_size=30)
+        assert summary.files["seen"] == 120 and summary.files["unchanged"] == 0
+        counted = run_readonly_query(location, "select count(*) as n from report_files").to_pylist()
+        assert counted == [{"n": before[0]["n"] + 120}]
+        assert verify_lake(location).problems == []
+        maintain_lake(location, grace=timedelta(0))
+        assert verify_lake(location, deep=True).problems == []
+    finally:
+        store.stop()
