@@ -25,12 +25,15 @@ from tasks.lake.plan import plan_run
 from tasks.lake.session import open_lake
 from tasks.lake.tables import EXPORTED_TABLES
 from tasks.lake.writer import LakeWriter
+from tasks.reading.batch import parse_and_split
 from tasks.reading.frames import FILE_STATES, empty_frames
+from tasks.reading.objects import ObjectReadError
 from tasks.reading.record import DiscoveredFile
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
+WRONG_SECRET = "not-the-secret-4b1c"
 
 # Columns that name where a file was (its path, a run) rather than what it held.
 WHERE_COLUMNS = {"path", "source_path", "etag", "run_id"}
@@ -90,6 +93,15 @@ def test_the_plan_reads_an_object_whose_etag_changed_and_only_that(lake: duckdb.
 
     assert (plan.files_seen, plan.unchanged) == (2, 1)
     assert plan.to_read.select("path", "etag", "previous_sha256").rows() == [("s3://b/saved-again.txt", '"e3"', "b" * 64)]
+
+
+def test_a_bucket_that_stops_answering_fails_the_batch_in_one_line_naming_the_object(monkeypatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", WRONG_SECRET)
+    with pytest.raises(ObjectReadError) as failed:
+        parse_and_split([DiscoveredFile("s3://reports/set/a.txt", 10, T0, '"e"')])
+    assert str(failed.value) == "s3://reports/set/a.txt: http://127.0.0.1:9 does not answer"  # retried by the flow, then the run fails
 
 
 # --- end to end, on the session's SeaweedFS ------------------------------------------------------------
@@ -167,8 +179,11 @@ def test_a_bucket_and_a_folder_of_the_same_pages_give_the_same_lake_and_a_rerun_
     third = ingest(f"s3://{bucket}/reports/set", from_bucket, workers=1)
     assert (third.files["unchanged"], third.files["changed"]) == (files - 1, 1)
 
-
-WRONG_SECRET = "not-the-secret-4b1c"
+    # Listed, then deleted before its batch read it: rejected as a vanished file is, and so tried again next run.
+    vanished = parse_and_split([DiscoveredFile(url.joined("reports/deleted.txt"), 10, T0, '"e"')]).outcomes
+    assert vanished.select("status", "reason", "etag").rows() == [
+        ("rejected", "cannot read the file: no such object (deleted since it was listed?)", '"e"')
+    ]
 
 
 def citelake(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
