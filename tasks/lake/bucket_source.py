@@ -47,28 +47,30 @@ _STATUS = re.compile(r"status code: (\d{3})")
 
 
 def object_fault(error: BaseException, endpoint: str | None = None) -> tuple[str, bool]:
-    """What went wrong with a request to the bucket, in a few words, and whether the server answered it.
+    """What went wrong with a request to the bucket, in a few words, and whether it is the server's verdict on the request.
 
-    The server's answer (an S3 error code) says what it refused: a missing
-    bucket or object, refused credentials. No answer at all (a refused
-    connection, a timeout) names the endpoint. The words never carry a
-    credential: obstore's messages hold the request's URL, never its signature.
+    A verdict (an answer of HTTP 4xx: a missing bucket or object, refused
+    credentials) would be given again; a server error (5xx) or no answer at all
+    (a refused connection, a timeout: the endpoint is named) may pass. The
+    words never carry a credential: obstore's messages hold the request's URL,
+    never its signature.
     """
     text = str(error)
     code = _CODE.search(text)
+    status = _STATUS.search(text)
+    verdict = status is None or int(status[1]) < 500
     if isinstance(error, FileNotFoundError) or (code and code[1] == "NoSuchKey"):
         return "no such object (deleted since it was listed?)", True
     if code is not None:
         name = code[1]
         if name == "NoSuchBucket":
-            return "no such bucket", True
+            return "no such bucket", verdict
         if name in _REFUSED_CODES:
-            return f"access refused ({name}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", True
+            return f"access refused ({name}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", verdict
         message = _MESSAGE.search(text)
-        return f"{name}" + (f": {message[1]}" if message else ""), True
-    status = _STATUS.search(text)
+        return name + (f": {message[1]}" if message else ""), verdict
     if status is not None:
-        return f"the server answered HTTP {status[1]}", True
+        return f"the server answered HTTP {status[1]}", verdict
     where = endpoint or "the S3 endpoint"
     if "error sending request" in text or "timed out" in text.lower() or "connect" in text.lower():
         return f"{where} does not answer", False

@@ -90,9 +90,9 @@ async def _fetch(store: Any, key: str, target: str, path: str, endpoint: str | N
                 sink.write(chunk)
     except FileNotFoundError:  # obstore's NotFound
         return Rejection(f"{READ_FAILURE}: no such object (deleted since it was listed?)")
-    except Exception as error:  # the server refused this object, or did not answer
-        cause, answered = object_fault(error, endpoint)
-        if answered and "HTTP 5" not in cause:
+    except Exception as error:  # the server refused this object, or failed, or did not answer
+        cause, verdict = object_fault(error, endpoint)
+        if verdict:
             return Rejection(f"{READ_FAILURE}: {cause}")
         raise ObjectReadError(f"{path}: {cause}") from None
     return os.fsencode(target)
