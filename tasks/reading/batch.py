@@ -121,15 +121,13 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool, fetched:
     # The Retraction Watch export (a CSV, by its header) is read by polars, streamed from disk.
     exports: list[pl.DataFrame] = []
     # Where each file is read: its own path, or the fetched copy of an object of a bucket.
-    local: dict[str, bytes] = {}
+    local = {path: where for path, where in fetched.items() if isinstance(where, bytes)}
     for index, file in enumerate(files):
         where = fetched.get(file.path) or path_bytes(file.path)
         if isinstance(where, Rejection):  # an object that could not be fetched
             sha256s.append(None)
             reasons.append(where.reason)
             continue
-        if fetched:
-            local[file.path] = where
         if is_csv_name(file.path) and is_retraction_watch_file(where):
             export = read_export_file(file, where)
             sha256s.append(export.sha256)

@@ -53,7 +53,7 @@ def fetched_objects(files: Sequence[DiscoveredFile]) -> Iterator[dict[str, bytes
 
 def _suffix(path: str) -> str:
     """The object's name's last two suffixes, lower-cased (``.txt.gz``): what the readers go by (``.gz``, ``.csv``)."""
-    return "".join(PurePosixPath(path.rsplit("/", 1)[-1]).suffixes[-2:]).lower()[:32]
+    return "".join(PurePosixPath(path.rsplit("/", 1)[-1]).suffixes[-2:]).lower()[-32:]
 
 
 async def _fetch_all(targets: dict[str, str]) -> dict[str, bytes | Rejection]:
