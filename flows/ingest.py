@@ -1,4 +1,4 @@
-"""The ingest flow: report files in a folder → one new snapshot of the lake.
+"""The ingest flow: report files in a folder (or under a bucket's prefix, ``s3://BUCKET/PREFIX/``) → one new snapshot of the lake.
 
 Its DAG, in the order of the one orchestration ``tasks.lake.ingest.run_ingest``
 with the Prefect tasks of ``flows.ingest_tasks.FlowSteps``:
@@ -19,7 +19,9 @@ parser process and waits for it, and threads start at once, where Prefect's
 process pool costs seconds per worker and about a second per batch on this
 machine. ``--runner processes`` gives each batch a core for
 very large runs; ``--runner dask`` spreads the batches over a Dask
-cluster instead (its workers must see the source folder and the lake folder).
+cluster instead (its workers must see the source folder and the lake folder; a bucket
+source needs the ``AWS_*`` variables there instead of the folder: each worker fetches its
+batch's objects itself, ``tasks.reading.objects``).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def ingest_flow(
     lock_wait: timedelta = timedelta(0),
     parser_processes: int | None = None,
 ) -> IngestSummary:
-    """Bring the report files under ``source`` into the lake as one snapshot, and report on it in the UI.
+    """Bring the report files under ``source`` (a folder, or ``s3://BUCKET/PREFIX/``) into the lake as one snapshot, and report on it in the UI.
 
     ``lake`` and ``catalog`` are as for ``citelake ingest`` (default: ``CITELAKE_LAKE``,
     ``CITELAKE_CATALOG``, ``./lake``); ``batch_size`` files make one parse task;

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import typer
 
@@ -13,9 +12,11 @@ from tasks.lake.tables import DEFAULT_BATCH_SIZE
 
 
 def ingest(
-    source: Path = typer.Argument(
+    # Text, not a Path: a Path folds s3://BUCKET/PREFIX into the local name s3:/BUCKET/PREFIX.
+    source: str = typer.Argument(
         ...,
-        help="Folder of report pages (*.txt[.gz]), saved scite API responses (*.json[.gz]) and Retraction Watch exports (*.csv[.gz]), searched recursively.",
+        help="Folder of report pages (*.txt[.gz]), saved scite API responses (*.json[.gz]) and Retraction Watch exports (*.csv[.gz]), searched recursively; "
+        "or s3://BUCKET/PREFIX/ for the same files in a bucket (credentials and endpoint from the AWS_* variables).",
         readable=False,  # the source is checked with the lake, in one line (tasks.lake.preflight)
     ),
     lake: LakeOption = None,

@@ -14,4 +14,5 @@ when matched then update set
     status = source.status,
     reason = source.reason,
     warnings = source.warnings,
+    etag = source.etag,
     run_id = $run_id

@@ -11,7 +11,7 @@
 -- a plain insert.
 create or replace temp table run_report_file_changes as
 with incoming as (
-    select path, size, mtime, sha256, status, reason, warnings
+    select path, size, mtime, sha256, status, reason, warnings, etag
     from run_report_files
     anti join (
         select path, max(batch) as latest
@@ -23,7 +23,7 @@ with incoming as (
 ),
 
 stored as (
-    select path, size, mtime, sha256, status, reason, warnings
+    select path, size, mtime, sha256, status, reason, warnings, etag
     from report_files
     semi join incoming using (path)
 )

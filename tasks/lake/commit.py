@@ -19,6 +19,7 @@ import polars as pl
 
 from tasks.lake.errors import IngestCollision, IngestError, first_line
 from tasks.lake.location import LakeLocation, catalog_holders
+from tasks.lake.object_storage import ObjectUrl, is_object_url
 from tasks.lake.plan import FILE_OUTCOMES, PlanTotals, RunPlan, classify_outcomes, pages_to_store
 from tasks.lake.summary import IngestProgress, IngestSummary, ProgressCallback
 from tasks.lake.writer import LakeWriter
@@ -62,7 +63,8 @@ def commit_batches(
     def step(stage: str) -> IngestProgress:
         return IngestProgress(stage, files_done, totals.files_to_read, bytes_done, totals.bytes_to_read)
 
-    source_folder = path_text(str(Path(source).expanduser().resolve()))
+    # A bucket's source is its URL (a Path would fold s3:// into a local folder's name).
+    source_folder = str(ObjectUrl.parse(source)) if is_object_url(source) else path_text(str(Path(source).expanduser().resolve()))
     with commit_conflicts_reported(location), LakeWriter(con, run_id=run_id, source=source_folder) as writer:
         for previous, result in batches:
             classified = store_batch(con, writer, result, previous)

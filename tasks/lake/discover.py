@@ -19,14 +19,18 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
+from tasks.lake.object_storage import is_object_url
 from tasks.lake.preflight import readable_source
 from tasks.reading.frames import UTC_TIME
 from tasks.reading.record import DiscoveredFile, path_text
 from tasks.reading.retraction_watch import is_csv_name, is_retraction_watch_file
+
+if TYPE_CHECKING:
+    from tasks.lake.bucket_source import BucketDiscovery
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -40,7 +44,8 @@ REPORT_SUFFIXES = (".txt", ".txt.gz", ".json", ".json.gz", ".csv", ".csv.gz")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-_DISCOVERED_SCHEMA = pl.Schema({"path": pl.Utf8, "size": pl.Int64, "mtime": UTC_TIME})
+# etag: of an object in a bucket (tasks.lake.bucket_source); null for a local file.
+DISCOVERED_SCHEMA = pl.Schema({"path": pl.Utf8, "size": pl.Int64, "mtime": UTC_TIME, "etag": pl.Utf8})
 
 
 _DISCOVERY_CHUNK = 100_000  # files turned into one polars frame at a time while planning
@@ -58,7 +63,7 @@ def _is_source_file(name: str, path: str) -> bool:
     return is_report_name(name) and (not is_csv_name(name) or is_retraction_watch_file(path))
 
 
-def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | None = None) -> Discovery:
+def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | None = None) -> Discovery | BucketDiscovery:
     """Every report file under ``root``, recursively, in sorted order (names sorted per folder).
 
     Paths are absolute (see the module docstring). A symlink is followed only when
@@ -69,7 +74,14 @@ def discover_reports(root: Path | str, skipped_folders: list[tuple[str, str]] | 
     is missing, not a folder or unreadable (:func:`tasks.lake.preflight.readable_source`). The walk itself happens as the
     result is iterated (``DiscoveredFile`` by file) or turned into columns
     (:meth:`Discovery.frame`, what the plan uses).
+
+    ``root`` an ``s3://BUCKET/PREFIX`` URL: the report objects under that prefix
+    (:class:`tasks.lake.bucket_source.BucketDiscovery`), once the bucket has answered.
     """
+    if is_object_url(root):
+        from tasks.lake.bucket_source import BucketDiscovery, check_bucket_source
+
+        return BucketDiscovery(check_bucket_source(str(root)))
     real_root = readable_source(Path(root))
     return Discovery(str(real_root), [] if skipped_folders is None else skipped_folders)
 
@@ -98,14 +110,14 @@ class Discovery:
         found = _walk(self._root, self._skipped)
         if beyond is not None and then is not None:
             found = _calling_once_beyond(found, beyond, then)
-        chunks = [pl.DataFrame(schema=_DISCOVERED_SCHEMA)]
+        chunks = [pl.DataFrame(schema=DISCOVERED_SCHEMA)]
         while chunk := list(islice(found, _DISCOVERY_CHUNK)):
             paths, sizes, mtimes = zip(*chunk, strict=True)
             chunks.append(
                 pl.DataFrame(
                     {"path": paths, "size": sizes, "mtime": mtimes},
                     schema={"path": pl.Utf8, "size": pl.Int64, "mtime": pl.Int64},
-                ).with_columns((pl.col("mtime") // 1000).cast(UTC_TIME))
+                ).with_columns((pl.col("mtime") // 1000).cast(UTC_TIME), etag=pl.lit(None, pl.Utf8))
             )
         return pl.concat(chunks)
 
@@ -291,7 +303,7 @@ def _utc_mtime(mtime_ns: int) -> datetime:
 
 def discovered_frame(discovered: Iterable[DiscoveredFile]) -> pl.DataFrame:
     iterator = iter(discovered)
-    chunks = [pl.DataFrame(schema=_DISCOVERED_SCHEMA)]
+    chunks = [pl.DataFrame(schema=DISCOVERED_SCHEMA)]
     while chunk := list(islice(iterator, _DISCOVERY_CHUNK)):
         chunks.append(
             pl.DataFrame(
@@ -299,8 +311,9 @@ def discovered_frame(discovered: Iterable[DiscoveredFile]) -> pl.DataFrame:
                     "path": [file.path for file in chunk],
                     "size": [file.size for file in chunk],
                     "mtime": [file.mtime for file in chunk],
+                    "etag": [file.etag for file in chunk],
                 },
-                schema=_DISCOVERED_SCHEMA,
+                schema=DISCOVERED_SCHEMA,
             )
         )
     return pl.concat(chunks)

@@ -39,7 +39,7 @@ FRESH_CONNECTION_AFTER_PLAN = 100_000
 
 
 def plan_files(source: Path | str, location: LakeLocation, batch_size: int | None = None) -> RunPlan:
-    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use).
+    """Discover the report files under ``source`` (a folder, or ``s3://BUCKET/PREFIX/``) and decide which must be read (creates the lake on first use).
 
     With ``batch_size``, the current block's parser processes are started
     (without waiting) as soon as discovery is sure of more than one batch to read.

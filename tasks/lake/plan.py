@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from tasks.lake.bucket_source import BucketDiscovery
 from tasks.lake.discover import Discovery, discovered_frame
 from tasks.lake.sql import read_sql, registered
 from tasks.reading.frames import UTC_TIME, Frames
@@ -32,7 +33,7 @@ class RunPlan:
     """What a run will read.
 
     ``to_read`` holds the files to read, in discovery order: ``path``, ``size``,
-    ``mtime`` and the path's recorded state (``previous_sha256``,
+    ``mtime``, ``etag`` (of an object in a bucket) and the path's recorded state (``previous_sha256``,
     ``previous_status``; null for a path never seen). ``files_seen`` counts every
     discovered file, ``unchanged`` those skipped because size and mtime are as recorded;
     ``skipped_folders`` the ``(folder, reason)`` of the folders discovery could not read.
@@ -63,8 +64,10 @@ class RunPlan:
 
 
 def _files_of(frame: pl.DataFrame) -> Iterator[DiscoveredFile]:
-    for path, size, mtime in frame.select("path", "size", "mtime").iter_rows():
-        yield DiscoveredFile(path=path, size=size, mtime=mtime)
+    # A plan's frame has an etag column (null for local files); one made by hand may not.
+    columns = ("path", "size", "mtime", "etag") if "etag" in frame.columns else ("path", "size", "mtime")
+    for row in frame.select(columns).iter_rows():
+        yield DiscoveredFile(*row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +148,8 @@ def plan_run(
 ) -> RunPlan:
     """Set the discovered files against the lake's manifest: which must be read, which are unchanged.
 
-    A path whose size and mtime equal the recorded ones is unchanged and is not
-    read at all, unless its last read failed (a reason starting with
+    A path whose size, mtime and etag (an object's; null for a local file) equal the
+    recorded ones is unchanged and is not read at all, unless its last read failed (a reason starting with
     ``tasks.reading.page_text.READ_FAILURE``): such a path is read again by every run until it
     is read. The discovered files are held as columns, not as a million Python
     objects, and set against the manifest in one join in DuckDB
@@ -159,7 +162,7 @@ def plan_run(
     manifest holds), to start the parser processes while the plan goes on.
     """
     recorded = con.execute(read_sql("lake/recorded_file_count.sql")).fetchone()[0]
-    if isinstance(discovered, Discovery):
+    if isinstance(discovered, Discovery | BucketDiscovery):
         if when_work is None:
             files = discovered.frame()
         else:

@@ -1,4 +1,4 @@
-"""What an ingest's arguments must be: a readable source folder, a lake folder it may write, a catalog that answers.
+"""What an ingest's arguments must be: a readable source folder (or a bucket that answers), a lake folder it may write, a catalog that answers.
 
 Each check is the one definition the ingest itself applies (discovery checks
 the source, the lake's lock the lake folder), and :func:`check_ingest_arguments`
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tasks.lake.errors import ForeignLakeFolder, LakeError, LakeFolderError, SourceError, first_line
 from tasks.lake.location import LakeLocation, check_lake_home
+from tasks.lake.object_storage import is_object_url
 
 # libpq's shortest connect timeout (it takes 1 for 2): a catalog server that has not
 # answered by then is down or out of reach, and a slow one still gets through.
@@ -25,11 +26,17 @@ CATALOG_ANSWER_SECONDS = 2
 def check_ingest_arguments(source: Path | str, location: LakeLocation) -> None:
     """Raise the error an ingest of ``source`` into ``location`` would meet first in its arguments, if any.
 
-    :class:`SourceError` for the source (:func:`readable_source`),
+    :class:`SourceError` for the source (:func:`readable_source`; for an ``s3://`` source,
+    ``tasks.lake.bucket_source.check_bucket_source``: one listing request),
     :class:`LakeFolderError` for the lake folder (:func:`check_lake_folder`),
     :class:`LakeError` for the catalog (:func:`check_catalog`). Nothing is written.
     """
-    readable_source(Path(source))
+    if is_object_url(source):
+        from tasks.lake.bucket_source import check_bucket_source
+
+        check_bucket_source(str(source))
+    else:
+        readable_source(Path(source))
     check_lake_folder(location)
     if location.catalog is not None:
         check_catalog(location)

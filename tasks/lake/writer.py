@@ -152,7 +152,9 @@ def __getattr__(name: str) -> Any:
 
 
 def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
-    from tasks.reading.frames import FILE_STATES as REPORT_FILES_SCHEMA
+    import polars as pl
+
+    from tasks.reading.frames import FILE_ETAG, FILE_STATES as REPORT_FILES_SCHEMA
 
     missing = [name for name in REPORT_FILES_SCHEMA if name not in report_files.columns]
     if missing:
@@ -163,7 +165,9 @@ def _prepare_report_files(report_files: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(
             f"report_files has unknown status {sorted(map(str, unknown))}; expected one of {', '.join(REPORT_FILE_STATUSES)}"
         )
-    return prepared
+    # The ETag of a file read from a bucket, when the frame has one (sql/schema/006_report_file_etags.sql).
+    etag = report_files[FILE_ETAG].cast(pl.Utf8) if FILE_ETAG in report_files.columns else pl.lit(None, pl.Utf8)
+    return prepared.with_columns(etag.alias(FILE_ETAG))
 
 
 # Held around a run's COMMIT. Ctrl-C in `citelake ingest` (flows.interrupt) takes it to know

@@ -28,7 +28,8 @@ import polars as pl
 
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
-from tasks.reading.frames import FILE_STATES, Frames
+from tasks.reading.frames import FILE_ETAG, FILE_STATES, Frames
+from tasks.reading.objects import fetched_objects
 from tasks.reading.page_text import read_report_file
 from tasks.reading.parse import parse_report
 from tasks.reading.parse_vectorized import canonical_texts, parse_canonical
@@ -38,7 +39,8 @@ from tasks.reading.scite_api_frames import ApiFrames, empty_api_frames, read_api
 from tasks.reading.sniff import is_json_file, sniff_first, starts_like_json
 from tasks.reading.split import page_frames, reduce_page_frames, split_records
 
-OUTCOME_SCHEMA = FILE_STATES
+# The files' states, and the ETag of a file read from a bucket (null for a local file).
+OUTCOME_SCHEMA = pl.Schema({**FILE_STATES, FILE_ETAG: pl.Utf8})
 T = TypeVar("T")
 
 # Batches submitted ahead of the ones being worked on, per worker: enough that a
@@ -75,9 +77,12 @@ def parse_and_split(files: Sequence[DiscoveredFile], *, vectorized: bool = True)
     in polars (``tasks.reading.parse_vectorized``) and only the others by ``parse_report``;
     the result is the same as with ``vectorized=False``, which parses every file with
     ``parse_report`` and splits the records with ``split_records``.
+
+    The batch's ``s3://`` files are fetched first, concurrently, and then read as
+    local files are (``tasks.reading.objects``).
     """
-    with _cyclic_gc_paused():
-        return _parse_and_split(files, vectorized)
+    with _cyclic_gc_paused(), fetched_objects(files) as fetched:
+        return _parse_and_split(files, vectorized, fetched)
 
 
 @contextmanager
@@ -98,12 +103,13 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> BatchResult:
+def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool, fetched: dict[str, bytes | Rejection]) -> BatchResult:
     discovered = pl.DataFrame(
         {"path": [file.path for file in files], "size": [file.size for file in files],
          "mtime": [file.mtime for file in files]},
         schema={name: OUTCOME_SCHEMA[name] for name in ("path", "size", "mtime")},
     )  # fmt: skip
+    etags = pl.Series(FILE_ETAG, [file.etag for file in files], dtype=pl.Utf8)
     # Per file: the sha256 (None: not read), the rejection reason (None: parsed) and the warnings.
     sha256s: list[str | None] = []
     reasons: list[str | None] = []
@@ -114,9 +120,16 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
     json_files: dict[int, DiscoveredFile] = {}
     # The Retraction Watch export (a CSV, by its header) is read by polars, streamed from disk.
     exports: list[pl.DataFrame] = []
+    # Where each file is read: its own path, or the fetched copy of an object of a bucket.
+    local = {path: where for path, where in fetched.items() if isinstance(where, bytes)}
     for index, file in enumerate(files):
-        if is_csv_name(file.path) and is_retraction_watch_file(path_bytes(file.path)):
-            export = read_export_file(file)
+        where = fetched.get(file.path) or path_bytes(file.path)
+        if isinstance(where, Rejection):  # an object that could not be fetched
+            sha256s.append(None)
+            reasons.append(where.reason)
+            continue
+        if is_csv_name(file.path) and is_retraction_watch_file(where):
+            export = read_export_file(file, where)
             sha256s.append(export.sha256)
             if isinstance(export.rows, Rejection):
                 reasons.append(export.rows.reason)
@@ -124,12 +137,12 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
                 reasons.append(None)
                 exports.append(export.rows)
             continue
-        if sniff_first(file) and is_json_file(path_bytes(file.path)):
+        if sniff_first(file) and is_json_file(where):
             json_files[index] = file
             sha256s.append(None)
             reasons.append(None)
             continue
-        data = read_report_file(path_bytes(file.path))
+        data = read_report_file(where)
         if not isinstance(data, Rejection) and starts_like_json(data[:512]):
             json_files[index] = file
             sha256s.append(None)
@@ -143,7 +156,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
         sha256s.append(sha256)
         reasons.append(None)
         read.append((index, SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=sha256), data))
-    api_reads, api = read_api_batch(list(json_files.items())) if json_files else ({}, empty_api_frames())
+    api_reads, api = read_api_batch(list(json_files.items()), local) if json_files else ({}, empty_api_frames())
     for index, api_read in api_reads.items():
         sha256s[index] = api_read.sha256
         if isinstance(api_read.response, Rejection):
@@ -186,7 +199,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool) -> Batch
         status=pl.Series(["parsed" if reason is None else "rejected" for reason in reasons], dtype=pl.Utf8),
         reason=pl.Series(reasons, dtype=pl.Utf8),
         warnings=pl.Series(warnings, dtype=OUTCOME_SCHEMA["warnings"]),
-    )
+    ).with_columns(etags)
     retractions = pl.concat(exports) if exports else empty_retractions()
     return BatchResult(frames=frames, outcomes=outcomes, api=api, retractions=retractions)
 

@@ -32,6 +32,10 @@ FILE_STATES = pl.Schema(
     }
 )
 
+# A bucket object's ETag (report_files.etag; null for a local file): beside FILE_STATES in the
+# outcomes a batch gives, optional in what the writer takes, so a frame of FILE_STATES alone is whole.
+FILE_ETAG = "etag"
+
 
 class _Counts(pa.DataFrameModel):
     """The counts a page shows, shared by ``papers`` and ``paper_snapshots``."""

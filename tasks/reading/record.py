@@ -121,14 +121,16 @@ def valid_doi(doi: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DiscoveredFile:
-    """A report file found on disk, before it is read: what ``stat`` tells.
+    """A report file found on disk or in a bucket, before it is read: what ``stat`` (or the bucket's listing) tells.
 
     ``path`` is as the lake stores it (:func:`path_text`); :func:`path_bytes` gives the real path.
+    An object of a bucket has the path ``s3://BUCKET/KEY``, its last-modified time and its ``etag``.
     """
 
     path: str
     size: int
     mtime: datetime
+    etag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,13 +99,14 @@ class ExportRead:
     rows: pl.DataFrame | Rejection
 
 
-def read_export_file(file: DiscoveredFile) -> ExportRead:
+def read_export_file(file: DiscoveredFile, local: bytes | None = None) -> ExportRead:
     """Hash the file, then read its records with polars (a plain file is scanned from disk, a gzipped one from memory).
 
     Each row carries the file's hash, its path and its modification time (``observed_at``):
     of two exports the later one's values are kept (sql/lake/merge_retractions.sql).
+    ``local``: where the file is read, when not at its path (the fetched copy of an object of a bucket).
     """
-    path = path_bytes(file.path)
+    path = path_bytes(file.path) if local is None else local
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as handle:

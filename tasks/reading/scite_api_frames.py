@@ -12,7 +12,7 @@ statement gets an identity of its own (:func:`api_statement_id`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -241,12 +241,18 @@ def _response_rows(source: SourceFile, response: ApiResponse, rows: dict[str, li
     )  # fmt: skip
 
 
-def read_api_batch(files: Sequence[tuple[int, DiscoveredFile]]) -> tuple[dict[int, ApiRead], ApiFrames]:
-    """Read the JSON files of a batch (index in the batch, file): each file's outcome, and the batch's rows."""
+def read_api_batch(
+    files: Sequence[tuple[int, DiscoveredFile]], local: Mapping[str, bytes] | None = None
+) -> tuple[dict[int, ApiRead], ApiFrames]:
+    """Read the JSON files of a batch (index in the batch, file): each file's outcome, and the batch's rows.
+
+    ``local``: where a file is read when not at its path (the fetched copy of an object of a bucket).
+    """
+    local = local or {}
     outcomes: dict[int, ApiRead] = {}
     items: list[tuple[SourceFile, ApiResponse]] = []
     for index, file in files:
-        read = read_api_file(path_bytes(file.path))
+        read = read_api_file(local.get(file.path) or path_bytes(file.path))
         outcomes[index] = read
         if read.sha256 is not None and isinstance(read.response, ApiResponse):
             items.append((SourceFile(path=file.path, size=file.size, mtime=file.mtime, sha256=read.sha256), read.response))
