@@ -32,6 +32,7 @@ from flows.explain import default_site, explain_flow
 from flows.ingest import ingest_flow
 from flows.maintain import maintain_flow
 from tasks.lake.location import resolve_location
+from tasks.lake.object_storage import is_object_url
 
 DEPLOYMENT_NAME = "scheduled"
 ON_DEMAND_NAME = "on-demand"
@@ -120,15 +121,15 @@ def scheduled_deployments(
     a password out of sight.
     """
     location = resolve_location(lake, catalog)
-    lake_parameters = {"lake": str(location.path), "catalog": catalog}
+    lake_parameters = {"lake": location.lake_option, "catalog": catalog}
     crons = {ingest_flow.name: ingest_cron, maintain_flow.name: maintain_cron}
     served = []
     for deployment in DEPLOYMENTS:
         parameters = {**lake_parameters, **deployment.parameters}
         if deployment.takes_source:
-            parameters["source"] = str(Path(source).expanduser().resolve())
+            parameters["source"] = source if is_object_url(source) else str(Path(source).expanduser().resolve())
         if deployment.after_ingest:
-            parameters["out_dir"] = str(default_site(str(location.path), catalog))
+            parameters["out_dir"] = str(default_site(location.lake_option, catalog))
         served.append(
             deployment.flow.to_deployment(
                 name=deployment.name,

@@ -45,3 +45,13 @@ def test_prefect_yaml_offers_the_served_deployments_to_a_work_pool() -> None:
     check = deployments[check_flow.name]
     assert (check["name"], check["parameters"]) == ("on-demand", {})
     assert "schedules" not in check and "triggers" not in check
+
+
+def test_served_deployments_keep_a_bucket_lake_and_source_as_urls() -> None:
+    """The runs resolve the lake again in a process of their own: an s3:// lake must reach them as its URL, not its cache."""
+    from flows.deployments import scheduled_deployments
+
+    served = scheduled_deployments("s3://reports/set/", lake="s3://lakes/one", catalog="postgresql://postgres@127.0.0.1/x")
+    parameters = {deployment.name: deployment.parameters for deployment in served}
+    assert {values["lake"] for values in parameters.values()} == {"s3://lakes/one"}
+    assert [values["source"] for values in parameters.values() if "source" in values] == ["s3://reports/set/"]

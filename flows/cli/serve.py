@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import typer
 
@@ -10,10 +9,10 @@ from flows.cli.shared import LakeOption, check_arguments
 
 
 def serve(
-    source: Path = typer.Argument(
+    source: str = typer.Argument(
         ...,
-        help="Folder of report files the scheduled ingest reads.",
-        readable=False,  # the source is checked with the lake, in one line (tasks.lake.preflight)
+        help="Folder of report files the scheduled ingest reads, or s3://BUCKET/PREFIX/ (credentials from the AWS_* variables).",
+        show_default=False,
     ),
     lake: LakeOption = None,
     catalog: str | None = typer.Option(

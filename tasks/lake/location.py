@@ -76,6 +76,11 @@ class LakeLocation:
         return self.url is not None
 
     @property
+    def lake_option(self) -> str:
+        """The lake as ``--lake`` names it (a folder, or an s3:// URL), for a run that resolves it again elsewhere."""
+        return self.url or str(self.path)
+
+    @property
     def data_path(self) -> Path:
         """The local data folder (a lake on object storage has none: see :attr:`data_url`)."""
         return self.path / DATA_DIR
