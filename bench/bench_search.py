@@ -12,6 +12,10 @@ the same statements (copied with their papers into an in-memory DuckDB):
   p50/p95/p99 of ``search()`` top-20 with paper title and marked snippets, and
   of the FTS query top-20 with the title (FTS has no snippets, and no phrases:
   a phrase is its terms, all required, plus ``text ilike '%phrase%'``);
+* beside ``search()``, in the same run and over the same queries, tantivy's own
+  work as the baseline: the query alone (parse + top 20 addresses), and the
+  query with the 20 stored documents and their snippets (what tantivy-py does
+  for a page, without assembling the answer);
 * the time to apply one run of about ``--apply`` new statements to the index
   (``update_index``, the ingest flow's task), after that run is ingested;
 * peak resident memory of each stage (Linux: ``/proc/self/clear_refs`` resets
@@ -21,6 +25,7 @@ Run::
 
     .venv/bin/python bench/bench_search.py                     # about 20,000 statements
     .venv/bin/python bench/bench_search.py --count 1000000     # 1M statements (long)
+    .venv/bin/python bench/bench_search.py --lake /tmp/l --queries-only   # again on that lake: queries only
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import tantivy
+
 from bench.corpus import MB, ensure_corpus
 from tasks.corpus.sentences import WORDS
 from tasks.lake.ingest import ingest
@@ -46,7 +53,7 @@ from tasks.lake.extensions import connect, load_extensions
 from tasks.lake.sql import read_sql, registered
 from tasks.search.index import build_index, index_lock, index_root, open_generation, update_index
 from tasks.lake.tables import SECTION_CATEGORIES, STATEMENT_TYPES
-from tasks.search.query import SearchFilters, search
+from tasks.search.query import SNIPPET_CHARS, SearchFilters, build_query, search
 
 # Distinct statements the generator's corpus holds per file, about (measured on its output).
 STATEMENTS_PER_FILE = 3.5
@@ -59,6 +66,7 @@ where docs.score is not null {filters}
 order by docs.score desc
 limit 20
 """
+SAMPLE_SQL = "select text from statements where text is not null order by hash(statement_id, $seed) limit 200"
 
 
 def _arguments() -> argparse.Namespace:
@@ -68,7 +76,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2024, help="generator seed (default 2024)")
     parser.add_argument("--corpus", type=Path, help="corpus folder (default /tmp/citelake-bench-search-COUNT-SEED)")
     parser.add_argument("--lake", type=Path, help="lake folder, emptied first (default: a temporary folder, removed after)")
-    return parser.parse_args()
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="measure the queries only, on the lake and index --lake holds from an earlier run (kept as it is: "
+        "no ingest, no build, no FTS, no run applied)",
+    )
+    arguments = parser.parse_args()
+    if arguments.queries_only and arguments.lake is None:
+        parser.error("--queries-only needs --lake, the folder of an earlier run's lake")
+    return arguments
 
 
 def _reset_peak() -> None:
@@ -94,7 +111,7 @@ def _percentiles(seconds: list[float]) -> str:
     return f"p50 {cuts[49] * 1000:7.2f} ms   p95 {cuts[94] * 1000:7.2f} ms   p99 {cuts[98] * 1000:7.2f} ms"
 
 
-def _queries(location: LakeLocation, rng: random.Random) -> list[tuple[str, SearchFilters | None]]:
+def _queries(location: LakeLocation, seed: int) -> list[tuple[str, SearchFilters | None]]:
     """200 queries: mid-frequency terms (the middle third of the vocabulary by document frequency), phrases, filters."""
     generation = open_generation(location)
     searcher = generation.index.searcher()
@@ -105,9 +122,11 @@ def _queries(location: LakeLocation, rng: random.Random) -> list[tuple[str, Sear
     }
     ranked = sorted((count, word) for word, count in frequency.items() if 0 < count < total)
     middle = [word for _, word in ranked[len(ranked) // 3 : 2 * len(ranked) // 3]] or vocabulary
+    rng = random.Random(seed)
     con = open_lake(location, read_only=True)
     try:
-        texts = [row[0] for row in con.execute("select text from statements using sample 200 rows").fetchall()]
+        # 200 texts chosen by the seed, not by DuckDB's sampling (which differs between runs): the same queries each time.
+        texts = [row[0] for row in con.execute(SAMPLE_SQL, {"seed": seed}).fetchall()]
     finally:
         con.close()
     queries: list[tuple[str, SearchFilters | None]] = []
@@ -158,8 +177,48 @@ def _timed(function: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def _tantivy_alone(index: tantivy.Index, query: str, filters: SearchFilters | None, *, stored: bool) -> int:
+    """tantivy's own part of one ``search()`` on an opened index: parse and top 20; with ``stored``, also the 20
+    documents and their snippets."""
+    full_query, text_query = build_query(index, query, filters)
+    searcher = index.searcher()
+    hits = searcher.search(full_query, limit=20, count=False).hits
+    if stored:
+        snippets = tantivy.SnippetGenerator.create(searcher, text_query, index.schema, "text")
+        snippets.set_max_num_chars(SNIPPET_CHARS)
+        for _, address in hits:
+            snippets.snippet_from_doc(searcher.doc(address)).to_html()
+    return len(hits)
+
+
+def _measure_queries(location: LakeLocation, queries: list[tuple[str, SearchFilters | None]]) -> dict[str, list[float]]:
+    """Seconds of each query, by what ran it: ``search()`` and tantivy's own parts, interleaved query by query
+    (after a pass over all to warm up) so that the machine's load weighs on all three alike."""
+    search(location, "cells")  # open the index once, as a long-lived reader would have
+    index = open_generation(location).index
+    runs: dict[str, Callable[[str, SearchFilters | None], object]] = {
+        "search": lambda query, filters: search(location, query, filters, limit=20),
+        "tantivy": lambda query, filters: _tantivy_alone(index, query, filters, stored=False),
+        "tantivy+docs": lambda query, filters: _tantivy_alone(index, query, filters, stored=True),
+    }
+    for run in runs.values():  # warm: the index's pages in the page cache, the store's caches
+        for query, filters in queries:
+            run(query, filters)
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for number, (query, filters) in enumerate(queries):
+        # Each goes first for a third of the queries: the one after finds the same postings
+        # and the same stored blocks in the caches.
+        for name in names[number % 3 :] + names[: number % 3]:
+            seconds[name].append(_timed(lambda: runs[name](query, filters))[0])
+    return seconds
+
+
 def main() -> None:
     arguments = _arguments()
+    if arguments.queries_only:
+        _queries_only(LakeLocation(path=arguments.lake.resolve()), arguments)
+        return
     files = max(1, round(arguments.count / STATEMENTS_PER_FILE))
     corpus_root = arguments.corpus or Path(f"/tmp/citelake-bench-search-{arguments.count}-{arguments.seed}")
     base = ensure_corpus(corpus_root / "base", files, arguments.seed)
@@ -179,14 +238,11 @@ def main() -> None:
         tantivy_build_peak = _peak_mb()
         tantivy_mb = _folder_mb(index_root(location))
 
-        queries = _queries(location, random.Random(arguments.seed))
-        search(location, "cells")  # open the index once, as a long-lived reader would have
+        queries = _queries(location, arguments.seed)
+        tantivy_hits = sum(search(location, query, filters, limit=20).height for query, filters in queries)
         _reset_peak()
-        tantivy_seconds, tantivy_hits = [], 0
-        for query, filters in queries:
-            seconds, hits = _timed(lambda: search(location, query, filters, limit=20))
-            tantivy_seconds.append(seconds)
-            tantivy_hits += hits.height
+        measured = _measure_queries(location, queries)
+        tantivy_seconds = measured["search"]
         tantivy_query_peak = _peak_mb()
 
         _reset_peak()
@@ -231,6 +287,9 @@ def main() -> None:
             print(f"  {name:<8}{_percentiles(tantivy_seconds[part])}")
             print(f"          {_percentiles(fts_seconds[part])}   (FTS)")
         print(f"{'hits returned':34}{tantivy_hits:>30,}   {fts_hits:>30,}")
+        print()
+        _print_baseline(measured)
+        print()
         print(f"{'peak memory, queries':34}{tantivy_query_peak:>27.0f} MB   {fts_query_peak:>27.0f} MB")
         print(f"{'apply one run':34}{apply_seconds:>28.2f} s   (FTS: rebuild, as above)")
         print(f"  the run: {run.rows_added['statements']:,} new statements; index: {update.added:,} added, "
@@ -242,6 +301,35 @@ def main() -> None:
     command = [".venv/bin/python", "bench/bench_search.py", "--count", str(arguments.count), "--apply", str(arguments.apply),
                "--seed", str(arguments.seed), "--corpus", str(corpus_root)]  # fmt: skip
     print()
+    print("Reproduce: " + shlex.join(command))
+
+
+def _print_baseline(measured: dict[str, list[float]]) -> None:
+    print("search() against tantivy's own work, the same 200 queries, interleaved:")
+    print(f"  search()         {_percentiles(measured['search'])}   (top 20, titles, marked snippets, a polars frame)")
+    print(f"  tantivy query    {_percentiles(measured['tantivy'])}   (parse + top 20 addresses)")
+    print(f"  + docs, snippets {_percentiles(measured['tantivy+docs'])}   (and the 20 stored documents, their snippets)")
+    for name, part in (("terms", slice(0, 130)), ("phrases", slice(130, 150)), ("filters", slice(150, 200))):
+        print(f"  {name:<8} search()  {_percentiles(measured['search'][part])}")
+        print(f"           tantivy   {_percentiles(measured['tantivy'][part])}")
+
+
+def _queries_only(location: LakeLocation, arguments: argparse.Namespace) -> None:
+    generation = open_generation(location)
+    searcher = generation.index.searcher()
+    print(f"Lake {location.path}: index of {searcher.num_docs:,} statements in {searcher.num_segments} segments "
+          f"(snapshot {generation.stamp.snapshot_id}), kept as it is")  # fmt: skip
+    print()
+    queries = _queries(location, arguments.seed)
+    hits = sum(search(location, query, filters, limit=20).height for query, filters in queries)
+    _reset_peak()
+    measured = _measure_queries(location, queries)
+    peak = _peak_mb()
+    _print_baseline(measured)
+    print(f"hits returned {hits:,}; peak memory, queries {peak:.0f} MB")
+    print()
+    command = [".venv/bin/python", "bench/bench_search.py", "--lake", str(arguments.lake), "--queries-only",
+               "--seed", str(arguments.seed)]  # fmt: skip
     print("Reproduce: " + shlex.join(command))
 
 

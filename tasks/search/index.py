@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -164,14 +165,27 @@ class IndexUpdate:
 # ---------------------------------------------------------------------------
 
 _open_indexes: dict[Path, tantivy.Index] = {}
+# The generation each lake's CURRENT named when last checked, with what CURRENT was then (inode, size,
+# mtime): while it is the same file, a search costs one stat, not reading the pointer and the stamp and
+# hashing the catalog's resolved path (about 0.2 ms, most of it system calls). A publish replaces
+# CURRENT by rename, so a new generation always comes with a new CURRENT.
+_checked: dict[LakeLocation, tuple[tuple[int, int, int], Generation]] = {}
 
 
 def open_generation(location: LakeLocation) -> Generation:
     """The generation CURRENT names, checked: raises :class:`SearchIndexError` saying why it cannot be used."""
     root = index_root(location)
     pointer = root / POINTER_FILE
-    if not pointer.is_file():
+    try:
+        status = os.stat(pointer)
+    except OSError:
+        status = None
+    if status is None or not stat.S_ISREG(status.st_mode):
         raise SearchIndexError(f"no search index in {root}")
+    seen = (status.st_ino, status.st_size, status.st_mtime_ns)
+    checked = _checked.get(location)
+    if checked is not None and checked[0] == seen and checked[1].path in _open_indexes:
+        return checked[1]
     try:
         name = pointer.read_text(encoding="utf-8").strip()
         if not name.startswith(GENERATION_PREFIX) or "/" in name:
@@ -199,7 +213,9 @@ def open_generation(location: LakeLocation) -> Generation:
             )
         _forget_other_generations(root, keep=path)
         _open_indexes[path] = index
-    return Generation(path=path, stamp=stamp, index=index)
+    generation = Generation(path=path, stamp=stamp, index=index)
+    _checked[location] = (seen, generation)
+    return generation
 
 
 def _forget_other_generations(root: Path, keep: Path) -> None:
