@@ -79,31 +79,42 @@ def _dask(tmp_path: Path, environment: dict[str, str]):
     return address, processes
 
 
-def test_a_dask_cluster_that_shares_only_the_bucket_gives_the_lake_the_default_runner_gives(
-    bucket, catalog_database, tmp_path, monkeypatch
+def test_the_readmes_three_lines_run_on_a_dask_cluster_that_shares_only_the_bucket(
+    bucket, catalog_database, cli_environment, tmp_path
 ) -> None:
-    from prefect.settings import PREFECT_API_URL
-
-    monkeypatch.setenv("CITELAKE_CACHE", str(tmp_path / "client-cache"))
+    """The README's scale-out lines, as a user runs them: the source and the lake in the bucket, the catalog in PostgreSQL."""
     source = tmp_path / "source"
     write_corpus(source, 120, seed=5)
+    reports = bucket_store(ObjectUrl(bucket, "reports/set"))
+    for path in sorted(source.rglob("*")):
+        if path.is_file():
+            obstore.put(reports, path.relative_to(source).as_posix(), path)
+    # The same objects (their times are their uploads') with the default runner, into a local lake.
     local = LakeLocation(path=tmp_path / "local")
-    ingest_flow(source=str(source), lake=str(local.path), batch_size=30)
+    ingest_flow(source=f"s3://{bucket}/reports/set/", lake=str(local.path), batch_size=30)
 
-    # The workers get the credentials and the Prefect API, nothing of this process's folders.
-    environment = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "CITELAKE_CACHE": str(tmp_path / "worker-cache")}
-    address, processes = _dask(tmp_path, environment)
+    # The workers get the credentials (set by the bucket fixture) and the Prefect API, nothing of this process's folders.
+    with_api = os.environ | {"PREFECT_API_URL": cli_environment["PREFECT_API_URL"]}
+    workers_environment = with_api | {"CITELAKE_CACHE": str(tmp_path / "worker-cache")}
+    address, processes = _dask(tmp_path, workers_environment)
+    lake = f"s3://{bucket}/lake"
+    environment = with_api | {
+        "CITELAKE_LAKE": lake,
+        "CITELAKE_CATALOG": catalog_database,
+        "CITELAKE_CACHE": str(tmp_path / "client-cache"),
+        "PYTHONPATH": os.getcwd(),
+    }
+    command = [sys.executable, "-m", "flows.cli", "ingest", f"s3://{bucket}/reports/set/", "--runner", "dask",
+               "--dask-address", address, "--batch-size", "30"]
     try:
-        lake = f"s3://{bucket}/lake"
-        on_dask = ingest_flow.with_options(task_runner=task_runner("dask", dask_address=address))
-        summary = on_dask(source=str(source), lake=lake, catalog=catalog_database, batch_size=30)
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=240)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+    assert done.returncode == 0, done.stderr
 
-    assert summary.files["new"] > 0
     logs = "".join((tmp_path / f"worker-{number}.log").read_text() for number in (1, 2))
     assert logs.count("Task run 'parse_shipped_batch") > 0 and "Task run 'parse_batch" not in logs
     content = lake_content(resolve_location(lake, catalog_database))
