@@ -7,12 +7,18 @@
 -- a delete and a new row). Records the lake lacks are added.
 merge into retractions as target
 using (
-    with incoming as not materialized (
-        select * exclude (batch)
+    with latest as (
+        select rowid as staged_row
         from run_retractions
         qualify row_number() over (
             partition by record_id order by observed_at desc, source_path desc, batch desc
         ) = 1
+    ),
+
+    incoming as not materialized (
+        select * exclude (batch)
+        from run_retractions
+        where rowid in (select staged_row from latest)
     ),
 
     final as (

@@ -30,35 +30,34 @@ scite_api as (
 ),
 
 retraction_watch as (
-    select doi, nature, retraction_date
+    -- the latest record of each DOI: by its date (none: the earliest), then record id
+    select
+        doi,
+        arg_max(
+            {'nature': nature, 'retraction_date': retraction_date},
+            {'date': coalesce(retraction_date, '-infinity'::date), 'record_id': record_id}
+        ) as latest
     from retractions
     where doi is not null and nature in ('Retraction', 'Reinstatement')
-    qualify row_number() over (partition by doi order by retraction_date desc nulls last, record_id desc) = 1
-),
-
-described as (
-    select doi from scite_api
-    union
-    select doi from retraction_watch
+    group by doi
 ),
 
 sources as (
     select
-        described.doi,
+        doi,
         scite_api.observed_at as scite_api_observed_at,
         scite_api.retracted as scite_api_retracted,
         scite_api.retraction_notice_date as scite_api_retraction_date,
-        retraction_watch.nature as retraction_watch_latest,
-        retraction_watch.retraction_date as retraction_watch_date,
-        retraction_watch.nature = 'Retraction' as retraction_watch_retracted,
+        retraction_watch.latest.nature as retraction_watch_latest,
+        retraction_watch.latest.retraction_date as retraction_watch_date,
+        retraction_watch.latest.nature = 'Retraction' as retraction_watch_retracted,
         coalesce(
-            retraction_watch.nature = 'Reinstatement'
-            and (scite_api.retraction_notice_date is null or scite_api.retraction_notice_date <= retraction_watch.retraction_date),
+            retraction_watch.latest.nature = 'Reinstatement'
+            and (scite_api.retraction_notice_date is null or scite_api.retraction_notice_date <= retraction_watch.latest.retraction_date),
             false
         ) as reinstated
-    from described
-    left join scite_api using (doi)
-    left join retraction_watch using (doi)
+    from scite_api
+    full join retraction_watch using (doi)
 ),
 
 final as (
