@@ -24,8 +24,9 @@ SITE_DIR = "explain"
 
 
 def default_site(lake: str | None = None, catalog: str | None = None) -> Path:
-    """Where the flow writes its site unless told: ``explain/`` beside the lake folder."""
-    return resolve_location(lake, catalog).path.parent / SITE_DIR
+    """Where the flow writes its site unless told: ``explain/`` beside the lake folder (inside a bucket lake's cache)."""
+    location = resolve_location(lake, catalog)
+    return location.path / SITE_DIR if location.on_object_storage else location.path.parent / SITE_DIR
 
 
 @flow(name="citelake-explain")

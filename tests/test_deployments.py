@@ -52,6 +52,6 @@ def test_served_deployments_keep_a_bucket_lake_and_source_as_urls() -> None:
     from flows.deployments import scheduled_deployments
 
     served = scheduled_deployments("s3://reports/set/", lake="s3://lakes/one", catalog="postgresql://postgres@127.0.0.1/x")
-    parameters = {deployment.name: deployment.parameters for deployment in served}
-    assert {values["lake"] for values in parameters.values()} == {"s3://lakes/one"}
-    assert [values["source"] for values in parameters.values() if "source" in values] == ["s3://reports/set/"]
+    parameters = [deployment.parameters for deployment in served]
+    assert {values["lake"] for values in parameters} == {"s3://lakes/one"}
+    assert [values["source"] for values in parameters if "source" in values] == ["s3://reports/set/"]

@@ -48,6 +48,7 @@ LAKE_FOLDER_NAMES = frozenset(
         SPILL_DIR,
         "_staging",
         "_search",
+        "explain",  # a bucket lake's explain site, in its cache folder (flows.explain.default_site)
         "ingest.lock",
         "ingest.lock.holder",
     }
