@@ -20,8 +20,9 @@ pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]  # e
 RUN_COLUMNS = {"report_files": "run_id"}
 
 
-def lake_content(lake: Path) -> dict[str, list[tuple]]:
-    con = open_lake(LakeLocation(path=lake), read_only=True)
+def lake_content(lake: Path | LakeLocation) -> dict[str, list[tuple]]:
+    """Every table's rows (the run's id left out), to compare two lakes of the same files."""
+    con = open_lake(lake if isinstance(lake, LakeLocation) else LakeLocation(path=lake), read_only=True)
     try:
         return {
             table: con.execute(

@@ -19,34 +19,13 @@ import obstore
 import pytest
 
 from flows.ingest import ingest_flow, task_runner
+from test_flow_dask import lake_content
 from tasks.corpus.generate import write_corpus
 from tasks.lake import tables
 from tasks.lake.location import LakeLocation, resolve_location
 from tasks.lake.object_storage import ObjectUrl, bucket_store
-from tasks.lake.query import USER_TABLES
-from tasks.lake.session import open_lake
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow, pytest.mark.timeout(300)]
-
-# Columns that name the run that wrote a row, or where the lake keeps its files, not what the row holds.
-RUN_COLUMNS = {"report_files": "run_id"}
-
-
-def lake_content(location: LakeLocation) -> dict[str, list[tuple]]:
-    con = open_lake(location, read_only=True)
-    try:
-        return {
-            table: con.execute(
-                f"select * exclude ({RUN_COLUMNS[table]}) from {table} order by all"
-                if table in RUN_COLUMNS
-                else f"select * from {table} order by all"
-            ).fetchall()
-            for table in USER_TABLES
-            if table not in ("runs", "check_findings")
-        }
-    finally:
-        con.close()
-
 
 def _free_port() -> int:
     with socket.socket() as probe:

@@ -92,6 +92,11 @@ class S3Settings:
     def __repr__(self) -> str:  # a settings object in a traceback or a log shows no credential
         return f"S3Settings(region={self.region!r}, endpoint={self.endpoint!r}, key_id={'set' if self.key_id else None})"
 
+    def credentials(self, key_id: str, secret: str, token: str) -> dict[str, str]:
+        """The credentials that are set, under the names a client gives them."""
+        given = {key_id: self.key_id, secret: self.secret, token: self.session_token}
+        return {name: value for name, value in given.items() if value}
+
     @property
     def uses_http(self) -> bool:
         return self.endpoint is not None and urlsplit(self.endpoint).scheme == "http"
@@ -107,13 +112,7 @@ def create_secret(con, settings: S3Settings | None = None) -> None:
     from tasks.lake.sql import read_sql  # imports DuckDB, which resolving a lake's location does not need
 
     settings = settings or S3Settings.from_environment()
-    options = {"region": settings.region}
-    if settings.key_id:
-        options["key_id"] = settings.key_id
-    if settings.secret:
-        options["secret"] = settings.secret
-    if settings.session_token:
-        options["session_token"] = settings.session_token
+    options = {"region": settings.region, **settings.credentials("key_id", "secret", "session_token")}
     if settings.endpoint:
         endpoint = urlsplit(settings.endpoint)
         options["endpoint"] = endpoint.netloc + endpoint.path.rstrip("/")
@@ -159,15 +158,8 @@ def bucket_store(url: ObjectUrl, settings: S3Settings | None = None):
     from obstore.store import S3Store
 
     settings = settings or S3Settings.from_environment()
-    config: dict[str, object] = {"region": settings.region}
-    if settings.key_id:
-        config["access_key_id"] = settings.key_id
-    if settings.secret:
-        config["secret_access_key"] = settings.secret
-    if settings.session_token:
-        config["token"] = settings.session_token
-    else:
-        config["skip_signature"] = not settings.key_id
+    config: dict[str, object] = {"region": settings.region, **settings.credentials("access_key_id", "secret_access_key", "token")}
+    config["skip_signature"] = not (settings.key_id or settings.session_token)  # no credentials: anonymous requests
     if settings.endpoint:
         config["endpoint"] = settings.endpoint
         config["virtual_hosted_style_request"] = False
