@@ -65,6 +65,19 @@ def test_reopen_applies_nothing_and_creates_no_snapshot(lake_location):
     con.close()
 
 
+def test_a_reader_of_a_lake_an_older_citelake_wrote_is_told_to_update_it_once(lake, lake_location):
+    """A view this code changed (as after an upgrade): a reader says so in one line and writes nothing; maintain updates it."""
+    from tasks.lake.maintenance import maintain_lake
+    from tasks.lake.sql import read_sql
+
+    lake.execute(read_sql("lake/record_view.sql"), {"view_name": "retracted_papers", "sha256": "an older text"})
+    lake.close()
+    with pytest.raises(LakeError, match=r"^the lake at .* was written by an older citelake: run `citelake maintain` once"):
+        open_lake(lake_location, read_only=True)
+    maintain_lake(lake_location)
+    open_lake(lake_location, read_only=True).close()
+
+
 def test_read_only_open_of_missing_lake_is_a_clear_error(lake_location):
     with pytest.raises(LakeError, match="no lake at"):
         open_lake(lake_location, read_only=True)

@@ -66,6 +66,13 @@ def check_readable(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> No
     if current == 0:
         raise LakeError(f"no lake at {location.describe()}: it has no tables yet (run an ingest first)")
     _check_schema_not_newer(current, location)
+    # A reader never writes: a lake an older citelake wrote lacks this code's columns or
+    # views, and a query of them would fail with DuckDB's own words. One writable open updates it.
+    if current < migrations()[-1].version or _changed_views(con):
+        raise LakeError(
+            f"the lake at {location.describe()} was written by an older citelake: run `citelake maintain` once "
+            "to bring its tables and views up to date (its data stay as they are), then try again"
+        )
 
 
 def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]:
@@ -87,8 +94,8 @@ def migrate(con: duckdb.DuckDBPyConnection, location: LakeLocation) -> list[int]
     return applied
 
 
-def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Re-create, in one transaction, exactly the views whose ``sql/views`` file changed."""
+def _changed_views(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """The views whose ``sql/views`` file differs from what the lake recorded: (name, text, sha256), in dependency order."""
     recorded = dict(con.execute(read_sql("lake/view_hashes.sql")).fetchall())
     texts = {path.stem: path.read_text(encoding="utf-8") for path in sorted((SQL_DIR / "views").glob("*.sql"))}
     changed = []
@@ -96,6 +103,12 @@ def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
         digest = hashlib.sha256(texts[view_name].encode()).hexdigest()
         if recorded.get(view_name) != digest:
             changed.append((view_name, texts[view_name], digest))
+    return changed
+
+
+def _refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Re-create, in one transaction, exactly the views whose ``sql/views`` file changed."""
+    changed = _changed_views(con)
     if not changed:
         return
     with transaction(con):
