@@ -116,14 +116,25 @@ def tree_rss_mb(root: int) -> float:
 
 
 def _tree(root: int, exclude: int | None = None) -> list[int]:
+    """``root`` and its descendants, found through the children of each of their threads.
+
+    ``/proc/PID/task/PID/children`` lists only the main thread's children; the
+    ingest's parser processes are started from a worker thread, so reading that
+    file alone missed their memory, and their CPU until they were reaped.
+    """
     pids, frontier = [root], [root]
     while frontier:
         pid = frontier.pop()
+        children = []
         try:
-            children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            for task in os.scandir(f"/proc/{pid}/task"):
+                try:
+                    children += [int(child) for child in Path(task.path, "children").read_text().split()]
+                except OSError:
+                    continue
         except OSError:
             continue
-        children = [child for child in children if child != exclude]
+        children = [child for child in children if child != exclude and child not in pids]
         pids.extend(children)
         frontier.extend(children)
     return pids
