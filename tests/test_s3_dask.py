@@ -18,7 +18,7 @@ from pathlib import Path
 import obstore
 import pytest
 
-from flows.ingest import ingest_flow, task_runner
+from tasks.lake.ingest import ingest
 from test_flow_dask import lake_content
 from tasks.corpus.generate import write_corpus
 from tasks.lake import tables
@@ -63,14 +63,14 @@ def test_the_readmes_three_lines_run_on_a_dask_cluster_that_shares_only_the_buck
 ) -> None:
     """The README's scale-out lines, as a user runs them: the source and the lake in the bucket, the catalog in PostgreSQL."""
     source = tmp_path / "source"
-    write_corpus(source, 120, seed=5)
+    write_corpus(source, 60, seed=5)
     reports = bucket_store(ObjectUrl(bucket, "reports/set"))
     for path in sorted(source.rglob("*")):
         if path.is_file():
             obstore.put(reports, path.relative_to(source).as_posix(), path)
-    # The same objects (their times are their uploads') with the default runner, into a local lake.
+    # The same objects (their times are their uploads'), read here without Prefect, into a local lake.
     local = LakeLocation(path=tmp_path / "local")
-    ingest_flow(source=f"s3://{bucket}/reports/set/", lake=str(local.path), batch_size=30)
+    ingest(f"s3://{bucket}/reports/set/", local, batch_size=20)
 
     # The workers get the credentials (set by the bucket fixture) and the Prefect API, nothing of this process's folders.
     with_api = os.environ | {"PREFECT_API_URL": cli_environment["PREFECT_API_URL"]}
@@ -84,7 +84,7 @@ def test_the_readmes_three_lines_run_on_a_dask_cluster_that_shares_only_the_buck
         "PYTHONPATH": os.getcwd(),
     }
     command = [sys.executable, "-m", "flows.cli", "ingest", f"s3://{bucket}/reports/set/", "--runner", "dask",
-               "--dask-address", address, "--batch-size", "30"]
+               "--dask-address", address, "--batch-size", "20"]
     try:
         done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=240)
     finally:

@@ -196,7 +196,7 @@ def test_storage_that_goes_away_mid_run_leaves_the_previous_snapshot_and_the_nex
     before = run_readonly_query(location, "select count(*) as n from report_files").to_pylist()
 
     source = tmp_path / "source"
-    write_corpus(source, 120, seed=3)
+    write_corpus(source, 60, seed=3)
 
     def stop_after_the_first_batch(progress) -> None:
         if progress.stage == "merged" and store.process.poll() is None:
@@ -204,7 +204,7 @@ def test_storage_that_goes_away_mid_run_leaves_the_previous_snapshot_and_the_nex
 
     try:
         with pytest.raises(IngestError, match=r"the run could not be written: .*; nothing was written$") as raised:
-            ingest(source, location, batch_size=30, workers=0, progress=stop_after_the_first_batch)
+            ingest(source, location, batch_size=20, workers=0, progress=stop_after_the_first_batch)
         assert len(str(raised.value).strip().splitlines()) == 1, str(raised.value)
         assert SECRET_KEY not in str(raised.value)
     finally:
@@ -214,10 +214,10 @@ def test_storage_that_goes_away_mid_run_leaves_the_previous_snapshot_and_the_nex
     try:
         monkeypatch.setenv("AWS_ENDPOINT_URL", store.endpoint)
         assert run_readonly_query(location, "select count(*) as n from report_files").to_pylist() == before
-        summary = ingest(source, location, batch_size=30)
-        assert summary.files["seen"] == 120 and summary.files["unchanged"] == 0
+        summary = ingest(source, location, batch_size=20)
+        assert summary.files["seen"] == 60 and summary.files["unchanged"] == 0
         counted = run_readonly_query(location, "select count(*) as n from report_files").to_pylist()
-        assert counted == [{"n": before[0]["n"] + 120}]
+        assert counted == [{"n": before[0]["n"] + 60}]
         assert verify_lake(location).problems == []
         maintain_lake(location, grace=timedelta(0))
         assert verify_lake(location, deep=True).problems == []
