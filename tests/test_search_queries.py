@@ -28,7 +28,8 @@ from tasks.search.query import (
     has_words,
     search_index,
 )
-from tasks.search.schema import TEXT_ANALYZER, index_schema, to_document
+from memory_index import memory_index
+from tasks.search.schema import TEXT_ANALYZER
 
 REPO = Path(__file__).resolve().parent.parent
 FILLER = "Earlier work measured serum markers in a small group of patients over several years. " * 12
@@ -66,14 +67,7 @@ STATEMENTS = [
 
 @pytest.fixture(scope="module")
 def index() -> tantivy.Index:
-    built = tantivy.Index(index_schema())  # in memory
-    writer = built.writer(heap_size=15_000_000, num_threads=1)
-    for row in STATEMENTS:
-        writer.add_document(to_document(row))
-    writer.commit()
-    writer.wait_merging_threads()
-    built.reload()
-    return built
+    return memory_index(STATEMENTS)
 
 
 def marked_words(snippet: str) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 import tantivy
 
 from tasks.search.query import RESULT_SCHEMA, SearchFilters, search_index
-from tasks.search.schema import index_schema, to_document
+from memory_index import memory_index
 
 
 def statement(
@@ -199,14 +199,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def index() -> tantivy.Index:
-    built = tantivy.Index(index_schema())  # in memory
-    writer = built.writer(heap_size=15_000_000, num_threads=1)
-    for row in STATEMENTS:
-        writer.add_document(to_document(row))
-    writer.commit()
-    writer.wait_merging_threads()
-    built.reload()
-    return built
+    return memory_index(STATEMENTS)
 
 
 @pytest.mark.parametrize(
