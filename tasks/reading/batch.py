@@ -12,6 +12,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -253,6 +254,9 @@ def in_worker_processes(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+_QUIET_RESOURCE_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 def _spawn_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each with its share of polars threads, started without waiting.
 
@@ -262,6 +266,11 @@ def _spawn_pool(workers: int) -> ProcessPoolExecutor:
     SIGINT is blocked while they are spawned, so one that comes before a
     process has set it ignored waits, and is then dropped.
     """
+    # The pool's semaphores start multiprocessing's resource tracker, a process that, when a
+    # Ctrl-C ends the run with the pool killed, frees them and warns of "leaked semaphore
+    # objects" on stderr after the run's last line. It takes its -W filters from ours.
+    if _QUIET_RESOURCE_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_RESOURCE_TRACKER)
     with _worker_environment(max(1, (os.cpu_count() or 1) // workers)), _interrupts_blocked():
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts, initargs=(os.getpid(),)
