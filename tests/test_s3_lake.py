@@ -66,17 +66,18 @@ def test_an_s3_lake_without_a_postgres_catalog_is_refused_before_anything_is_wri
 
 def test_storage_errors_become_a_short_cause() -> None:
     forbidden = "Server returned non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code><Message>x"
-    assert storage_problem(RuntimeError(forbidden)) == "the secret key is wrong (AWS_SECRET_ACCESS_KEY)"
-    assert storage_problem(RuntimeError("<Code>NoSuchBucket</Code>")) == "the bucket does not exist"
+    refused = "access refused (SignatureDoesNotMatch): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    assert storage_problem(RuntimeError(forbidden)) == refused
+    assert storage_problem(RuntimeError("<Code>NoSuchBucket</Code>")) == "no such bucket"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "fault, cause",
     [
-        ("secret", "the secret key is wrong (AWS_SECRET_ACCESS_KEY)"),
-        ("bucket", "the bucket does not exist"),
-        ("endpoint", "the endpoint http://127.0.0.1:9 does not answer"),
+        ("secret", "access refused (SignatureDoesNotMatch): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        ("bucket", "no such bucket"),
+        ("endpoint", "http://127.0.0.1:9 does not answer"),
     ],
 )
 def test_a_bucket_that_cannot_be_reached_fails_with_one_line_and_nothing_written(

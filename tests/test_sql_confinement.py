@@ -14,15 +14,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks.lake.writer import LakeWriter
 from tasks.lake.extensions import extension_file
-from tasks.reading.split import split_records
 
 
 def _tree_digest(folder) -> dict[str, str]:
@@ -34,16 +31,10 @@ def _tree_digest(folder) -> dict[str, str]:
 
 
 @pytest.fixture
-def sealed_lake(lake, lake_location, make_page, report_files_of, tmp_path):
+def sealed_lake(two_paper_lake, lake, tmp_path):
     """A lake with two papers, and a secret file beside it that no query may read."""
-    pages = [
-        make_page("10.1/a", datetime(2024, 1, 1, tzinfo=UTC), [("a", "Results", "contrasting", 0.9)], title="First"),
-        make_page("10.1/b", datetime(2024, 2, 1, tzinfo=UTC), [("b", None, "supporting", 0.8)], title="Second"),
-    ]
-    with LakeWriter(lake, run_id="run-1") as writer:
-        writer.add_batch(split_records(pages), report_files_of(pages))
-        writer.finish({"seen": 2, "new": 2})
     lake.close()
+    lake_location = two_paper_lake
     secret = tmp_path / "secret.txt"
     secret.write_text("the secret\n")
     # A loadable extension outside the installed packages, for the LOAD attempt.

@@ -13,7 +13,6 @@ the source and the cause (:func:`object_fault`), never a credential.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -21,7 +20,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tasks.lake.errors import SourceError
-from tasks.lake.object_storage import ObjectUrl, S3Settings, bucket_store
+from tasks.lake.object_storage import ObjectUrl, S3Settings, bucket_store, object_fault, reachability_problem
 from tasks.reading.record import DiscoveredFile
 
 if TYPE_CHECKING:
@@ -37,62 +36,15 @@ CONCURRENT_REQUESTS = 16
 _LIST_CHUNK = 1_000
 _HEAD_BYTES = 4096  # of a CSV object, to tell the Retraction Watch export by its header
 
-# S3 error codes that mean the credentials are refused.
-_REFUSED_CODES = frozenset(
-    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "AllAccessDisabled"}
-)
-_CODE = re.compile(r"<Code>([^<]+)</Code>")
-_MESSAGE = re.compile(r"<Message>([^<]+)</Message>")
-_STATUS = re.compile(r"status code: (\d{3})")
-
-
-def object_fault(error: BaseException, endpoint: str | None = None) -> tuple[str, bool]:
-    """What went wrong with a request to the bucket, in a few words, and whether it is the server's verdict on the request.
-
-    A verdict (an answer of HTTP 4xx: a missing bucket or object, refused
-    credentials) would be given again; a server error (5xx) or no answer at all
-    (a refused connection, a timeout: the endpoint is named) may pass. The
-    words never carry a credential: obstore's messages hold the request's URL,
-    never its signature.
-    """
-    text = str(error)
-    code = _CODE.search(text)
-    status = _STATUS.search(text)
-    verdict = status is None or int(status[1]) < 500
-    if isinstance(error, FileNotFoundError) or (code and code[1] == "NoSuchKey"):
-        return "no such object (deleted since it was listed?)", True
-    if code is not None:
-        name = code[1]
-        if name == "NoSuchBucket":
-            return "no such bucket", verdict
-        if name in _REFUSED_CODES:
-            return f"access refused ({name}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", verdict
-        message = _MESSAGE.search(text)
-        return name + (f": {message[1]}" if message else ""), verdict
-    if status is not None:
-        return f"the server answered HTTP {status[1]}", verdict
-    where = endpoint or "the S3 endpoint"
-    if "error sending request" in text or "timed out" in text.lower() or "connect" in text.lower():
-        return f"{where} does not answer", False
-    first = (text.strip().splitlines() or [type(error).__name__])[0]
-    return first.removeprefix("Generic S3 error: "), False
-
-
 def check_bucket_source(url_text: str) -> ObjectUrl:
     """The source's URL, once the bucket has answered a listing; :class:`SourceError` naming the source and the cause if not.
 
     One request, for one object: a missing bucket, refused credentials or an
     endpoint that does not answer are known before anything is written.
     """
-    import obstore
-
     url = ObjectUrl.parse(url_text)
-    settings = S3Settings.from_environment()
-    try:
-        next(iter(obstore.list(bucket_store(url, settings), chunk_size=1)), None)
-    except Exception as error:  # obstore raises its own errors and OSError's kinds: each said in one line
-        cause, _ = object_fault(error, settings.endpoint)
-        raise SourceError(f"{url}: {cause}") from None
+    if problem := reachability_problem(url):
+        raise SourceError(f"{url}: {problem}")
     return url
 
 

@@ -176,45 +176,73 @@ def bucket_store(url: ObjectUrl, settings: S3Settings | None = None):
     )
 
 
-# What a user can do about the S3 error codes met most, beside the server's own message.
-_CODE_HINTS = {
-    "NoSuchBucket": "the bucket does not exist",
-    "SignatureDoesNotMatch": "the secret key is wrong (AWS_SECRET_ACCESS_KEY)",
-    "InvalidAccessKeyId": "the access key is unknown (AWS_ACCESS_KEY_ID)",
-    "AccessDenied": "access denied: the credentials may not read this bucket",
-    "ExpiredToken": "the session token has expired (AWS_SESSION_TOKEN)",
-}
+# S3 error codes that mean the credentials are refused.
+_REFUSED_CODES = frozenset(
+    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "AllAccessDisabled"}
+)
+_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_MESSAGE = re.compile(r"<Message>([^<]+)</Message>")
+_STATUS = re.compile(r"status code: (\d{3})")
 
 
-def storage_problem(error: BaseException, settings: S3Settings | None = None) -> str:
-    """An object-store error as a short cause for a one-line message (no credential, no request dump).
+def object_fault(error: BaseException, endpoint: str | None = None) -> tuple[str, bool]:
+    """What went wrong with a request to the bucket, in a few words, and whether it is the server's verdict on the request.
 
-    S3 answers with an XML ``<Code>``; a store that does not answer at all
-    gives a transport error, named by the endpoint it was sent to.
+    The one reading of object-store errors, for the lake's files and a source's
+    objects alike. A verdict (an answer of HTTP 4xx: a missing bucket or object,
+    refused credentials) would be given again; a server error (5xx) or no
+    answer at all (a refused connection, a timeout: the endpoint is named) may
+    pass. The words never carry a credential: obstore's messages hold the
+    request's URL, never its signature.
     """
     text = str(error)
-    if match := re.search(r"<Code>([^<]+)</Code>", text):
-        code = match.group(1)
-        return _CODE_HINTS.get(code, code)
-    settings = settings or S3Settings.from_environment()
-    endpoint = settings.endpoint or f"AWS S3 ({settings.region})"
+    code = _CODE.search(text)
+    status = _STATUS.search(text)
+    verdict = status is None or int(status[1]) < 500
+    if isinstance(error, FileNotFoundError) or (code and code[1] == "NoSuchKey"):
+        return "no such object (deleted since it was listed?)", True
+    if code is not None:
+        name = code[1]
+        if name == "NoSuchBucket":
+            return "no such bucket", verdict
+        if name in _REFUSED_CODES:
+            return f"access refused ({name}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", verdict
+        message = _MESSAGE.search(text)
+        return name + (f": {message[1]}" if message else ""), verdict
+    if status is not None:
+        return f"the server answered HTTP {status[1]}", verdict
+    where = endpoint or "the S3 endpoint"
     if "error sending request" in text or "timed out" in text.lower() or "connect" in text.lower():
-        return f"the endpoint {endpoint} does not answer"
-    return text.strip().splitlines()[0][:200]
+        return f"{where} does not answer", False
+    first = (text.strip().splitlines() or [type(error).__name__])[0]
+    return first.removeprefix("Generic S3 error: "), False
 
 
-def check_reachable(url: ObjectUrl) -> None:
-    """Raise :class:`LakeError` (one line naming ``url`` and the cause) unless its bucket can be listed."""
+def storage_problem(error: BaseException) -> str:
+    """:func:`object_fault`'s words alone, for a one-line message."""
+    return object_fault(error, S3Settings.from_environment().endpoint)[0]
+
+
+def reachability_problem(url: ObjectUrl) -> str | None:
+    """Why ``url``'s bucket cannot be listed (one request, for one object), or None when it answers."""
     import obstore
 
     settings = S3Settings.from_environment()
     try:
         next(iter(obstore.list(bucket_store(url, settings), chunk_size=1)), None)
-    except Exception as error:  # obstore raises its own error classes, all of them one of these
-        raise LakeError(f"cannot reach {url}: {storage_problem(error, settings)}") from None
+    except Exception as error:  # obstore raises its own error classes and OSError's kinds
+        return object_fault(error, settings.endpoint)[0]
+    return None
 
 
-def _store_and_key(url: str):
+def check_reachable(url: ObjectUrl) -> None:
+    """Raise :class:`LakeError` (one line naming ``url`` and the cause) unless its bucket can be listed."""
+    if problem := reachability_problem(url):
+        raise LakeError(f"cannot reach {url}: {problem}")
+
+
+def store_and_key(url: str):
+    """The store of an object URL's bucket, and the object's key in it."""
     parsed = ObjectUrl.parse(url)
     return bucket_store(ObjectUrl(parsed.bucket)), parsed.prefix
 
@@ -223,7 +251,7 @@ def object_stat(url: str) -> tuple[int, float]:
     """An object's size and last-modified time (seconds since the epoch); FileNotFoundError when it is gone."""
     import obstore
 
-    store, key = _store_and_key(url)
+    store, key = store_and_key(url)
     try:
         head = obstore.head(store, key)
     except FileNotFoundError:
@@ -237,7 +265,7 @@ def delete_object(url: str) -> None:
     """Delete one object (a lake's data file that no snapshot needs any more)."""
     import obstore
 
-    store, key = _store_and_key(url)
+    store, key = store_and_key(url)
     try:
         obstore.delete(store, key)
     except FileNotFoundError:
@@ -250,7 +278,7 @@ def read_object(url: str) -> bytes:
     """An object's whole content; FileNotFoundError when it is gone."""
     import obstore
 
-    store, key = _store_and_key(url)
+    store, key = store_and_key(url)
     try:
         return obstore.get(store, key).bytes().to_bytes()
     except FileNotFoundError:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import Any
 
-from tasks.lake.object_storage import ObjectUrl, S3Settings, bucket_store, is_object_url
+from tasks.lake.object_storage import ObjectUrl, S3Settings, bucket_store, is_object_url, object_fault
 from tasks.reading.page_text import READ_FAILURE
 from tasks.reading.record import DiscoveredFile, Rejection
 
@@ -76,8 +76,6 @@ async def _fetch_all(targets: dict[str, str]) -> dict[str, bytes | Rejection]:
 
 async def _fetch(store: Any, key: str, target: str, path: str, endpoint: str | None) -> bytes | Rejection:
     import obstore
-
-    from tasks.lake.bucket_source import object_fault
 
     try:
         sink = open(target, "wb")  # noqa: SIM115 (closed below, after the stream)

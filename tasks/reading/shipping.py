@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from tasks.lake.location import LakeLocation
-from tasks.lake.object_storage import ObjectUrl, bucket_store, storage_problem
+from tasks.lake.object_storage import ObjectUrl, read_object, storage_problem, store_and_key
 from tasks.lake.plan import ParkedPlan
 from tasks.reading.staging import STAGING_DIR, StagedBatch, parse_and_stage
 
@@ -37,17 +37,14 @@ def ship_plan_batch(parked: ParkedPlan, number: int, url: str) -> str:
     buffer = io.BytesIO()
     parked.batch(number).write_ipc(buffer)  # an Arrow IPC file of one record batch: ParkedPlan.read_files reads it
     target = f"{url}/plan-{number:06d}.arrow"
-    store, key = _store_and_key(target)
+    store, key = store_and_key(target)
     _checked(lambda: obstore.put(store, key, buffer.getvalue()), target)
     return target
 
 
 def parse_and_ship(plan_url: str, number: int, url: str) -> StagedBatch:
     """On a worker: read the batch's files from ``plan_url``, parse and stage them locally, put the batch under ``url``."""
-    import obstore
-
-    store, key = _store_and_key(plan_url)
-    data = _checked(lambda: obstore.get(store, key).bytes().to_bytes(), plan_url)
+    data = read_object(plan_url)
     with tempfile.TemporaryDirectory(prefix="citelake-batch-") as folder:
         plan_file = Path(folder) / "plan.arrow"
         plan_file.write_bytes(data)
@@ -68,11 +65,11 @@ def fetch_batch(staged: StagedBatch, folder: Path) -> StagedBatch:
 
     target = folder / staged.path.rsplit("/", 1)[1]
     target.mkdir(parents=True, exist_ok=True)
-    store, prefix = _store_and_key(staged.path)
+    store, prefix = store_and_key(staged.path)
     listed = _checked(lambda: [item for batch in obstore.list(store, f"{prefix}/") for item in batch], staged.path)
     for item in listed:
-        data = _checked(lambda key=item["path"]: obstore.get(store, key).bytes().to_bytes(), staged.path)
-        (target / item["path"].rsplit("/", 1)[1]).write_bytes(data)
+        name = item["path"].rsplit("/", 1)[1]
+        (target / name).write_bytes(read_object(f"{staged.path}/{name}"))
     return StagedBatch(
         path=str(target), files=staged.files, bytes=staged.bytes, parsed=staged.parsed, rejected=staged.rejected, number=staged.number
     )
@@ -82,7 +79,7 @@ def remove_shipped(url: str) -> None:
     """Delete every object a run shipped (its plan slices and batches); what is gone already is no error."""
     import obstore
 
-    store, prefix = _store_and_key(url)
+    store, prefix = store_and_key(url)
     try:
         keys = [item["path"] for batch in obstore.list(store, f"{prefix}/") for item in batch]
         if keys:
@@ -94,14 +91,9 @@ def remove_shipped(url: str) -> None:
 def _put_folder(folder: Path, url: str) -> None:
     import obstore
 
-    store, prefix = _store_and_key(url)
+    store, prefix = store_and_key(url)
     for path in sorted(folder.iterdir()):
         _checked(lambda path=path: obstore.put(store, f"{prefix}/{path.name}", path), url)
-
-
-def _store_and_key(url: str):
-    parsed = ObjectUrl.parse(url)
-    return bucket_store(ObjectUrl(parsed.bucket)), parsed.prefix
 
 
 def _checked(action, url: str):
