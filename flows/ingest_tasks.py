@@ -43,7 +43,7 @@ from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
 from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import ParserProcesses, run_in_parser_process
 from tasks.reading.shipping import fetch_batch, parse_and_ship, remove_shipped, ship_plan_batch, shipping_url
-from tasks.reading.staging import StagedBatch, parse_and_stage
+from tasks.reading.staging import StagedBatch, parse_and_stage_planned
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.
@@ -92,11 +92,12 @@ def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = No
 def parse_batch(plan_file: Path, batch_number: int, staging: Path) -> StagedBatch:
     """Read, parse and split batch ``batch_number`` of the parked plan ``plan_file`` and park the result under ``staging``.
 
-    The task reads its files from the plan's file, so what travels to a worker
-    is a path and a number. Inside the flow's ``parser_processes`` block the
-    work runs on a parser process, and only the staged batch's description comes back.
+    What travels to a worker, and on to a parser process, is a path and a
+    number: the files are read from the plan's file where they are parsed.
+    Inside the flow's ``parser_processes`` block the work runs on a parser
+    process, and only the staged batch's description comes back.
     """
-    return run_in_parser_process(parse_and_stage, ParkedPlan.read_files(plan_file, batch_number), staging, batch_number)
+    return run_in_parser_process(parse_and_stage_planned, plan_file, batch_number, staging)
 
 
 @task(**(OUTSIDE | {"retry_condition_fn": commit_worth_retrying}))

@@ -31,7 +31,7 @@ from tasks.lake.session import lake_kept_open, open_lake, release_kept_instance
 from tasks.lake.summary import IngestProgress, IngestSummary, ProgressCallback
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.batch import ParserProcesses, parser_processes, warm_parser_processes
-from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, stage_in_parallel, staging_folder
+from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, stage_plan_in_parallel, staging_folder
 
 T = TypeVar("T")
 # From this many files seen, the commit opens the lake afresh rather than on the plan's DuckDB instance.
@@ -111,7 +111,7 @@ class IngestSteps:
             for number in range(len(parked)):
                 yield parse_and_stage(list(parked.files_of(number)), staging, number)
             return
-        yield from stage_in_parallel(parked.files(), staging, batch_size=run.batch_size, workers=processes.workers)
+        yield from stage_plan_in_parallel(parked.path, len(parked), staging, workers=processes.workers)
 
     def commit(self, run: IngestRun, totals: PlanTotals, parked: ParkedPlan, staged: Iterable[StagedBatch]) -> IngestSummary:
         return commit_staged(run, totals, parked, staged, self.progress)

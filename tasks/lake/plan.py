@@ -22,6 +22,7 @@ from tasks.reading.frames import UTC_TIME, Frames
 from tasks.reading.page_text import READ_FAILURE
 from tasks.reading.record import DiscoveredFile
 from tasks.reading.split import combine_frames
+from tasks.reading.staging import files_of
 
 
 # What a run counts files by; ``seen`` is every file discovered, the others add up to it.
@@ -60,14 +61,7 @@ class RunPlan:
 
     def files_to_read(self) -> Iterator[DiscoveredFile]:
         """The files to read, one at a time (the frame is not copied into Python objects at once)."""
-        return _files_of(self.to_read)
-
-
-def _files_of(frame: pl.DataFrame) -> Iterator[DiscoveredFile]:
-    # A plan's frame has an etag column (null for local files); one made by hand may not.
-    columns = ("path", "size", "mtime", "etag") if "etag" in frame.columns else ("path", "size", "mtime")
-    for row in frame.select(columns).iter_rows():
-        yield DiscoveredFile(*row)
+        return files_of(self.to_read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,23 +114,12 @@ class ParkedPlan:
 
     def files_of(self, number: int) -> Iterator[DiscoveredFile]:
         """Batch ``number``'s files to read."""
-        return _files_of(self.batch(number))
-
-    @staticmethod
-    def read_files(path: Path, number: int) -> list[DiscoveredFile]:
-        """Batch ``number``'s files to read, from the parked plan at ``path`` (in any process that sees the file)."""
-        import pyarrow as pa
-        import pyarrow.ipc
-
-        with pa.OSFile(str(path)) as source:
-            frame = pl.from_arrow(pyarrow.ipc.open_file(source).get_batch(number))
-        assert isinstance(frame, pl.DataFrame)
-        return list(_files_of(frame))
+        return files_of(self.batch(number))
 
     def files(self) -> Iterator[DiscoveredFile]:
         """The files to read in the plan's order, one batch's rows at a time."""
         for number in range(len(self)):
-            yield from _files_of(self.batch(number))
+            yield from files_of(self.batch(number))
 
 
 def plan_run(

@@ -19,7 +19,7 @@ from pathlib import Path
 from tasks.lake.location import LakeLocation
 from tasks.lake.object_storage import ObjectUrl, read_object, storage_problem, store_and_key
 from tasks.lake.plan import ParkedPlan
-from tasks.reading.staging import STAGING_DIR, StagedBatch, parse_and_stage
+from tasks.reading.staging import STAGING_DIR, StagedBatch, parse_and_stage, planned_files
 
 # Objects put and fetched at once for one batch (its dozen Parquet files).
 CONCURRENCY = 8
@@ -35,7 +35,7 @@ def ship_plan_batch(parked: ParkedPlan, number: int, url: str) -> str:
     import obstore
 
     buffer = io.BytesIO()
-    parked.batch(number).write_ipc(buffer)  # an Arrow IPC file of one record batch: ParkedPlan.read_files reads it
+    parked.batch(number).write_ipc(buffer)  # an Arrow IPC file of one record batch: tasks.reading.staging.planned_files reads it
     target = f"{url}/plan-{number:06d}.arrow"
     store, key = store_and_key(target)
     _checked(lambda: obstore.put(store, key, buffer.getvalue()), target)
@@ -48,8 +48,7 @@ def parse_and_ship(plan_url: str, number: int, url: str) -> StagedBatch:
     with tempfile.TemporaryDirectory(prefix="citelake-batch-") as folder:
         plan_file = Path(folder) / "plan.arrow"
         plan_file.write_bytes(data)
-        files = ParkedPlan.read_files(plan_file, 0)
-        staged = parse_and_stage(files, Path(folder), number)
+        staged = parse_and_stage(planned_files(plan_file, 0), Path(folder), number)
         target = f"{url}/{Path(staged.path).name}"
         _put_folder(Path(staged.path), target)
     return StagedBatch(
