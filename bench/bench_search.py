@@ -249,7 +249,7 @@ def main() -> None:
         fts = connect()
         load_extensions(fts, "fts")
         lake = open_lake(location, read_only=True)
-        snapshot = lake.execute(read_sql("search/current_snapshot.sql")).fetchone()[0]
+        snapshot = lake.execute(read_sql("lake/current_snapshot.sql")).fetchone()[0]
         rows = lake.execute(read_sql("search/statements_to_index.sql"), {"snapshot": snapshot}).pl()
         lake.close()
         fts_seconds_build, _ = _timed(

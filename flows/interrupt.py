@@ -123,7 +123,7 @@ class IngestInterrupt:
             (committed,) = con.execute(read_sql("lake/run_recorded.sql"), {"run_id": self.run_id}).fetchone()
             if not committed:
                 return None
-            (snapshot,) = con.execute(read_sql("search/current_snapshot.sql")).fetchone()
+            (snapshot,) = con.execute(read_sql("lake/current_snapshot.sql")).fetchone()
             return snapshot
         finally:
             con.close()

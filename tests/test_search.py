@@ -283,7 +283,7 @@ def test_the_index_follows_ingests_by_the_change_feed_and_a_rebuild_agrees(tmp_p
     (statements,) = sql_rows(location, "select count(*) from statements")[0]
     generation = open_generation(location)
     assert generation.index.searcher().num_docs == statements == generation.stamp.documents
-    (snapshot,) = sql_rows(location, read_sql("search/current_snapshot.sql"))[0]
+    (snapshot,) = sql_rows(location, read_sql("lake/current_snapshot.sql"))[0]
     assert generation.stamp.snapshot_id == snapshot
 
     lichen, before = statement_id_with(location, "lichen")

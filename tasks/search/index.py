@@ -311,7 +311,7 @@ def new_stamp(location: LakeLocation, snapshot_id: int, documents: int) -> Stamp
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
-    (snapshot_id,) = con.execute(read_sql("search/current_snapshot.sql")).fetchone()
+    (snapshot_id,) = con.execute(read_sql("lake/current_snapshot.sql")).fetchone()
     return int(snapshot_id)
 
 
