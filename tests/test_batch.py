@@ -13,10 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
-from tasks.reading.batch import OUTCOME_SCHEMA, parse_and_split, parse_in_parallel, parser_processes, run_in_parser_process
+from tasks.reading.batch import (
+    OUTCOME_SCHEMA,
+    ParserProcessesStopped,
+    parse_and_split,
+    parse_in_parallel,
+    parser_processes,
+    run_in_parser_process,
+    terminate_parser_processes,
+)
 from tasks.reading.frames import validate_frames
 from tasks.corpus.generate import write_corpus
 from tasks.reading.record import DiscoveredFile
@@ -152,3 +161,14 @@ def test_the_command_sets_the_allocator_settings_before_polars_is_imported() -> 
 
 def _environment(names: list[str]) -> list[str | None]:
     return [os.environ.get(name) for name in names]
+
+
+def test_stopped_parser_processes_do_not_start_again_for_work_that_comes_late() -> None:
+    """A stopped run's parse task that reaches the processes after the stop gets an error, not a new pool
+    (whose process would write a batch into the staging the stop had removed: CI saw one left)."""
+    with pytest.raises(ParserProcessesStopped):
+        with parser_processes(2) as processes:
+            assert run_in_parser_process(os.getpid) != os.getpid()
+            terminate_parser_processes(timeout=1.0)
+            run_in_parser_process(os.getpid)
+    assert processes._pool is None

@@ -361,6 +361,10 @@ def _worker_environment(threads: int) -> Iterator[None]:
             del os.environ[name]
 
 
+class ParserProcessesStopped(RuntimeError):
+    """Work was handed to parser processes that were stopped (the run was interrupted or failed)."""
+
+
 class ParserProcesses:
     """A pool of spawned parser processes, started only when there is work for it.
 
@@ -373,14 +377,19 @@ class ParserProcesses:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._terminated = False
 
     def warm(self) -> None:
         """Start the processes if they are not yet, without waiting for them to be ready."""
-        if self._pool is None and self.workers > 1:
+        if self._pool is None and self.workers > 1 and not self._terminated:
             self._pool = _spawn_pool(self.workers)
 
     def start(self) -> ProcessPoolExecutor:
-        """The running pool (started now if :meth:`warm` did not)."""
+        """The running pool (started now if :meth:`warm` did not); :class:`ParserProcessesStopped` after :meth:`terminate`."""
+        if self._terminated:
+            # A stopped run's parse task that comes late must not start processes anew: they
+            # would write a batch into the staging the stop has just removed.
+            raise ParserProcessesStopped("the run's parser processes were stopped")
         self.warm()
         if self._pool is None:
             raise ValueError(f"a pool of {self.workers} parser process(es) is not worth starting")
@@ -397,7 +406,8 @@ class ParserProcesses:
             self._pool = None
 
     def terminate(self, timeout: float = 1.0) -> None:
-        """Stop the processes now, the batches they work on abandoned (a stopped or failed run)."""
+        """Stop the processes now, the batches they work on abandoned (a stopped or failed run); none start again."""
+        self._terminated = True
         pool, self._pool = self._pool, None
         if pool is not None:
             _kill_workers(pool, timeout)
