@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
@@ -27,6 +29,7 @@ def _run_json(*argv: str) -> dict:
     return json.loads(finished.stdout)
 
 
+@pytest.mark.slow
 def test_the_diy_script_and_tantivy_alone_cover_what_the_ingest_stores(tmp_path) -> None:
     corpus = tmp_path / "corpus"
     write_corpus(corpus, 120, 5, canonical=True)

@@ -272,6 +272,7 @@ def test_exit_status_follows_the_flags_fail_on_names(example_lake, tmp_path) -> 
     assert citelake("check", bib, *lake, "--contrasting-share", "2")[0] == 2
 
 
+@pytest.mark.slow
 def test_a_reference_only_the_export_retracts_is_flagged_though_the_lake_has_no_page_of_it(tmp_path) -> None:
     from test_retraction_watch import LATER, export_text, place, record
 

@@ -61,6 +61,7 @@ def _rows(location: LakeLocation, query: str) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_staging_is_one_line_and_the_lake_keeps_what_it_had(tmp_path: Path, small_disk) -> None:
     write_corpus(tmp_path / "first", 5, seed=1)
     write_corpus(tmp_path / "second", 300, seed=2)

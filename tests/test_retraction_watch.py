@@ -179,6 +179,7 @@ def lake_rows(location: LakeLocation, sql: str) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 def test_the_sample_export_lands_in_retractions(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(SAMPLE.parent, source)
@@ -232,6 +233,7 @@ def test_a_newer_export_updates_and_adds_records_and_never_repeats_one(tmp_path:
     assert lake_rows(location, "select count(*), count(distinct record_id) from retractions") == [(4, 4)]
 
 
+@pytest.mark.slow
 def test_a_csv_with_the_header_but_broken_rows_is_rejected_with_its_reason(tmp_path: Path) -> None:
     source = tmp_path / "source"
     place(source, "retraction_watch.csv", HEADER + '\r\n1,"an unclosed quote,x\r\n')

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tasks.corpus.generate import write_corpus
 from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
@@ -41,6 +43,7 @@ def test_without_the_command_s_time_the_line_gives_the_run_s_parts_only():
     )
 
 
+@pytest.mark.slow
 def test_the_index_reports_statements_indexed_of_all_to_index(tmp_path: Path):
     write_corpus(tmp_path / "reports", 60, seed=11)
     location = LakeLocation(path=tmp_path / "lake")

@@ -279,6 +279,7 @@ def test_editorial_notices_and_retracted_papers(tmp_path: Path) -> None:
     assert retracted["supporting"] == 27  # the tally: still supported
 
 
+@pytest.mark.slow
 def test_journal_citation_profile(tmp_path: Path) -> None:
     source = tmp_path / "source"
     place(source, "paper.json", sample("papers_doi"))

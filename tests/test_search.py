@@ -401,6 +401,7 @@ def test_an_index_copied_from_another_lake_is_rebuilt(hand_lake: LakeLocation, t
     assert open_generation(location).stamp.lake_id == lake_id(location)
 
 
+@pytest.mark.slow
 def test_a_pointer_to_nothing_is_rebuilt(tmp_path: Path) -> None:
     location, _ = build_lake(tmp_path, papers=4)
     (location.path / INDEX_DIR / POINTER_FILE).write_text("gen-does-not-exist", encoding="utf-8")
