@@ -41,9 +41,9 @@ from tasks.lake.location import LakeLocation
 from tasks.lake.lock import notice
 from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
 from tasks.lake.summary import IngestSummary
-from tasks.reading.batch import ParserProcesses, run_in_parser_process
+from tasks.reading.batch import ParserProcesses, ParserProcessesStopped, run_in_parser_process
 from tasks.reading.shipping import fetch_batch, parse_and_ship, remove_shipped, ship_plan_batch, shipping_url
-from tasks.reading.staging import StagedBatch, parse_and_stage_planned
+from tasks.reading.staging import StagedBatch, StagingStopped, parse_and_stage_planned
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.
@@ -56,9 +56,12 @@ def worth_retrying(task: Task, task_run: TaskRun, state: State) -> bool:
 
     ``IngestError`` (a missing source, another ingest holding the lake) and
     ``LakeError`` (a failed key check, a lake newer than this code) say what is
-    wrong and would say it again.
+    wrong and would say it again; so does a stopped run (Ctrl-C, a failed
+    sibling) to a task that reaches its parser processes or its staging after the stop.
     """
-    return not isinstance(state.result(raise_on_failure=False), IngestError | LakeError)
+    return not isinstance(
+        state.result(raise_on_failure=False), IngestError | LakeError | ParserProcessesStopped | StagingStopped
+    )
 
 
 # Added to the error of a parse that failed (after its own retries) while the commit read its batches.

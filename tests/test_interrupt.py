@@ -233,3 +233,18 @@ def test_ctrl_c_stops_serve_and_its_cancelled_run_leaves_no_staging(tmp_path, co
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def test_a_task_that_meets_a_stopped_run_is_not_retried() -> None:
+    """After a stop, parsing or parking a batch fails at once, and would fail the same way on every retry.
+
+    Retrying it only kept a stopped run's task runs alive for the retry delays."""
+    from prefect.states import Failed
+
+    from flows.ingest_tasks import worth_retrying
+    from tasks.reading.batch import ParserProcessesStopped
+    from tasks.reading.staging import StagingStopped
+
+    for stopped in (ParserProcessesStopped("the parser processes were stopped"), StagingStopped("the run was stopped")):
+        assert not worth_retrying(None, None, Failed(data=stopped)), type(stopped).__name__
+    assert worth_retrying(None, None, Failed(data=OSError(5, "Input/output error"))), "what the outside did is retried"
