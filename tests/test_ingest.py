@@ -23,7 +23,7 @@ from tasks.lake.ingest import ingest
 from tasks.lake.plan import PLAN_FILE, ParkedPlan, classify_outcomes, pages_to_store, plan_run
 from tasks.lake.lock import ingest_guard
 from tasks.lake import tables
-from tasks.lake.session import open_lake
+from tasks.lake.session import open_lake, release_kept_instance
 from tasks.lake.run_record import row_counts_sql
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
@@ -327,8 +327,11 @@ def copy_corpus(generated: tuple[Path, CorpusSummary], tmp_path: Path) -> tuple[
     return source, generated[1]
 
 
-def run_end_to_end(source: Path, corpus: CorpusSummary, location: LakeLocation) -> None:
-    """First run, a re-run, then a re-saved page, a page rewritten in place, a copy and a touched file."""
+def run_end_to_end(source: Path, corpus: CorpusSummary, location: LakeLocation, *, third_batch_size: int = 100) -> None:
+    """First run, a re-run, then a re-saved page, a page rewritten in place, a copy and a touched file.
+
+    The third run reads those four files in batches of ``third_batch_size``.
+    """
     first = ingest(source, location, batch_size=100, workers=2)
 
     assert first.files == {
@@ -367,7 +370,7 @@ def run_end_to_end(source: Path, corpus: CorpusSummary, location: LakeLocation) 
     statements_shown = len(load_report(resaved)["statements"])
     before = row_counts(location)
 
-    third = ingest(source, location, batch_size=100, workers=2)
+    third = ingest(source, location, batch_size=third_batch_size, workers=2)
 
     assert third.files == {
         "seen": corpus.files + 2,
@@ -404,11 +407,22 @@ def test_end_to_end_on_a_generated_corpus(generated, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_end_to_end_committing_on_a_fresh_connection_after_the_plan(generated, tmp_path: Path, monkeypatch) -> None:
-    # A run of 100,000 files or more with more than a batch to read commits on another connection than its
-    # plan's; here every such run does (the first one of the sequence).
+    # A run of 100,000 files or more whose plan was set against the manifest, with more than a batch
+    # to read, commits on another DuckDB instance than its plan's; here every such run does. The
+    # first run has no manifest to join and keeps its instance; the third reads its four files in
+    # two batches, and is the one that commits on a fresh instance.
     monkeypatch.setattr(ingest_module, "FRESH_CONNECTION_AFTER_PLAN", 1)
+    released = []
+
+    def release_and_count(location: LakeLocation) -> None:
+        released.append(location)
+        release_kept_instance(location)
+
+    monkeypatch.setattr(ingest_module, "release_kept_instance", release_and_count)
     source, corpus = copy_corpus(generated, tmp_path)
-    run_end_to_end(source, corpus, LakeLocation(path=tmp_path / "lake"))
+    location = LakeLocation(path=tmp_path / "lake")
+    run_end_to_end(source, corpus, location, third_batch_size=2)
+    assert released == [location]
 
 
 @pytest.mark.slow

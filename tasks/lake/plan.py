@@ -37,13 +37,16 @@ class RunPlan:
     ``mtime``, ``etag`` (of an object in a bucket) and the path's recorded state (``previous_sha256``,
     ``previous_status``; null for a path never seen). ``files_seen`` counts every
     discovered file, ``unchanged`` those skipped because size and mtime are as recorded;
-    ``skipped_folders`` the ``(folder, reason)`` of the folders discovery could not read.
+    ``skipped_folders`` the ``(folder, reason)`` of the folders discovery could not read;
+    ``joined_manifest`` whether the files were set against a recorded manifest in
+    DuckDB (a first run's are not: there is none).
     """
 
     files_seen: int
     unchanged: int
     to_read: pl.DataFrame
     skipped_folders: tuple[tuple[str, str], ...] = ()
+    joined_manifest: bool = False
 
     @property
     def bytes_to_read(self) -> int:
@@ -169,6 +172,7 @@ def plan_run(
         unchanged=files.height - to_read.height,
         to_read=to_read,
         skipped_folders=tuple(skipped_folders),
+        joined_manifest=recorded > 0,
     )
 
 
