@@ -27,6 +27,7 @@ batch's objects itself, ``tasks.reading.objects``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
@@ -36,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 from prefect import flow
 from prefect.client.schemas.objects import Flow, FlowRun
 from prefect.events.worker import EventsWorker
@@ -49,7 +51,7 @@ from flows.ingest_tasks import FlowSteps
 from flows.interrupt import run_started
 from flows.run_artifacts import publish_run_report
 from flows.runner_options import runner_options_error
-from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured
+from flows.temporary_server import STARTING, PrefectServerUnreachable, TemporaryServer, TemporaryServerError, api_configured
 from tasks.lake.ingest import run_ingest
 from tasks.lake.location import LakeLocation, resolve_location
 from tasks.lake.lock import notice
@@ -151,6 +153,8 @@ def prefect_api(server: TemporaryServer | None = None) -> Iterator[None]:
     if server is None and api_configured():
         try:
             yield
+        except RuntimeError as error:
+            raise _unreachable(error) or error
         finally:
             _deliver_logs_and_events()
         return
@@ -205,6 +209,23 @@ def lake_opened_ahead(location: LakeLocation) -> Iterator[None]:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
         raise
+
+
+def _unreachable(error: RuntimeError) -> PrefectServerUnreachable | None:
+    """Prefect's "Failed to reach API" as one line, or None for any other error.
+
+    Prefect raises it, from the network error, when the run's client first asks the
+    server for its version: before any flow run exists, so nothing was written.
+    """
+    cause = error.__cause__
+    if not isinstance(cause, httpx.TransportError) or not str(error).startswith("Failed to reach API"):
+        return None
+    reason = re.sub(r"^\[Errno \d+\] ", "", str(cause)) or type(cause).__name__
+    unreachable = PrefectServerUnreachable(
+        f"cannot reach the Prefect server at {PREFECT_API_URL.value()} (PREFECT_API_URL): {reason}; nothing was written"
+    )
+    unreachable.__cause__ = error
+    return unreachable
 
 
 def _deliver_logs_and_events() -> None:

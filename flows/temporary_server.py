@@ -60,6 +60,10 @@ class TemporaryServerError(RuntimeError):
     """The temporary Prefect server did not start; the message is one line saying what to do."""
 
 
+class PrefectServerUnreachable(RuntimeError):
+    """The Prefect server of ``PREFECT_API_URL`` did not answer when the run was to start; one line, nothing written."""
+
+
 def api_in_environment() -> bool:
     """Whether ``PREFECT_API_URL`` is in the environment (known before Prefect is imported; see :func:`api_configured`)."""
     return bool(os.environ.get("PREFECT_API_URL"))

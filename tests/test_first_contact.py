@@ -254,3 +254,29 @@ def test_the_prefect_ui_is_prefect_ui_url_else_the_api_without_api() -> None:
 def test_a_lake_s_description_never_shows_the_catalog_s_password(catalog: str, shown: str) -> None:
     # describe() names the lake in every message, log line and artifact.
     assert LakeLocation(path=Path("/lakes/one"), catalog=catalog).describe() == f"/lakes/one (catalog {shown})"
+
+
+def test_a_prefect_server_that_refuses(tmp_path: Path, source: Path) -> None:
+    """PREFECT_API_URL names a server that is down: one line, not Prefect's traceback, and no lake made.
+
+    Prefect is imported here (only it knows where the API is), so the line comes after its start."""
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = f"http://127.0.0.1:{port}/api"
+    lake = tmp_path / "lake"
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("PREFECT_", "CITELAKE_"))}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api}
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(source), "--lake", str(lake)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr.splitlines()) == (
+        1,
+        [
+            "starting Prefect…",
+            f"citelake ingest: cannot reach the Prefect server at {api} (PREFECT_API_URL): Connection refused; "
+            "nothing was written",
+        ],
+    ), result.stderr[-2000:]
+    assert not lake.exists()

@@ -81,7 +81,14 @@ def ingest(
     # before Prefect is imported, which reads it.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
-    from flows.temporary_server import STARTING, TemporaryServer, TemporaryServerError, api_configured, api_in_environment
+    from flows.temporary_server import (
+        STARTING,
+        PrefectServerUnreachable,
+        TemporaryServer,
+        TemporaryServerError,
+        api_configured,
+        api_in_environment,
+    )
 
     server = None
     if not api_in_environment():
@@ -174,7 +181,7 @@ def ingest(
                     parser_processes=workers if runner == "threads" else 0,
                 )
             )
-    except (IngestError, TemporaryServerError, LakeError, duckdb.Error, OSError, ValueError) as error:
+    except (IngestError, TemporaryServerError, PrefectServerUnreachable, LakeError, duckdb.Error, OSError, ValueError) as error:
         raise fail("ingest", error) from None
     typer.echo(format_summary(summary, wall_seconds=time.monotonic() - command_started))
     ended_cleanly.append("ingest")
