@@ -27,7 +27,6 @@ from tasks.lake.session import open_lake, release_kept_instance
 from tasks.lake.run_record import row_counts_sql
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
-from tasks.lake.sql import read_sql
 from tasks.reading.parse import load_report
 from tasks.reading.record import DiscoveredFile, Rejection
 from tasks.reading.split import split_records

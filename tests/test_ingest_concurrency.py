@@ -17,7 +17,6 @@ from tasks.lake.session import open_lake
 from tasks.lake.run_record import row_counts_sql
 from tasks.lake.writer import LakeWriter, file_manifest
 from tasks.lake.location import LakeLocation
-from tasks.lake.sql import read_sql
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"

@@ -16,7 +16,7 @@ from tasks.lake.session import open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.run_record import row_counts_sql
 from tasks.lake.location import LakeLocation
-from tasks.lake.sql import quote_identifier, read_sql
+from tasks.lake.sql import quote_identifier
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SQL = Path(__file__).parent / "sql"

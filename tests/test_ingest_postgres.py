@@ -11,7 +11,7 @@ from test_ingest import copy_corpus, generated, run_end_to_end  # noqa: F401 - `
 from tasks.lake.errors import IngestCollision
 from tasks.lake.ingest import ingest
 from tasks.lake.location import LakeLocation
-from tasks.lake.sql import quote_identifier, read_sql
+from tasks.lake.sql import read_sql
 
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

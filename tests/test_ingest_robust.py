@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import duckdb
