@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import threading
 import time
@@ -53,9 +52,9 @@ from flows.run_artifacts import publish_run_report
 from flows.runner_options import runner_options_error
 from flows.temporary_server import STARTING, PrefectServerUnreachable, TemporaryServer, TemporaryServerError, api_configured
 from tasks.lake.ingest import run_ingest
-from tasks.lake.location import LakeLocation, resolve_location
+from tasks.lake.location import resolve_location
 from tasks.lake.lock import notice
-from tasks.lake.session import lake_kept_open, open_lake
+from tasks.lake.session import LakeOpening, lake_kept_open
 from tasks.lake.summary import IngestSummary
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
 from tasks.reading.staging import remove_staging, staging_folder
@@ -177,37 +176,21 @@ def prefect_api(server: TemporaryServer | None = None) -> Iterator[None]:
 
 
 @contextmanager
-def lake_opened_ahead(location: LakeLocation) -> Iterator[None]:
-    """Open the lake now (creating and migrating it on first use) for the flow run of the block to use.
+def lake_opened_ahead(opening: LakeOpening) -> Iterator[None]:
+    """The block's runs use the lake ``opening`` opened ahead (:class:`tasks.lake.session.LakeOpening`).
 
-    ``citelake ingest`` opens it while its temporary server boots: the command
-    is done importing a second or more before the server answers, and a fresh
-    lake's creation and migrations took 0.7 s of the flow run after it. The
-    run's tasks get cursors of this instance (:func:`lake_kept_open`), as they
+    The run's tasks get cursors of its instance (:func:`lake_kept_open`), as they
     get them of the one the flow opens itself. The open is done before the run
     takes the ingest lock, as any other command's writable open is; it changes
-    nothing in a lake that is up to date. It is a head start and nothing more:
-    a lake that does not open here is left to the run, which opens it again and
-    fails saying why, as without this. Only the embedded catalog's lake is
-    opened ahead, and the folders this made are removed when the block ends with
-    ``TemporaryServerError``: a run that never started writes nothing.
+    nothing in a lake that is up to date. The folders the opening made are
+    removed when the block ends with ``TemporaryServerError`` or
+    ``PrefectServerUnreachable``: a run that never started writes nothing.
     """
-    if location.catalog is not None:
-        yield
-        return
-    made = next((folder for folder in reversed([location.path, *location.path.parents]) if not folder.exists()), None)
     try:
-        with lake_kept_open(location):
-            try:
-                open_lake(location).close()
-                # What DuckDB imports when the commit registers its first frame.
-                import pyarrow.dataset  # noqa: F401
-            except Exception:  # the run meets it again and reports it
-                pass
+        with lake_kept_open(opening.location, opened=opening):
             yield
-    except TemporaryServerError:
-        if made is not None:
-            shutil.rmtree(made, ignore_errors=True)
+    except (TemporaryServerError, PrefectServerUnreachable):
+        opening.undo()
         raise
 
 

@@ -10,7 +10,8 @@ as it takes. On the first SIGINT the handler, in this order:
 2. takes the commit gate (``tasks.lake.writer.COMMIT_GATE``): from then on
    the run either committed before, or never will in this process;
 3. if the run did not commit, removes its staging; marks the run cancelled on
-   the Prefect server;
+   the Prefect server; if it never started, removes the folders its lake's
+   open ahead made;
 4. stops the temporary Prefect server, last, when nothing talks to it any more;
 5. prints ``interrupted: nothing was written`` or ``interrupted after the
    commit: snapshot N holds the run`` and ends the process with status 130.
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from flows.temporary_server import TemporaryServer
     from tasks.lake.location import LakeLocation
+    from tasks.lake.session import LakeOpening
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process ended by Ctrl-C
 TEARDOWN_SECONDS = 1.5
@@ -62,6 +64,7 @@ class IngestInterrupt:
         self.command = command
         self.location: LakeLocation | None = None
         self.server: TemporaryServer | None = None
+        self.opening: LakeOpening | None = None  # the lake opened ahead of the run
         self.run_id: str | None = None
         self.before_message: list[Callable[[], Any]] = []  # e.g. stop the progress bar
         self._interrupted = False
@@ -98,6 +101,8 @@ class IngestInterrupt:
             if stopped:
                 remove_staging(staging_folder(self.location, self.run_id))
             self._mark_cancelled()
+        if self.run_id is None and self.opening is not None:
+            self.opening.undo(timeout=1.0)  # the run never started: the lake it was to use is not left behind
         if self.server is not None:
             self.server.stop(timeout=0.3)
         return self._outcome

@@ -24,7 +24,7 @@ from tasks.lake.errors import IngestCollision, LakeFolderError
 from tasks.lake.summary import IngestSummary
 from tasks.lake.lock import LOCK_HOLDER_FILE
 from tasks.lake import tables
-from tasks.lake.session import open_lake
+from tasks.lake.session import LakeOpening, open_lake
 from tasks.lake.query import USER_TABLES
 from tasks.lake.location import LakeLocation
 from tasks.reading.record import Rejection
@@ -260,10 +260,10 @@ def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_p
 
 @pytest.mark.slow
 def test_a_run_in_a_lake_opened_ahead_commits_as_any_run(tmp_path):
-    """``citelake ingest`` opens a fresh lake while its temporary server boots; the run then commits into it."""
+    """``citelake ingest`` opens a fresh lake while it imports Prefect; the run then commits into it."""
     source, location = tmp_path / "source", LakeLocation(path=tmp_path / "lake")
     write_corpus(source, 30, SEED + 3)
-    with lake_opened_ahead(location):
+    with lake_opened_ahead(LakeOpening(location)):
         assert location.catalog_file.is_file(), "the lake was not made ahead of the run"
         summary, flow_run_id = run_ingest(source, location.path)
     assert lake_rows(location.path, "select run_id from runs") == [(str(flow_run_id),)]
@@ -275,7 +275,7 @@ def test_a_run_in_a_lake_opened_ahead_commits_as_any_run(tmp_path):
 def test_a_run_that_never_started_leaves_no_folder_the_open_ahead_made(tmp_path):
     fresh = LakeLocation(path=tmp_path / "new" / "lake")
     with pytest.raises(TemporaryServerError):
-        with lake_opened_ahead(fresh):
+        with lake_opened_ahead(LakeOpening(fresh)):
             assert fresh.catalog_file.is_file()
             raise TemporaryServerError("the temporary Prefect server did not start")
     assert not (tmp_path / "new").exists(), "a run that never started wrote a lake"
@@ -283,7 +283,7 @@ def test_a_run_that_never_started_leaves_no_folder_the_open_ahead_made(tmp_path)
     existing = LakeLocation(path=tmp_path / "lake")
     open_lake(existing).close()
     with pytest.raises(TemporaryServerError):
-        with lake_opened_ahead(existing):
+        with lake_opened_ahead(LakeOpening(existing)):
             raise TemporaryServerError("the temporary Prefect server did not start")
     assert existing.catalog_file.is_file(), "an existing lake was removed"
 
@@ -292,7 +292,7 @@ def test_a_lake_that_does_not_open_ahead_is_left_to_the_run_which_says_why(tmp_p
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_corpus(source, 5, SEED + 4)
     lake.write_text("not a lake folder")
-    with lake_opened_ahead(LakeLocation(path=lake)):
+    with lake_opened_ahead(LakeOpening(LakeLocation(path=lake))):
         state = ingest_flow(source=str(source), lake=str(lake), batch_size=BATCH_SIZE, return_state=True)
     assert state.is_failed()
     with pytest.raises(LakeFolderError, match="is a file, not a lake folder"):

@@ -235,6 +235,25 @@ def test_ctrl_c_stops_serve_and_its_cancelled_run_leaves_no_staging(tmp_path, co
                     process.wait()
 
 
+@pytest.mark.slow
+def test_ctrl_c_before_the_run_starts_leaves_no_lake_folder(tmp_path, corpus):
+    """The lake is opened ahead while Prefect starts; a Ctrl-C before the run removes the folder that made."""
+    lake = tmp_path / "new" / "lake"
+    process = subprocess.Popen(
+        [*CITELAKE, "ingest", str(corpus), "--lake", str(lake)],
+        cwd=REPO, env=own_prefect(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    while not (lake / "catalog.sqlite").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert (lake / "catalog.sqlite").exists(), "the lake was not opened ahead"
+    os.killpg(process.pid, signal.SIGINT)  # the temporary server takes seconds more to answer: no run yet
+    out, err = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert (process.returncode, err.splitlines()[-1]) == (130, "citelake ingest: interrupted: nothing was written"), err
+    assert not (tmp_path / "new").exists(), "a run that never started left a lake folder"
+
+
 def test_a_task_that_meets_a_stopped_run_is_not_retried() -> None:
     """After a stop, parsing or parking a batch fails at once, and would fail the same way on every retry.
 

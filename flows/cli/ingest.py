@@ -102,6 +102,13 @@ def ingest(
         else:
             typer.echo(STARTING, err=True)
 
+    from tasks.lake.location import resolve_location
+    from tasks.lake.session import LakeOpening
+
+    # The lake opens in a thread while Prefect is imported (and the temporary server boots).
+    opening = LakeOpening(resolve_location(lake, catalog))
+    interrupt.opening = opening
+
     import duckdb
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -110,7 +117,6 @@ def ingest(
     from tasks.lake.lock import NOTICE_LOGGER
     from tasks.lake.errors import IngestError, LakeError
     from tasks.lake.summary import IngestProgress, format_summary
-    from tasks.lake.location import resolve_location
     from flows.run_artifacts import PROGRESS_LOGGER, PROGRESS_RECORD_FIELD
 
     console = Console(stderr=True)
@@ -166,9 +172,7 @@ def ingest(
 
     try:
         flow = ingest_flow.with_options(task_runner=task_runner(runner, dask_address, workers))
-        # With a temporary server, the lake is opened while the server boots (this process waits for it anyway).
-        ahead = lake_opened_ahead(resolve_location(lake, catalog)) if server is not None else nullcontext()
-        with ahead, prefect_api(server), bar if console.is_terminal else nullcontext():
+        with lake_opened_ahead(opening), prefect_api(server), bar if console.is_terminal else nullcontext():
             # In a thread: this one stays free to answer Ctrl-C at once, whatever the run is doing.
             summary = run_interruptibly(
                 lambda: flow(
