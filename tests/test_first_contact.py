@@ -256,6 +256,7 @@ def test_a_lake_s_description_never_shows_the_catalog_s_password(catalog: str, s
     assert LakeLocation(path=Path("/lakes/one"), catalog=catalog).describe() == f"/lakes/one (catalog {shown})"
 
 
+@pytest.mark.slow  # it imports Prefect and starts a flow: 10 s in the inner loop
 def test_a_prefect_server_that_refuses(tmp_path: Path, source: Path) -> None:
     """PREFECT_API_URL names a server that is down: one line, not Prefect's traceback, and no lake made.
 
