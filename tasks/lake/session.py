@@ -154,10 +154,11 @@ class LakeOpening:
 
     def __init__(self, location: LakeLocation) -> None:
         self.location = location
-        self.made = next((folder for folder in reversed([location.path, *location.path.parents]) if not folder.exists()), None)
+        self.made: Path | None = None  # the first folder of the lake's path the open will make
         self._instance: duckdb.DuckDBPyConnection | None = None
         self._thread = threading.Thread(target=self._open, name="citelake-lake-opening", daemon=True)
         if location.catalog is None:
+            self.made = next((folder for folder in reversed([location.path, *location.path.parents]) if not folder.exists()), None)
             self._thread.start()
 
     def _open(self) -> None:
