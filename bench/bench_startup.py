@@ -5,10 +5,10 @@ Each command is a whole process, ``.venv/bin/citelake`` as installed, run
 the wall time, the CPU time of the process and everything it started, and the
 peak memory of all its processes together:
 
-* ``citelake --help`` (aim: 0.5 s) and ``citelake sql`` on the example lake
+* ``citelake --help`` (aim: 0.3 s) and ``citelake sql`` on the example lake
   (aim: 1.5 s): commands that do not run a flow, so they import no Prefect;
 * the README quick start, ``citelake ingest examples/reports`` into a fresh
-  lake with no Prefect server configured (aim: 6 s), with a ``PREFECT_HOME``
+  lake with no Prefect server configured (aim: 5 s), with a ``PREFECT_HOME``
   that exists already (the warm-up run made it, as a user's first run does):
   the command starts a temporary server of its own;
 * the same ingest against a running server (``PREFECT_API_URL``);
@@ -136,7 +136,7 @@ def main() -> None:
         measure("the same ingest against a running server", ingest, running, work, arguments.runs, fresh_lake)
         median = statistics.median(run.wall for run in quick)
         print(f"Quick start: {median:.2f} s, of which {ready:.2f} s until the temporary server answers; "
-              f"the ingest after it {median - ready:.2f} s (aim: all of it in 6 s)")  # fmt: skip
+              f"the ingest after it {median - ready:.2f} s (aim: all of it in 5 s)")  # fmt: skip
     finally:
         if server is not None:
             stop_server(server)
