@@ -51,7 +51,8 @@ def ingest(
 
     Exit status: 0 when the run committed (even if some files were rejected);
     1 with a one-line message when nothing was written (missing source, lake
-    unreachable, another ingest running on the lake); 2 for an unknown runner
+    unreachable, the Prefect server of PREFECT_API_URL down, another ingest
+    running on the lake); 2 for an unknown runner
     or options that do not go together; 130 when stopped with Ctrl-C, which
     says whether the run was committed first. The source, the lake folder and
     the catalog are checked before Prefect starts: a mistake there is one line
