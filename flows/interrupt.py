@@ -10,11 +10,11 @@ as it takes. On the first SIGINT the handler, in this order:
 2. takes the commit gate (``tasks.lake.writer.COMMIT_GATE``): from then on
    the run either committed before, or never will in this process;
 3. if the run did not commit, removes its staging; marks the run cancelled on
-   the Prefect server; if it never started, removes the folders its lake's
-   open ahead made;
+   the Prefect server;
 4. stops the temporary Prefect server, last, when nothing talks to it any more;
 5. prints ``interrupted: nothing was written`` or ``interrupted after the
-   commit: snapshot N holds the run`` and ends the process with status 130.
+   commit: snapshot N holds the run`` and ends the process with status 130; a
+   run that never started first has the lake folder its open ahead made removed.
 
 It ends the process with ``os._exit``: Prefect's log and event workers would
 otherwise retry against the stopped server at the interpreter's exit, for a
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a process ended by Ctrl-C
 TEARDOWN_SECONDS = 1.5
+# How long past the teardown's deadline the exit waits for a lake's open ahead to end (and removes its folder).
+UNDO_SECONDS = 0.3
 # A COMMIT that is under way when Ctrl-C comes is waited for (it is the catalog's one
 # transaction, and a process killed in it leaves the lake as it was): this long at most.
 COMMIT_WAIT_SECONDS = 60.0
@@ -101,8 +103,6 @@ class IngestInterrupt:
             if stopped:
                 remove_staging(staging_folder(self.location, self.run_id))
             self._mark_cancelled()
-        if self.run_id is None and self.opening is not None:
-            self.opening.undo(timeout=1.0)  # the run never started: the lake it was to use is not left behind
         if self.server is not None:
             self.server.stop(timeout=0.3)
         return self._outcome
@@ -170,6 +170,10 @@ class IngestInterrupt:
 
     def _end(self, message: str) -> None:
         _ending.acquire()  # one line, from the handler or the watchdog; the other waits for the exit
+        if self.run_id is None and self.opening is not None:
+            # The run never started: the lake folder opened ahead for it is not left behind. Last, just
+            # before the exit, so that an open still under way has no time to make it again.
+            self.opening.undo(timeout=max(0.1, self._deadline + UNDO_SECONDS - time.monotonic()))
         self._say(f"citelake {self.command}: {message}")
         os._exit(EXIT_INTERRUPTED)
 

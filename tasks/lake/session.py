@@ -177,7 +177,11 @@ class LakeOpening:
         return instance
 
     def undo(self, timeout: float | None = None) -> None:
-        """Remove the folders the opening made, for a run that never started; after its open (or ``timeout`` s)."""
+        """Remove the folders the opening made, for a run that never started: once its open ends, or ``timeout`` s.
+
+        An open still under way after ``timeout`` may make a folder again; the
+        caller (a Ctrl-C's exit) ends the process at once after this.
+        """
         if self._thread.ident is not None:
             self._thread.join(timeout)
         if self.made is not None:
