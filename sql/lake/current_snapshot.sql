@@ -1,2 +1,2 @@
--- The lake's latest snapshot id: the state the search index is stamped with, and the one a run interrupted after its commit is in.
+-- The lake's latest snapshot id, as this transaction sees it: the state the search index is stamped with, where alert detection ends, and the one a run interrupted after its commit is in.
 select id from lake.current_snapshot()

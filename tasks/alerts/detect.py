@@ -77,7 +77,7 @@ def detect_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None) 
     """
     con.begin()
     try:
-        (to_snapshot,) = con.execute(read_sql("alerts/current_snapshot.sql")).fetchone()
+        (to_snapshot,) = con.execute(read_sql("lake/current_snapshot.sql")).fetchone()
         (from_snapshot,) = con.execute(read_sql("alerts/start_snapshot.sql"), {"to_snapshot": to_snapshot}).fetchone()
         (watched,) = con.execute(read_sql("alerts/watched_count.sql")).fetchone()
         if from_snapshot is None or to_snapshot <= from_snapshot or not watched:
