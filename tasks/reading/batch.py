@@ -111,10 +111,11 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool, fetched:
         schema={name: OUTCOME_SCHEMA[name] for name in ("path", "size", "mtime")},
     )  # fmt: skip
     etags = pl.Series(FILE_ETAG, [file.etag for file in files], dtype=pl.Utf8)
-    # Per file: the sha256 (None: not read), the rejection reason (None: parsed) and the warnings.
+    # Per file: the sha256 (None: not read), the rejection reason (None: parsed) and the warnings
+    # (None: none; polars builds a column of lists ~30x faster when the empty ones are nulls).
     sha256s: list[str | None] = []
     reasons: list[str | None] = []
-    warnings: list[list[str]] = [[] for _ in files]
+    warnings: list[list[str] | None] = [None] * len(files)
     read: list[tuple[int, SourceFile, bytes]] = []  # (index in files, source, bytes) of each file read
     # Saved scite API responses (JSON, by content) are read as a stream by their own reader
     # (tasks.reading.scite_api): a large or *.json file is looked at before it is read (tasks.reading.sniff).
@@ -163,7 +164,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool, fetched:
         if isinstance(api_read.response, Rejection):
             reasons[index] = api_read.response.reason
         else:
-            warnings[index] = api_read.response.warnings
+            warnings[index] = api_read.response.warnings or None
 
     if vectorized:
         texts = canonical_texts([data for _, _, data in read])
@@ -189,7 +190,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool, fetched:
             reasons[index] = parsed.reason
             continue
         items.append((source, parsed))
-        warnings[index] = parsed["warnings"]
+        warnings[index] = parsed["warnings"] or None
 
     if vectorized:
         frames = reduce_page_frames([fast.page_frames, page_frames(items)])
@@ -199,7 +200,7 @@ def _parse_and_split(files: Sequence[DiscoveredFile], vectorized: bool, fetched:
         sha256=pl.Series(sha256s, dtype=pl.Utf8),
         status=pl.Series(["parsed" if reason is None else "rejected" for reason in reasons], dtype=pl.Utf8),
         reason=pl.Series(reasons, dtype=pl.Utf8),
-        warnings=pl.Series(warnings, dtype=OUTCOME_SCHEMA["warnings"]),
+        warnings=pl.Series(warnings, dtype=OUTCOME_SCHEMA["warnings"]).fill_null([]),
     ).with_columns(etags)
     retractions = pl.concat(exports) if exports else empty_retractions()
     return BatchResult(frames=frames, outcomes=outcomes, api=api, retractions=retractions)
