@@ -51,6 +51,7 @@ from flows.interrupt import run_started
 from flows.run_artifacts import publish_run_report
 from flows.runner_options import runner_options_error
 from flows.temporary_server import STARTING, PrefectServerUnreachable, TemporaryServer, TemporaryServerError, api_configured
+from tasks.lake.head_start import adopt_head_start
 from tasks.lake.ingest import run_ingest
 from tasks.lake.location import resolve_location
 from tasks.lake.lock import notice
@@ -124,6 +125,8 @@ def ingest_flow(
             workers=parser_processes,
             wait=lock_wait.total_seconds(),
             started=started,
+            # What `citelake ingest` began in this process while Prefect started: none for a deployment's run.
+            ahead=adopt_head_start(source, location, batch_size, parser_processes),
         )
         reported = time.monotonic()
         publish_run_report(location, summary)

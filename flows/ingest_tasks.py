@@ -85,8 +85,13 @@ OUTSIDE = {
 
 
 @task(**OUTSIDE)
-def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = None) -> RunPlan:
-    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use)."""
+def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = None, planned: RunPlan | None = None) -> RunPlan:
+    """Discover the report files under ``source`` and decide which must be read (creates the lake on first use).
+
+    ``planned``: the plan ``citelake ingest`` made while Prefect started (``tasks.lake.head_start``), which this returns.
+    """
+    if planned is not None:
+        return planned
     notice("discovering files…")
     return plan_files(source, location, batch_size)
 
@@ -137,8 +142,8 @@ class FlowSteps(IngestSteps):
         super().__init__(announce)
         self._progress: RunProgress | None = None
 
-    def plan(self, run: IngestRun) -> RunPlan:
-        plan = plan_ingest(str(run.source), run.location, run.batch_size)
+    def plan(self, run: IngestRun, planned: RunPlan | None = None) -> RunPlan:
+        plan = plan_ingest(str(run.source), run.location, run.batch_size, planned)
         logger = get_run_logger()
         for folder, reason in plan.skipped_folders:
             logger.warning("%s: folder skipped, cannot read it (%s)", folder, reason)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from flows.temporary_server import TemporaryServer
+    from tasks.lake.head_start import HeadStart
     from tasks.lake.location import LakeLocation
     from tasks.lake.session import LakeOpening
 
@@ -67,6 +68,7 @@ class IngestInterrupt:
         self.location: LakeLocation | None = None
         self.server: TemporaryServer | None = None
         self.opening: LakeOpening | None = None  # the lake opened ahead of the run
+        self.head_start: HeadStart | None = None  # its files planned and parsed ahead of the run
         self.run_id: str | None = None
         self.before_message: list[Callable[[], Any]] = []  # e.g. stop the progress bar
         self._interrupted = False
@@ -99,6 +101,8 @@ class IngestInterrupt:
         stopped = stop_staging(timeout=0.5)
         snapshot = self._committed_snapshot()
         self._outcome = NOTHING_WRITTEN if snapshot is None else after_commit(snapshot)
+        if snapshot is None and self.head_start is not None:
+            self.head_start.stop(timeout=0.3)  # its staging is the run's
         if snapshot is None and self.location is not None and self.run_id is not None:
             if stopped:
                 remove_staging(staging_folder(self.location, self.run_id))

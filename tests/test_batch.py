@@ -20,6 +20,9 @@ from tasks.allocator import ALLOCATOR_SETTINGS, ALLOCATOR_SETTINGS_VARIABLE
 from tasks.reading.batch import (
     OUTCOME_SCHEMA,
     ParserProcessesStopped,
+    begin_calls,
+    collect_begun,
+    forget_begun,
     parse_and_split,
     parse_in_parallel,
     parser_processes,
@@ -172,3 +175,38 @@ def test_stopped_parser_processes_do_not_start_again_for_work_that_comes_late() 
             terminate_parser_processes(timeout=1.0)
             run_in_parser_process(os.getpid)
     assert processes._pool is None
+
+
+def test_a_call_begun_ahead_is_collected_once_and_not_run_again() -> None:
+    """A head start begins the parse of its batches before the run's tasks ask for them (tasks.lake.head_start)."""
+    calls: list[int] = []
+
+    def square(number: int) -> int:
+        calls.append(number)
+        return number * number
+
+    registered: list[int] = []
+    begin_calls(square, [(2,), (3,)], registered=lambda: registered.append(len(calls)))
+    assert registered == [0], "every call is registered before any of them runs"
+    assert run_in_parser_process(square, 3) == 9
+    assert calls == [2, 3], "the begun call was collected, not run again"
+    assert run_in_parser_process(square, 3) == 9 and calls == [2, 3, 3], "a second ask runs it: a call is collected once"
+    assert collect_begun(square, 2).result() == 4
+    assert collect_begun(square, 2) is None
+
+    def failing(number: int) -> int:
+        raise OSError(5, "Input/output error")
+
+    begin_calls(failing, [(1,)])
+    with pytest.raises(OSError, match="Input/output"):
+        run_in_parser_process(failing, 1)
+
+
+def test_calls_begun_on_parser_processes_are_collected_there_and_forgotten_when_no_one_asks() -> None:
+    with parser_processes(2):
+        begin_calls(os.getpid, [()])
+        begun = collect_begun(os.getpid)
+        assert begun is not None and begun.result() != os.getpid(), "it ran on a parser process"
+        begin_calls(os.getpid, [()])
+        forget_begun()
+        assert collect_begun(os.getpid) is None

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from tasks.corpus.generate import CorpusSummary, write_corpus
 import tasks.lake.ingest as ingest_module
 from tasks.lake.errors import IngestCollision, SourceError
 from tasks.lake.discover import discover_reports
-from tasks.lake.ingest import ingest
+from tasks.lake.head_start import HeadStart, adopt_head_start
+from tasks.lake.ingest import IngestSteps, ingest, run_ingest
 from tasks.lake.plan import PLAN_FILE, ParkedPlan, classify_outcomes, pages_to_store, plan_run
 from tasks.lake.lock import ingest_guard
 from tasks.lake import tables
-from tasks.lake.session import open_lake, release_kept_instance
+from tasks.lake.session import lake_kept_open, open_lake, release_kept_instance
 from tasks.lake.run_record import row_counts_sql
 from tasks.lake.writer import LakeWriter
 from tasks.lake.location import LakeLocation
@@ -476,3 +478,59 @@ def test_a_run_with_nothing_to_read_starts_no_parser_process(generated, tmp_path
     assert again.files["new"] == again.files["changed"] == 0
     children_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     assert children_cpu == 0, f"parser processes ran for {children_cpu:.2f} s of CPU in a run with nothing to read"
+
+
+# ---------------------------------------------------------------------------
+# A head start: discovery, plan and parse begun before the run (tasks.lake.head_start)
+# ---------------------------------------------------------------------------
+
+
+def test_a_head_start_is_adopted_by_its_run_and_gives_the_lake_a_run_without_one_gives(generated, tmp_path: Path) -> None:
+    source, corpus = copy_corpus(generated, tmp_path)
+    location = LakeLocation(path=tmp_path / "ahead")
+    head = HeadStart(str(source), location, batch_size=100, workers=2)
+    try:
+        adopted = adopt_head_start(str(source), location, 100, 2)
+        assert adopted is head and len(head.parked) == 3
+        with pytest.raises(IngestCollision):  # it holds the lake's lock from its plan on, as the run would
+            ingest(source, location)
+        deadline = time.monotonic() + 60
+        while not (head.staging / "batch-000000").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (head.staging / "batch-000000").is_dir(), "the parse began before the run"
+        with lake_kept_open(location):
+            summary = run_ingest(
+                str(source), location, IngestSteps(), run_id="ahead", batch_size=100, workers=2, ahead=adopted
+            )
+    finally:
+        head.close(abandon=False)
+    assert_lake_holds_corpus(location, corpus)
+    plain = ingest(source, LakeLocation(path=tmp_path / "plain"), batch_size=100, workers=2)
+    assert (summary.files, summary.rows_added) == (plain.files, plain.rows_added)
+    assert not (location.path / "_staging").exists()
+    assert ingest(source, location).files["unchanged"] == corpus.files, "the lock was let go"
+
+
+def test_a_head_start_that_finds_the_lake_held_lets_go_and_leaves_the_run_to_say_so(generated, tmp_path: Path) -> None:
+    source, corpus = copy_corpus(generated, tmp_path)
+    location = LakeLocation(path=tmp_path / "lake")
+    with ingest_guard(location):
+        head = HeadStart(str(source), location, batch_size=100, workers=2)
+        assert adopt_head_start(str(source), location, 100, 2) is None
+        assert isinstance(head.error, IngestCollision)
+        head.close(abandon=True)
+    assert not (location.path / "_staging").exists()
+    assert ingest(source, location).files["new"] > 0
+
+
+def test_a_head_start_its_run_never_adopts_stops_its_batches_and_leaves_nothing(generated, tmp_path: Path) -> None:
+    """As when the Prefect server cannot be reached: the run never starts."""
+    source, corpus = copy_corpus(generated, tmp_path)
+    location = LakeLocation(path=tmp_path / "lake")
+    head = HeadStart(str(source), location, batch_size=100, workers=2)
+    assert head.wait_ready()
+    head.close(abandon=True)
+    assert not (location.path / "_staging").exists()
+    assert adopt_head_start(str(source), location, 100, 2) is None
+    assert ingest(source, location).files["new"] > 0, "the lock was let go"
+    assert_lake_holds_corpus(location, corpus)

@@ -267,3 +267,29 @@ def test_a_task_that_meets_a_stopped_run_is_not_retried() -> None:
     for stopped in (ParserProcessesStopped("the parser processes were stopped"), StagingStopped("the run was stopped")):
         assert not worth_retrying(None, None, Failed(data=stopped)), type(stopped).__name__
     assert worth_retrying(None, None, Failed(data=OSError(5, "Input/output error"))), "what the outside did is retried"
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_head_start_parses_leaves_the_lake_as_it_was(tmp_path, corpus):
+    """Before the run starts its batches are already being parsed (tasks.lake.head_start): a Ctrl-C then leaves no staging."""
+    from tasks.lake.ingest import ingest
+
+    lake = tmp_path / "lake"
+    first = tmp_path / "first"
+    write_corpus(first, 20, seed=3)
+    ingest(first, LakeLocation(path=lake), workers=1)
+    before = lake_state(lake)
+    process = subprocess.Popen(
+        [*CITELAKE, "ingest", str(corpus), "--lake", str(lake), "--batch-size", "250"],
+        cwd=REPO, env=own_prefect(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    while not list(lake.glob(f"{STAGING_DIR}/*/batch-*")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(lake.glob(f"{STAGING_DIR}/*/batch-*")), "no batch was parsed ahead"
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=HANG_GUARD_SECONDS)
+    assert (process.returncode, err.splitlines()[-1]) == (130, "citelake ingest: interrupted: nothing was written"), err
+    assert no_staging_left(lake)
+    assert lake_state(lake) == before

@@ -18,9 +18,10 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tasks.lake.commit import commit_batches
 from tasks.lake.discover import discover_reports
@@ -30,8 +31,11 @@ from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan, plan_run
 from tasks.lake.session import lake_kept_open, open_lake, release_kept_instance
 from tasks.lake.summary import IngestProgress, IngestSummary, ProgressCallback
 from tasks.lake.tables import DEFAULT_BATCH_SIZE
-from tasks.reading.batch import ParserProcesses, parser_processes, warm_parser_processes
-from tasks.reading.staging import StagedBatch, parse_and_stage, remove_staging, stage_plan_in_parallel, staging_folder
+from tasks.reading.batch import ParserProcesses, parser_processes, run_in_parser_process, warm_parser_processes
+from tasks.reading.staging import StagedBatch, parse_and_stage_planned, remove_staging, stage_plan_in_parallel, staging_folder
+
+if TYPE_CHECKING:
+    from tasks.lake.head_start import HeadStart
 
 T = TypeVar("T")
 # From this many files seen, the commit opens the lake afresh rather than on the plan's DuckDB instance.
@@ -98,8 +102,9 @@ class IngestSteps:
     def __init__(self, progress: ProgressCallback | None = None) -> None:
         self.progress = progress or (lambda _: None)
 
-    def plan(self, run: IngestRun) -> RunPlan:
-        return plan_files(run.source, run.location, run.batch_size)
+    def plan(self, run: IngestRun, planned: RunPlan | None = None) -> RunPlan:
+        """The run's plan: ``planned``, made by a head start (``tasks.lake.head_start``), or made now."""
+        return planned if planned is not None else plan_files(run.source, run.location, run.batch_size)
 
     def planned(self, totals: PlanTotals, batches: int) -> None:
         """The plan is known: ``batches`` batches of files to read."""
@@ -108,8 +113,8 @@ class IngestSteps:
     def parse(self, run: IngestRun, parked: ParkedPlan, staging: Path, processes: ParserProcesses) -> Iterator[StagedBatch]:
         """Each batch of ``parked`` read, parsed and parked under ``staging``, yielded in the plan's order."""
         if processes.workers <= 1:
-            for number in range(len(parked)):
-                yield parse_and_stage(list(parked.files_of(number)), staging, number)
+            for number in range(len(parked)):  # a batch a head start began is collected, not parsed again
+                yield run_in_parser_process(parse_and_stage_planned, parked.path, number, staging)
             return
         yield from stage_plan_in_parallel(parked.path, len(parked), staging, workers=processes.workers)
 
@@ -131,6 +136,7 @@ def run_ingest(
     workers: int | None = None,
     wait: float = 0.0,
     started: float | None = None,
+    ahead: HeadStart | None = None,
 ) -> IngestSummary:
     """Bring the report files under ``source`` into the lake, as one snapshot or not at all.
 
@@ -144,20 +150,27 @@ def run_ingest(
     ``IngestCollision`` when another ingest holds the lake longer than ``wait``
     seconds or committed during this run, ``tasks.lake.errors.LakeError`` when
     the lake cannot be opened.
+
+    ``ahead``, a head start adopted for this run (``tasks.lake.head_start``), holds
+    the lake's lock, the plan, its staging folder and the parser processes, and
+    has begun the batches: the run takes them over.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     run = IngestRun(source, location, run_id, time.time() if started is None else started, batch_size)
-    staging = staging_folder(location, run_id)
+    staging = ahead.staging if ahead is not None else staging_folder(location, run_id)
     processes_wanted = (os.cpu_count() or 1) if workers is None else workers
-    with ingest_guard(location, wait=wait), parser_processes(processes_wanted) as processes:
+    guard = nullcontext() if ahead is not None else ingest_guard(location, wait=wait)
+    with guard, parser_processes(processes_wanted) as processes:
         try:
             # The plan starts the parser processes once it is sure of two batches to read or more.
-            plan = steps.plan(run)
+            plan = steps.plan(run, ahead.plan if ahead is not None else None)
             totals = plan.totals()
-            parked = ParkedPlan(plan.to_read, staging, batch_size)
+            parked = ahead.parked if ahead is not None else ParkedPlan(plan.to_read, staging, batch_size)
             joined_manifest = plan.joined_manifest
             del plan  # from here the plan's files are read back from the parked file, a batch at a time
+            if ahead is not None:
+                ahead.plan = None
             if workers is None and len(parked) <= 1:
                 processes.not_needed()  # one batch is not worth a process's start
             if joined_manifest and totals.files_seen >= FRESH_CONNECTION_AFTER_PLAN and len(parked) > 1:

@@ -131,6 +131,7 @@ def plan_run(
     skipped_folders: Collection[tuple[str, str]] = (),
     *,
     when_work: tuple[int, Callable[[], None]] | None = None,
+    when_discovered: Callable[[], None] | None = None,
 ) -> RunPlan:
     """Set the discovered files against the lake's manifest: which must be read, which are unchanged.
 
@@ -146,6 +147,7 @@ def plan_run(
     ``when_work`` is ``(files, call)``: ``call()`` as soon as discovery is sure
     to find at least ``files`` files to read (that many more paths than the
     manifest holds), to start the parser processes while the plan goes on.
+    ``when_discovered()`` is called once every file is found, before the join.
     """
     recorded = con.execute(read_sql("lake/recorded_file_count.sql")).fetchone()[0]
     if isinstance(discovered, Discovery | BucketDiscovery):
@@ -155,6 +157,8 @@ def plan_run(
             files = discovered.frame(beyond=recorded + when_work[0] - 1, then=when_work[1])
     else:
         files = discovered_frame(discovered)
+    if when_discovered is not None:
+        when_discovered()
     if recorded == 0:  # a first run reads every file
         to_read = files.with_columns(previous_sha256=pl.lit(None, pl.Utf8), previous_status=pl.lit(None, pl.Utf8))
     else:

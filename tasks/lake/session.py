@@ -173,8 +173,25 @@ class LakeOpening:
         """The opened instance, once the open is done; None if it failed or was not begun."""
         if self._thread.ident is not None:
             self._thread.join()
-        instance, self._instance = self._instance, None
+        with _kept_lock:
+            instance, self._instance = self._instance, None
         return instance
+
+    def cursor(self) -> duckdb.DuckDBPyConnection | None:
+        """A cursor of the opened instance, once the open is done (the instance stays the opening's, for :meth:`instance`); None if it failed or was handed over."""
+        if self._thread.ident is not None:
+            self._thread.join()
+        with _kept_lock:
+            instance = self._instance
+            if instance is None:
+                return None
+            cursor = instance.cursor()
+        try:
+            cursor.execute(read_sql("lake/use_lake.sql"))
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
 
     def undo(self, timeout: float | None = None) -> None:
         """Remove the folders the opening made, for a run that never started: once its open ends, or ``timeout`` s.

@@ -333,7 +333,7 @@ def _bounded(
             if len(in_flight) >= max_in_flight:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 yield from (future.result() for future in done)
-            in_flight.add(pool.submit(function, *args))
+            in_flight.add(collect_begun(function, *args) or pool.submit(function, *args))
         while in_flight:
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             yield from (future.result() for future in done)
@@ -462,8 +462,68 @@ def warm_parser_processes() -> None:
 
 
 def run_in_parser_process(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` on a process of the current :func:`parser_processes` block, or here without one."""
+    """``function(*args)`` on a process of the current :func:`parser_processes` block, or here without one.
+
+    A call begun ahead with the same arguments (:func:`begin_calls`) is collected instead of run again.
+    """
+    begun = collect_begun(function, *args)
+    if begun is not None:
+        return begun.result()
     processes = _parser_processes
     if processes is None or processes.workers <= 1:
         return function(*args)
     return processes.start().submit(function, *args).result()
+
+
+# Calls begun before anyone asked for them (``tasks.lake.head_start``), by (function, *args):
+# each is collected once, by the first call of the same function with the same arguments.
+_begun: dict[tuple[Any, ...], Future[Any]] = {}
+_begun_lock = threading.Lock()
+
+
+def begin_calls(
+    function: Callable[..., Any], calls: Sequence[tuple[Any, ...]], registered: Callable[[], None] = lambda: None
+) -> None:
+    """Begin ``function(*args)`` for each of ``calls`` now; :func:`run_in_parser_process` (or :func:`in_worker_processes`) with the same arguments collects the result.
+
+    On the current :func:`parser_processes` block's processes when it has them;
+    else one after the other in this thread. ``registered`` is called once every
+    call is registered (before any runs here): one asked for from then on is
+    waited for, not run a second time.
+    """
+    processes = _parser_processes
+    if processes is not None and processes.workers > 1:
+        pool = processes.start()
+        with _begun_lock:
+            for args in calls:
+                _begun[(function, *args)] = pool.submit(function, *args)
+        registered()
+        return
+    pending: list[tuple[Future[Any], tuple[Any, ...]]] = []
+    with _begun_lock:
+        for args in calls:
+            future: Future[Any] = Future()
+            future.set_running_or_notify_cancel()
+            _begun[(function, *args)] = future
+            pending.append((future, args))
+    registered()
+    for future, args in pending:
+        try:
+            future.set_result(function(*args))
+        except Exception as error:  # raised to whoever collects it
+            future.set_exception(error)
+
+
+def collect_begun(function: Callable[..., T], *args: Any) -> Future[T] | None:
+    """The begun call of ``function(*args)``, taken out of the register; None if none was begun."""
+    with _begun_lock:
+        return _begun.pop((function, *args), None)
+
+
+def forget_begun() -> None:
+    """Drop the begun calls no one collected (their run failed or never started); those not started never will."""
+    with _begun_lock:
+        futures = list(_begun.values())
+        _begun.clear()
+    for future in futures:
+        future.cancel()
