@@ -116,6 +116,9 @@ def ingest_flow(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The tasks run in this process: they open the lake once between them, not five times.
     with lake_kept_open(location):
+        # What `citelake ingest` began in this process while Prefect started (none for a deployment's
+        # run): the run's time counts from when its work began.
+        ahead = adopt_head_start(source, location, batch_size, parser_processes)
         summary = run_ingest(
             source,
             location,
@@ -124,9 +127,8 @@ def ingest_flow(
             batch_size=batch_size,
             workers=parser_processes,
             wait=lock_wait.total_seconds(),
-            started=started,
-            # What `citelake ingest` began in this process while Prefect started: none for a deployment's run.
-            ahead=adopt_head_start(source, location, batch_size, parser_processes),
+            started=started if ahead is None else ahead.began,
+            ahead=ahead,
         )
         reported = time.monotonic()
         publish_run_report(location, summary)

@@ -32,7 +32,7 @@ def test_the_time_line_accounts_for_the_whole_command():
 
     assert line == (
         "time      committed in 19.2 s; then alerts 0.2 s, search index 25.3 s, run report 0.4 s; "
-        "Prefect and start-up 4.2 s; 49.3 s in all"
+        "start-up 4.2 s; 49.3 s in all"
     )
 
 

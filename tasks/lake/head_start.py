@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -50,7 +51,8 @@ class HeadStart:
     ``batch_size`` and ``workers`` are the run's (``workers`` None: one parser process
     per core, or none for a run of one batch). ``opening``, the lake's open begun
     ahead, lends the plan its DuckDB instance. ``plan`` and ``parked`` are the plan
-    and its parked files once it is ready; ``error`` what stopped it, if anything.
+    and its parked files once it is ready; ``error`` what stopped it, if anything;
+    ``began`` when it began (``time.time()``), where the run's time counts from.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class HeadStart:
         self.parked: ParkedPlan | None = None
         self.error: BaseException | None = None
         self.adopted = False
+        self.began = time.time()
         self._opening = opening
         self._ready = threading.Event()  # the plan is parked and its batches registered, or the head start ended
         self._discovered = threading.Event()  # the files are found (or the head start ended)

@@ -92,12 +92,18 @@ def format_summary(summary: IngestSummary, *, rejected_shown: int = 5, wall_seco
 
 
 def time_line(summary: IngestSummary, wall_seconds: float | None = None) -> str:
-    """``time      committed in 19.2 s; then search index 25.3 s, alerts 0.2 s, run report 0.4 s; Prefect and start-up 3.1 s; 48.2 s in all``."""
+    """``time      committed in 19.2 s; then search index 25.3 s, alerts 0.2 s, run report 0.4 s; start-up 3.1 s; 48.2 s in all``.
+
+    "committed in" counts from when the run's work began: the flow run's start, or
+    earlier, when ``citelake ingest`` began it while Prefect started
+    (``tasks.lake.head_start``). "start-up" is the rest of the command's time
+    (``wall_seconds``): before that, Prefect's start when nothing went on beside it, and the exit.
+    """
     parts = [f"committed in {summary.seconds:.1f} s"]
     if summary.after_commit:
         parts.append("then " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.after_commit.items()))
     if wall_seconds is not None:
         accounted = summary.seconds + sum(summary.after_commit.values())
-        parts.append(f"Prefect and start-up {max(0.0, wall_seconds - accounted):.1f} s")
+        parts.append(f"start-up {max(0.0, wall_seconds - accounted):.1f} s")
         parts.append(f"{wall_seconds:.1f} s in all")
     return "time      " + "; ".join(parts)
