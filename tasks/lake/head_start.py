@@ -2,7 +2,7 @@
 
 ``citelake ingest`` begins one (:class:`HeadStart`) before it imports Prefect and
 creates the flow run, which take one core 2-3 s: meanwhile, in a thread, the
-files are discovered, the lake's ingest lock is taken, the plan is made and
+lake's ingest lock is taken, the files are discovered, the plan is made and
 parked, and every batch to read is handed to the parser processes. The flow run
 then adopts it (:func:`adopt_head_start`): its plan task returns the plan made
 here, and its parse tasks collect the batches begun here
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tasks.lake.discover import discover_reports
 from tasks.lake.location import LakeLocation
-from tasks.lake.lock import ingest_guard
+from tasks.lake.lock import ingest_guard, notice
 from tasks.lake.plan import ParkedPlan, RunPlan, plan_run
 from tasks.lake.session import LakeOpening, open_lake
 from tasks.reading.batch import begin_calls, forget_begun, parser_processes, warm_parser_processes
@@ -84,11 +84,12 @@ class HeadStart:
     def _run(self) -> None:
         try:
             with ExitStack() as held:
-                skipped: list[tuple[str, str]] = []
-                discovered = discover_reports(self.source, skipped)
                 with self._making:
                     self._check_stopped()
                     held.enter_context(ingest_guard(self.location))
+                notice("discovering files…")  # as the run's plan says it: the lake is held from here
+                skipped: list[tuple[str, str]] = []
+                discovered = discover_reports(self.source, skipped)
                 processes = held.enter_context(parser_processes(self.workers or os.cpu_count() or 1))
                 con = (self._opening.cursor() if self._opening is not None else None) or open_lake(self.location)
                 try:
