@@ -254,7 +254,7 @@ def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_p
             if (len(done) == len(task_runs) and "publish_run_report" in states) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-    assert len(task_runs) == 1 + 3 + 4, states  # plan, three parse batches, commit, alerts, index, report
+    assert len(task_runs) == 1 + 2 + 4, states  # plan, three batches in two parse tasks, commit, alerts, index, report
     assert all(run.state_type.value == "COMPLETED" for run in task_runs), states
 
 

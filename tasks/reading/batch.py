@@ -466,13 +466,26 @@ def run_in_parser_process(function: Callable[..., T], *args: Any) -> T:
 
     A call begun ahead with the same arguments (:func:`begin_calls`) is collected instead of run again.
     """
+    return submit_to_parser_process(function, *args).result()
+
+
+def submit_to_parser_process(function: Callable[..., T], *args: Any) -> Future[T]:
+    """:func:`run_in_parser_process` without waiting for the result: its future.
+
+    Without parser processes the call runs here, now, and the future is done.
+    """
     begun = collect_begun(function, *args)
     if begun is not None:
-        return begun.result()
+        return begun
     processes = _parser_processes
-    if processes is None or processes.workers <= 1:
-        return function(*args)
-    return processes.start().submit(function, *args).result()
+    if processes is not None and processes.workers > 1:
+        return processes.start().submit(function, *args)
+    done: Future[T] = Future()
+    try:
+        done.set_result(function(*args))
+    except Exception as error:  # raised to whoever asks for the result
+        done.set_exception(error)
+    return done
 
 
 # Calls begun before anyone asked for them (``tasks.lake.head_start``), by (function, *args):
