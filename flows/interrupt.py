@@ -174,11 +174,14 @@ class IngestInterrupt:
 
     def _end(self, message: str) -> None:
         _ending.acquire()  # one line, from the handler or the watchdog; the other waits for the exit
+        if self.run_id is None and self.head_start is not None:
+            # Also here, for the watchdog's exit: a head start not yet stopped would make its staging again.
+            self.head_start.stop(timeout=0.1)
+        self._say(f"citelake {self.command}: {message}")
         if self.run_id is None and self.opening is not None:
             # The run never started: the lake folder opened ahead for it is not left behind. Last, just
             # before the exit, so that an open still under way has no time to make it again.
             self.opening.undo(timeout=max(0.1, self._deadline + UNDO_SECONDS - time.monotonic()))
-        self._say(f"citelake {self.command}: {message}")
         os._exit(EXIT_INTERRUPTED)
 
 

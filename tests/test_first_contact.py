@@ -260,7 +260,8 @@ def test_a_lake_s_description_never_shows_the_catalog_s_password(catalog: str, s
 def test_a_prefect_server_that_refuses(tmp_path: Path, source: Path) -> None:
     """PREFECT_API_URL names a server that is down: one line, not Prefect's traceback, and no lake made.
 
-    Prefect is imported here (only it knows where the API is), so the line comes after its start."""
+    Prefect is imported here (only it knows where the API is), so the line comes after its start,
+    and after the files were discovered meanwhile (tasks.lake.head_start)."""
     with socket.socket() as probe:  # a port nothing listens on once the probe is closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -276,6 +277,7 @@ def test_a_prefect_server_that_refuses(tmp_path: Path, source: Path) -> None:
         1,
         [
             "starting Prefect…",
+            "discovering files…",
             f"citelake ingest: cannot reach the Prefect server at {api} (PREFECT_API_URL): Connection refused; "
             "nothing was written",
         ],

@@ -91,7 +91,11 @@ class HeadStart:
                 skipped: list[tuple[str, str]] = []
                 discovered = discover_reports(self.source, skipped)
                 processes = held.enter_context(parser_processes(self.workers or os.cpu_count() or 1))
-                con = (self._opening.cursor() if self._opening is not None else None) or open_lake(self.location)
+                con = self._opening.cursor() if self._opening is not None else None
+                if con is None:
+                    with self._making:  # a writable open makes the lake if it is not there
+                        self._check_stopped()
+                        con = open_lake(self.location)
                 try:
                     plan = plan_run(
                         con, discovered, skipped, when_work=(self.batch_size + 1, warm_parser_processes),

@@ -203,6 +203,8 @@ class LakeOpening:
             self._thread.join(timeout)
         if self.made is not None:
             shutil.rmtree(self.made, ignore_errors=True)
+            if self.made.exists():  # an open still under way wrote into it while it was removed
+                shutil.rmtree(self.made, ignore_errors=True)
 
 
 def release_kept_instance(location: LakeLocation) -> None:
