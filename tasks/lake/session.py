@@ -186,12 +186,7 @@ class LakeOpening:
             if instance is None:
                 return None
             cursor = instance.cursor()
-        try:
-            cursor.execute(read_sql("lake/use_lake.sql"))
-        except BaseException:
-            cursor.close()
-            raise
-        return cursor
+        return _in_lake(cursor)
 
     def undo(self, timeout: float | None = None) -> None:
         """Remove the folders the opening made, for a run that never started: once its open ends, or ``timeout`` s.
@@ -230,6 +225,11 @@ def _kept_cursor(location: LakeLocation, read_only: bool) -> duckdb.DuckDBPyConn
                 return None
             instance = kept[location] = _open_instance(location, read_only=False)
         cursor = instance.cursor()
+    return _in_lake(cursor)
+
+
+def _in_lake(cursor: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of a lake's instance with the lake in use (closed if that fails)."""
     try:
         cursor.execute(read_sql("lake/use_lake.sql"))
     except BaseException:
