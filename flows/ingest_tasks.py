@@ -39,7 +39,7 @@ from tasks.lake.errors import IngestError, LakeError
 from tasks.lake.ingest import IngestRun, IngestSteps, commit_staged, plan_files
 from tasks.lake.location import LakeLocation
 from tasks.lake.lock import notice
-from tasks.lake.plan import ParkedPlan, PlanTotals, RunPlan
+from tasks.lake.plan import DISCOVERING, ParkedPlan, PlanTotals, RunPlan
 from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import ParserProcesses, ParserProcessesStopped, submit_to_parser_process
 from tasks.reading.shipping import fetch_batch, parse_and_ship, remove_shipped, ship_plan_batch, shipping_url
@@ -92,7 +92,7 @@ def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = No
     """
     if planned is not None:
         return planned
-    notice("discovering files…")
+    notice(DISCOVERING)
     return plan_files(source, location, batch_size)
 
 

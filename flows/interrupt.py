@@ -9,8 +9,8 @@ as it takes. On the first SIGINT the handler, in this order:
    thread park another batch;
 2. takes the commit gate (``tasks.lake.writer.COMMIT_GATE``): from then on
    the run either committed before, or never will in this process;
-3. if the run did not commit, removes its staging; marks the run cancelled on
-   the Prefect server;
+3. if the run did not commit, removes its staging (its head start's too:
+   ``tasks.lake.head_start``); marks the run cancelled on the Prefect server;
 4. stops the temporary Prefect server, last, when nothing talks to it any more;
 5. prints ``interrupted: nothing was written`` or ``interrupted after the
    commit: snapshot N holds the run`` and ends the process with status 130; a

@@ -29,7 +29,7 @@ from pathlib import Path
 from tasks.lake.discover import discover_reports
 from tasks.lake.location import LakeLocation
 from tasks.lake.lock import ingest_guard, notice
-from tasks.lake.plan import ParkedPlan, RunPlan, plan_run
+from tasks.lake.plan import DISCOVERING, ParkedPlan, RunPlan, plan_run
 from tasks.lake.session import LakeOpening, open_lake
 from tasks.reading.batch import begin_calls, forget_begun, parser_processes, warm_parser_processes
 from tasks.reading.staging import parse_and_stage_planned, remove_staging, staging_folder
@@ -77,8 +77,9 @@ class HeadStart:
         # Held while the head start makes something in the lake folder; stop() takes it to make sure nothing more is.
         self._making = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="citelake-head-start", daemon=True)
+        self._key = (source, location, batch_size, workers)  # what adopt_head_start asks for
         with _begun_lock:
-            _begun[(source, location, batch_size, workers)] = self
+            _begun[self._key] = self
         self._thread.start()
 
     def _run(self) -> None:
@@ -87,7 +88,7 @@ class HeadStart:
                 with self._making:
                     self._check_stopped()
                     held.enter_context(ingest_guard(self.location))
-                notice("discovering files…")  # as the run's plan says it: the lake is held from here
+                notice(DISCOVERING)  # as the run's plan says it: the lake is held from here
                 skipped: list[tuple[str, str]] = []
                 discovered = discover_reports(self.source, skipped)
                 processes = held.enter_context(parser_processes(self.workers or os.cpu_count() or 1))
@@ -143,8 +144,8 @@ class HeadStart:
         self._release.set()
         self._thread.join(_ABANDON_WAIT_SECONDS if self._abandon else None)
         with _begun_lock:
-            if _begun.get((self.source, self.location, self.batch_size, self.workers)) is self:
-                del _begun[(self.source, self.location, self.batch_size, self.workers)]
+            if _begun.get(self._key) is self:
+                del _begun[self._key]
 
     def stop(self, timeout: float) -> None:
         """From a Ctrl-C's teardown (the parser processes killed already): nothing more is made, and the staging folder goes."""

@@ -125,6 +125,10 @@ class ParkedPlan:
             yield from files_of(self.batch(number))
 
 
+# What the user is told as a run's discovery begins (its lock is held by then).
+DISCOVERING = "discovering files…"
+
+
 def plan_run(
     con: duckdb.DuckDBPyConnection,
     discovered: Iterable[DiscoveredFile],

@@ -481,10 +481,7 @@ def submit_to_parser_process(function: Callable[..., T], *args: Any) -> Future[T
     if processes is not None and processes.workers > 1:
         return processes.start().submit(function, *args)
     done: Future[T] = Future()
-    try:
-        done.set_result(function(*args))
-    except Exception as error:  # raised to whoever asks for the result
-        done.set_exception(error)
+    _run_into(done, function, args)
     return done
 
 
@@ -521,10 +518,15 @@ def begin_calls(
             pending.append((future, args))
     registered()
     for future, args in pending:
-        try:
-            future.set_result(function(*args))
-        except Exception as error:  # raised to whoever collects it
-            future.set_exception(error)
+        _run_into(future, function, args)
+
+
+def _run_into(future: Future[T], function: Callable[..., T], args: tuple[Any, ...]) -> None:
+    """Run ``function(*args)`` in this thread, its result or its error into ``future`` (raised to whoever asks)."""
+    try:
+        future.set_result(function(*args))
+    except Exception as error:
+        future.set_exception(error)
 
 
 def collect_begun(function: Callable[..., T], *args: Any) -> Future[T] | None:
