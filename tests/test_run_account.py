@@ -18,22 +18,40 @@ from tasks.lake.summary import IngestSummary, format_summary, time_line
 from tasks.search import index as search_index
 
 
-def summary(seconds: float, after_commit: dict[str, float]) -> IngestSummary:
+def summary(seconds: float, after_commit: dict[str, float], began: float | None = None) -> IngestSummary:
     return IngestSummary(
         run_id="r1", source="/reports", lake="/lake", files={"seen": 0} | dict.fromkeys(
             ("new", "changed", "unchanged", "duplicate", "rejected"), 0
         ),
-        rejected=[], rows_added={}, findings=[], seconds=seconds, after_commit=after_commit,
+        rejected=[], rows_added={}, findings=[], seconds=seconds, after_commit=after_commit, began=began,
     )
 
 
 def test_the_time_line_accounts_for_the_whole_command():
-    line = time_line(summary(19.2, {"alerts": 0.2, "search index": 25.3, "run report": 0.4}), wall_seconds=49.3)
+    # The work began 0.6 s after the command: the other 3.6 s of the rest came after the last step.
+    run = summary(19.2, {"alerts": 0.2, "search index": 25.3, "run report": 0.4}, began=1000.6)
+
+    line = time_line(run, wall_seconds=49.3, command_began=1000.0)
 
     assert line == (
         "time      committed in 19.2 s; then alerts 0.2 s, search index 25.3 s, run report 0.4 s; "
-        "start-up 4.2 s; 49.3 s in all"
+        "start-up 0.6 s, closing 3.6 s; 49.3 s in all"
     )
+
+
+def test_without_the_command_s_start_the_rest_is_one_figure():
+    line = time_line(summary(19.2, {"search index": 25.3}, began=1000.6), wall_seconds=49.3)
+
+    assert line == "time      committed in 19.2 s; then search index 25.3 s; start-up and closing 4.8 s; 49.3 s in all"
+
+
+def test_start_up_is_never_more_than_the_rest_nor_less_than_nothing():
+    """The run's clock and the command's are both time.time(): a step of the clock between them moves no second out of the total."""
+    late = time_line(summary(10.0, {}, began=1009.0), wall_seconds=12.0, command_began=1000.0)
+    early = time_line(summary(10.0, {}, began=999.0), wall_seconds=12.0, command_began=1000.0)
+
+    assert late == "time      committed in 10.0 s; start-up 2.0 s, closing 0.0 s; 12.0 s in all"
+    assert early == "time      committed in 10.0 s; start-up 0.0 s, closing 2.0 s; 12.0 s in all"
 
 
 def test_without_the_command_s_time_the_line_gives_the_run_s_parts_only():

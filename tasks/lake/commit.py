@@ -88,6 +88,7 @@ def commit_batches(
         rows_added=committed.rows_added,
         findings=committed.findings,
         seconds=time.time() - started,
+        began=started,
         skipped_folders=list(totals.skipped_folders),
     )
 
