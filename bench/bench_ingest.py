@@ -30,8 +30,9 @@ tantivy alone (aim: at most 1.25x), the ingest's own account of its time (its
 closing ``time`` line), a
 re-run of ``citelake ingest`` with nothing changed, the load average, and the
 command that reproduces the figures. With several corpora, a table of them side
-by side. The corpus was just written or read, so the page cache is warm: the
-figures are CPU throughput, not disk throughput. Run::
+by side. Every file of the corpus is read again (untimed) before each command,
+so each starts with the page cache as warm as the machine keeps it: the figures
+are CPU throughput, not disk throughput. Run::
 
     .venv/bin/python bench/bench_ingest.py                      # 100,000 files, both kinds
     .venv/bin/python bench/bench_ingest.py --count 20000 --canonical
@@ -240,6 +241,17 @@ def _seconds(value: float | None) -> str:
     return f"{value:8.2f} s" if value is not None else "     n/a  "
 
 
+def _warm(paths: list[str]) -> None:
+    """Read every file of the corpus, untimed, before a timed command: the first reader would otherwise pay for the disk.
+
+    Once, before the first command, was not enough at a million pages (3.2 GB in a million files): the ingest
+    that ran right after the DIY script (10 GB resident) took 226 s to commit, and 121 s in a run of its own
+    minutes later.
+    """
+    for path in paths:
+        Path(path).read_bytes()
+
+
 def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: dict[str, str], lakes: Path) -> _Measured:
     """Generate or reuse the corpus of ``count`` files; time (a) to (f) and the re-run on it; print them."""
     corpus = ensure_corpus(
@@ -254,13 +266,10 @@ def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: di
     print(f"Corpus {corpus} ({_kind(canonical)}): {file_count:,} files, {total_bytes / MB:,.1f} MB; "
           f"{arguments.workers} parser processes, batches of {arguments.batch_size:,}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
-    for path in paths:  # all read from the page cache: the first reader would otherwise pay for the disk
-        Path(path).read_bytes()
-
+    _warm(paths)
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
         listing.write("\n".join(paths))
         listing.flush()
-        del paths
         naive = _run([sys.executable, str(BENCH / "naive_parser.py"), listing.name], env)
     baseline = naive.json()
     print(f"(a) naive parser, one core, parse only     {baseline['seconds']:8.2f} s   ({baseline['records']:,} records, "
@@ -269,6 +278,7 @@ def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: di
     lake, diy_lake = lakes / f"citelake-{file_count}", lakes / f"diy-{file_count}"
     for folder in (lake, diy_lake):
         shutil.rmtree(folder, ignore_errors=True)
+    _warm(paths)
     diy = _run([sys.executable, str(BENCH / "diy_ingest.py"), str(corpus), str(diy_lake), "--workers", str(arguments.workers), "--json"], env)
     diy_figures = diy.json()
     print(f"(b) DIY script, all cores, to its commit   {diy.seconds:8.2f} s   (bench/diy_ingest.py: discover "
@@ -280,6 +290,7 @@ def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: di
         sys.executable, "-m", "flows.cli", "ingest", str(corpus), "--lake", str(lake),
         "--workers", str(arguments.workers), "--batch-size", str(arguments.batch_size),
     ]  # fmt: skip
+    _warm(paths)
     with _IndexWatch(lake) as watch:
         first = _run(ingest_argv, env)
     committed = first.first("committed:")
@@ -323,6 +334,7 @@ def _measure(arguments: argparse.Namespace, count: int, canonical: bool, env: di
     # CPU seconds hold better than wall seconds on a shared machine: the work each did, whatever else ran.
     print(f"In cpu seconds: DIY {diy.cpu:.1f} s / citelake to its commit {commit_cpu:.1f} s = {_ratio(diy.cpu, commit_cpu)}")
 
+    _warm(paths)
     again = _run(ingest_argv, env)
     files = next((match for line in again.stdout.splitlines() if (match := _FILES.search(line))), None)
     if files is None or files["unchanged"] != files["seen"]:
