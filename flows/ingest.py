@@ -105,7 +105,7 @@ def ingest_flow(
     the task's own worker, as with the processes and Dask runners).
     The lake's ``runs.run_id`` is this flow run's id.
     """
-    started = time.time()
+    started = time.monotonic()
     location = resolve_location(lake, catalog)
     run_id = str(flow_run.id)
     run_started(location, run_id)  # what a Ctrl-C of `citelake ingest` cleans up (flows.interrupt)

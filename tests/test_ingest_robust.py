@@ -72,7 +72,7 @@ def test_a_file_that_vanished_before_it_was_read_is_ingested_when_it_is_back(tmp
         page.unlink()  # gone between discovery and read: the read fails
         result = parse_and_split(list(plan.files_to_read()))
         first = commit_batches(
-            con, location, run_id="first", source=source, plan=plan, batches=[(plan.to_read, result)], started=time.time()
+            con, location, run_id="first", source=source, plan=plan, batches=[(plan.to_read, result)], started=time.monotonic()
         )
     finally:
         con.close()

@@ -58,8 +58,7 @@ def ingest(
     the catalog are checked before Prefect starts: a mistake there is one line
     at once.
     """
-    # The closing line accounts for the command's whole time from here: its wall clock splits start-up from the run.
-    command_started, command_began = time.monotonic(), time.time()
+    command_started = time.monotonic()  # the closing line accounts for the command's whole time from here
     # The arguments are checked before Prefect is imported and a server launched: a typo costs no seconds.
     if problem := runner_options_error(runner, dask_address, workers):
         raise fail("ingest", ValueError(problem), code=2)
@@ -202,5 +201,5 @@ def ingest(
             )
     except (IngestError, TemporaryServerError, PrefectServerUnreachable, LakeError, duckdb.Error, OSError, ValueError) as error:
         raise fail("ingest", error) from None
-    typer.echo(format_summary(summary, wall_seconds=time.monotonic() - command_started, command_began=command_began))
+    typer.echo(format_summary(summary, wall_seconds=time.monotonic() - command_started, command_began=command_started))
     ended_cleanly.append("ingest")

@@ -51,7 +51,7 @@ def commit_batches(
     The one commit of a run, for :func:`tasks.lake.ingest.ingest` and for the flow's commit task:
     one ``LakeWriter`` transaction over all batches, a commit conflict turned
     into :class:`IngestCollision`. ``started`` is the run's start
-    (``time.time()``), for the summary's duration; ``progress`` hears "merged"
+    (``time.monotonic()``: a step of the wall clock moves no second), for the summary's duration; ``progress`` hears "merged"
     after each batch, then "committing" and "committed".
     """
     notify = progress or (lambda _: None)
@@ -87,7 +87,7 @@ def commit_batches(
         rejected=rejected,
         rows_added=committed.rows_added,
         findings=committed.findings,
-        seconds=time.time() - started,
+        seconds=time.monotonic() - started,
         began=started,
         skipped_folders=list(totals.skipped_folders),
     )

@@ -52,7 +52,7 @@ class HeadStart:
     per core, or none for a run of one batch). ``opening``, the lake's open begun
     ahead, lends the plan its DuckDB instance. ``plan`` and ``parked`` are the plan
     and its parked files once it is ready; ``error`` what stopped it, if anything;
-    ``began`` when it began (``time.time()``), where the run's time counts from.
+    ``began`` when it began (``time.monotonic()``), where the run's time counts from.
     """
 
     def __init__(
@@ -67,7 +67,7 @@ class HeadStart:
         self.parked: ParkedPlan | None = None
         self.error: BaseException | None = None
         self.adopted = False
-        self.began = time.time()
+        self.began = time.monotonic()
         self._opening = opening
         self._ready = threading.Event()  # the plan is parked and its batches registered, or the head start ended
         self._discovered = threading.Event()  # the files are found (or the head start ended)

@@ -61,7 +61,7 @@ def plan_files(source: Path | str, location: LakeLocation, batch_size: int | Non
 
 @dataclass(frozen=True, slots=True)
 class IngestRun:
-    """One run of :func:`run_ingest`: what it reads, where it writes, its id and its start (``time.time()``)."""
+    """One run of :func:`run_ingest`: what it reads, where it writes, its id and its start (``time.monotonic()``)."""
 
     source: Path | str
     location: LakeLocation
@@ -157,7 +157,7 @@ def run_ingest(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    run = IngestRun(source, location, run_id, time.time() if started is None else started, batch_size)
+    run = IngestRun(source, location, run_id, time.monotonic() if started is None else started, batch_size)
     staging = ahead.staging if ahead is not None else staging_folder(location, run_id)
     processes_wanted = (os.cpu_count() or 1) if workers is None else workers
     guard = nullcontext() if ahead is not None else ingest_guard(location, wait=wait)

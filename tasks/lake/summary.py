@@ -36,7 +36,7 @@ class IngestSummary:
     ``findings`` are the data-quality checks' results as committed with the run;
     ``skipped_folders`` lists every folder discovery could not read, with the reason;
     ``search_index_error`` says why the search index was not brought up to the run (the run stays committed).
-    ``seconds`` is the time from the run's start to its commit (``began``, ``time.time()``);
+    ``seconds`` is the time from the run's start to its commit (``began``, ``time.monotonic()``);
     ``after_commit`` the seconds of each step that followed it (the search index, the alerts, the run's report).
     """
 
@@ -64,7 +64,7 @@ def format_summary(
 
     With ``wall_seconds`` (the command's time, start to end), the last line
     accounts for all of it: the run to its commit, each step after it, and the
-    rest (see :func:`time_line`; ``command_began``, ``time.time()`` at the command's start, splits it).
+    rest (see :func:`time_line`; ``command_began``, ``time.monotonic()`` at the command's start, splits it).
     """
     files = summary.files
     lines = [
