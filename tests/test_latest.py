@@ -98,7 +98,7 @@ def test_the_sql_windows_are_the_splits() -> None:
     times = pl.Series("t", edges).cast(pl.Datetime("us", "UTC"))
     split_windows = (times.dt.epoch("us") // SAME_SAVE_MICROSECONDS).to_list()
 
-    frame = pl.DataFrame(times)
+    frame = pl.DataFrame(times)  # noqa: F841 - read by name in the SQL below (DuckDB's replacement scan)
     sql_starts = duckdb.sql(
         "select epoch_us(time_bucket(interval 2 second, t)) as start from frame order by epoch_us(t)"
     ).fetchall()
