@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from prefect.client.schemas.objects import Artifact
 from prefect.settings import PREFECT_API_URL
 
 from flows.ingest import ingest_flow, lake_opened_ahead
+from flows.ingest_tasks import BATCHES_PER_TASK
 from flows.temporary_server import TemporaryServerError
 from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
 from tasks.lake.errors import IngestCollision, LakeFolderError
@@ -254,7 +256,8 @@ def test_a_command_line_run_delivers_its_task_runs_before_the_process_ends(tmp_p
             if (len(done) == len(task_runs) and "publish_run_report" in states) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-    assert len(task_runs) == 1 + 2 + 4, states  # plan, three batches in two parse tasks, commit, alerts, index, report
+    # plan, the parse tasks of three batches, commit, alerts, index, report
+    assert len(task_runs) == 1 + math.ceil(3 / BATCHES_PER_TASK) + 4, states
     assert all(run.state_type.value == "COMPLETED" for run in task_runs), states
 
 
