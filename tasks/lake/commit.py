@@ -51,8 +51,9 @@ def commit_batches(
     The one commit of a run, for :func:`tasks.lake.ingest.ingest` and for the flow's commit task:
     one ``LakeWriter`` transaction over all batches, a commit conflict turned
     into :class:`IngestCollision`. ``started`` is the run's start
-    (``time.monotonic()``: a step of the wall clock moves no second), for the summary's duration; ``progress`` hears "merged"
-    after each batch, then "committing" and "committed".
+    (``time.monotonic()``: a step of the wall clock moves no second), for the
+    summary's duration; ``progress`` hears "merged" after each batch, then
+    "committing" and "committed".
     """
     notify = progress or (lambda _: None)
     totals = plan.totals() if isinstance(plan, RunPlan) else plan

@@ -95,7 +95,8 @@ def format_summary(
 
 
 def time_line(summary: IngestSummary, wall_seconds: float | None = None, command_began: float | None = None) -> str:
-    """``time      committed in 19.2 s; then search index 25.3 s, alerts 0.2 s, run report 0.4 s; start-up 0.6 s, closing 0.9 s; 48.2 s in all``.
+    """The closing time line, such as ``time      committed in 19.2 s; then search index 25.3 s, alerts 0.2 s,
+    run report 0.4 s; start-up 0.6 s, closing 0.9 s; 48.2 s in all`` (one line).
 
     "committed in" counts from when the run's work began: the flow run's start, or
     earlier, when ``citelake ingest`` began it while Prefect started
