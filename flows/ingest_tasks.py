@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import Task, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -44,6 +45,9 @@ from tasks.lake.summary import IngestSummary
 from tasks.reading.batch import ParserProcesses, ParserProcessesStopped, submit_to_parser_process
 from tasks.reading.shipping import fetch_batch, parse_and_ship, remove_shipped, ship_plan_batch, shipping_url
 from tasks.reading.staging import StagedBatch, StagingStopped, parse_and_stage_planned
+
+if TYPE_CHECKING:
+    from prefect.task_runners import TaskRunner
 
 # Delays between the attempts of a task that touches files or the lake: a
 # network share that hiccups, a catalog that restarts.
@@ -96,11 +100,19 @@ def plan_ingest(source: str, location: LakeLocation, batch_size: int | None = No
     return plan_files(source, location, batch_size)
 
 
-# Batches a parse task takes. Each task run costs the flow's process about 10 ms and the Prefect
-# server 20-50 ms of CPU, on the cores the parser processes use: at 100,000 files (50 batches) the
-# server took 1.16 s of CPU to the commit with two a task, 0.68 s with five. Five still move the
-# progress every 10,000 files at the default batch size.
+# Batches a parse task takes when it hands them to this machine's parser processes. Each task run
+# costs the flow's process about 10 ms and the Prefect server 20-50 ms of CPU, on the cores the
+# parser processes use: at 100,000 files (50 batches) the server took 1.16 s of CPU to the commit
+# with two a task, 0.68 s with five. Five still move the progress every 10,000 files at the
+# default batch size. A task that parses its batches itself (the processes and Dask runners) takes
+# one: there the tasks are what runs side by side.
 BATCHES_PER_TASK = 5
+
+
+def batches_of_tasks(batches: int, per_task: int) -> list[list[int]]:
+    """The batch numbers ``0 .. batches - 1`` in the plan's order, ``per_task`` to a parse task."""
+    numbers = range(batches)
+    return [list(numbers[first : first + per_task]) for first in numbers[::per_task]]
 
 
 @task(**OUTSIDE)
@@ -136,12 +148,17 @@ def _ships_through_bucket(location: LakeLocation) -> bool:
     Dask cluster's workers may be anywhere. A local lake has no bucket: its
     workers must see its folder, as before.
     """
-    from prefect.context import FlowRunContext
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
+    return location.on_object_storage and not isinstance(_task_runner(), ThreadPoolTaskRunner | ProcessPoolTaskRunner | None)
+
+
+def _task_runner() -> TaskRunner | None:
+    """The task runner of the flow run this is called in (None outside one)."""
+    from prefect.context import FlowRunContext
+
     context = FlowRunContext.get()
-    runner = context.task_runner if context is not None else None
-    return location.on_object_storage and not isinstance(runner, ThreadPoolTaskRunner | ProcessPoolTaskRunner | None)
+    return context.task_runner if context is not None else None
 
 
 class FlowSteps(IngestSteps):
@@ -174,11 +191,12 @@ class FlowSteps(IngestSteps):
                 parse_shipped_batch.submit(ship_plan_batch(parked, number, url), number, url) for number in range(len(parked))
             ]
             return self._in_order(futures, staging, shipped=url)
-        numbers = range(len(parked))
-        futures = [
-            parse_batches.submit(parked.path, list(numbers[first : first + BATCHES_PER_TASK]), staging)
-            for first in numbers[::BATCHES_PER_TASK]
-        ]
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        # Tasks on threads wait for this machine's parser processes, which run the batches side by side.
+        handed_on = processes.workers > 1 and isinstance(_task_runner(), ThreadPoolTaskRunner)
+        per_task = BATCHES_PER_TASK if handed_on else 1
+        futures = [parse_batches.submit(parked.path, numbers, staging) for numbers in batches_of_tasks(len(parked), per_task)]
         return self._in_order(futures, staging)
 
     def _in_order(

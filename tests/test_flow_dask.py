@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from distributed import LocalCluster
@@ -37,6 +39,25 @@ def lake_content(lake: Path | LakeLocation) -> dict[str, list[tuple]]:
         con.close()
 
 
+def parse_tasks(run_id: str) -> int:
+    """How many parse tasks flow run ``run_id`` ran (the server records task runs from the run's events: polled until
+    two readings half a second apart agree)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    counted = -1
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])))
+            count = sum(run.name.startswith("parse_batches") for run in runs)
+            if count and count == counted:
+                break
+            counted = count
+            time.sleep(0.5)
+    return counted
+
+
 @pytest.mark.slow
 def test_a_dask_run_gives_the_same_lake_as_the_default_runner(tmp_path):
     source = tmp_path / "source"
@@ -50,6 +71,8 @@ def test_a_dask_run_gives_the_same_lake_as_the_default_runner(tmp_path):
         summary = on_dask(source=str(source), lake=str(tmp_path / "dask"), batch_size=30)
 
     assert summary.files["new"] > 0
+    # On Dask the parse tasks are what runs side by side: one batch each (200 files in batches of 30: 7).
+    assert parse_tasks(summary.run_id) == 7
     content = lake_content(tmp_path / "dask")
     assert all(content[table] for table in tables.PAGE_FRAMES)  # the tables every run of pages fills
     assert content == lake_content(tmp_path / "default")

@@ -19,7 +19,7 @@ from prefect.client.schemas.objects import Artifact
 from prefect.settings import PREFECT_API_URL
 
 from flows.ingest import ingest_flow, lake_opened_ahead
-from flows.ingest_tasks import BATCHES_PER_TASK
+from flows.ingest_tasks import BATCHES_PER_TASK, batches_of_tasks
 from flows.temporary_server import TemporaryServerError
 from tasks.corpus.generate import CorpusSummary, GeneratedReport, generate_corpus, write_corpus
 from tasks.lake.errors import IngestCollision, LakeFolderError
@@ -215,6 +215,13 @@ def test_a_run_started_while_another_holds_the_lake_writes_nothing_and_says_why(
     for table in tables.names(key_checked=True):
         key = ", ".join(tables.table(table).key)
         assert lake_rows(lake, f"select (select count(*) from {table}) - count(*) from (select distinct {key} from {table})") == [(0,)], table
+
+
+def test_the_parse_tasks_take_the_batches_in_the_plan_s_order():
+    assert batches_of_tasks(7, 3) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert batches_of_tasks(2, 5) == [[0, 1]]
+    assert batches_of_tasks(3, 1) == [[0], [1], [2]]
+    assert batches_of_tasks(0, 5) == []
 
 
 def wait_for(condition, process: subprocess.Popen, timeout: float = 120) -> None:
