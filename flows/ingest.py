@@ -3,9 +3,10 @@
 Its DAG, in the order of the one orchestration ``tasks.lake.ingest.run_ingest``
 with the Prefect tasks of ``flows.ingest_tasks.FlowSteps``:
 
-    plan_ingest ─► parse_batches × N/2 (concurrently, on the task runner) ─► commit_run ─► detect_alerts ─► update_search_index ─► publish_run_report
-    (discover,      (read, parse, split two batches;                        (classify, merge each batch as it comes;
-     plan)           park each as Parquet in the run's staging folder)       checks, COMMIT)
+    plan_ingest ─► parse_batches × N/5 (concurrently, on the task runner) ─► commit_run ─► detect_alerts ─► update_search_index ─► publish_run_report
+    (discover,      (read, parse, split five batches, one on                 (classify, merge each batch as it comes;
+     plan)           Dask or processes; park each as Parquet                  checks, COMMIT)
+                     in the run's staging folder)
 
 A failed alert detection or search-index update is a warning, never a failed
 run: the run is committed, and the next one catches up (``flows.alert_tasks``,

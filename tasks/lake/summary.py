@@ -102,8 +102,8 @@ def time_line(summary: IngestSummary, wall_seconds: float | None = None, command
     earlier, when ``citelake ingest`` began it while Prefect started
     (``tasks.lake.head_start``). The rest of the command's time (``wall_seconds``)
     is "start-up" before the work began (from ``command_began``: Python, and Prefect's
-    start when nothing went on beside it) and "closing" after the last step (Prefect
-    ending the flow run, the lake closed, the exit); without ``command_began`` (or the
+    start when nothing went on beside it) and "closing" after the last step (the run's
+    staging removed, Prefect ending the flow run, the lake closed, the exit); without ``command_began`` (or the
     run's ``began``) it is one figure, "start-up and closing".
     """
     parts = [f"committed in {summary.seconds:.1f} s"]
